@@ -1,0 +1,124 @@
+"""The ledger on a real SQLite file: migrations, keys, atomic acceptance, sealing, the event log."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from credanchor.errors import Conflict, NotFound, StoreError
+from credanchor.store import MIGRATIONS, Store, hash_api_key
+
+
+def fake_tree(hashes: list[bytes]) -> tuple[bytes, bytes]:
+    # The store does not care how the tree is built; the anchoring tests use the real one.
+    return bytes(reversed(hashes[0])), b"".join(hashes)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "ledger.sqlite")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def issuer(store):
+    return store.add_issuer(address="0x" + "ab" * 20, name="Acme Academy", url="https://acme.test")
+
+
+def creds(n: int, start: int = 0) -> list[tuple[str, bytes, str]]:
+    return [(f"urn:uuid:{i:08d}", i.to_bytes(32, "big"), f'{{"n":{i}}}') for i in range(start, start + n)]
+
+
+def test_migrations_applied_once_and_reopen_is_idempotent(tmp_path):
+    path = tmp_path / "l.sqlite"
+    Store(path).close()
+    s = Store(path)
+    assert s.schema_version == len(MIGRATIONS)
+    assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    s.close()
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "l.sqlite"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this credanchor"):
+        Store(path)
+
+
+def test_api_key_shown_once_and_stored_hashed(store, issuer, tmp_path):
+    key = store.create_api_key(issuer.id)
+    assert key.startswith("cak_") and len(key) > 40
+    assert store.authenticate(key) == issuer
+    assert store.authenticate(key + "x") is None
+    stored = store.conn.execute("SELECT key_hash, hint FROM api_keys").fetchone()
+    assert stored[0] == hash_api_key(key)
+    assert key not in stored[1]
+    store.conn.execute("PRAGMA wal_checkpoint(FULL)")
+    raw = (tmp_path / "ledger.sqlite").read_bytes()
+    assert key.encode() not in raw
+
+
+def test_accepting_is_all_or_nothing(store, issuer):
+    assert store.add_credentials(issuer.id, creds(3)) == 3
+    with pytest.raises(Conflict):
+        store.add_credentials(issuer.id, creds(2, start=10) + creds(1, start=2))
+    assert store.pending_summary(issuer.id)[0] == 3
+
+
+def test_seal_takes_pending_in_order_and_status_is_derived(store, issuer):
+    store.add_credentials(issuer.id, creds(5))
+    batch = store.seal_batch(issuer.id, max_count=3, build_tree=fake_tree)
+    assert batch is not None and batch.count == 3 and batch.status == "queued"
+    assert store.batch_credential_hashes(batch.id) == [i.to_bytes(32, "big") for i in range(3)]
+    statuses = [c.status for c in store.list_credentials(issuer.id)]
+    assert statuses == ["sealed"] * 3 + ["pending"] * 2
+    assert [c.id for c in store.list_credentials(issuer.id, status="pending")] == [
+        "urn:uuid:00000003", "urn:uuid:00000004"]
+    second = store.seal_batch(issuer.id, max_count=10, build_tree=fake_tree)
+    assert second is not None and second.count == 2
+    assert store.seal_batch(issuer.id, max_count=10, build_tree=fake_tree) is None
+
+
+def test_issuers_see_only_their_own(store, issuer):
+    other = store.add_issuer(address="0x" + "cd" * 20, name="Other")
+    store.add_credentials(issuer.id, creds(1))
+    assert store.get_credential("urn:uuid:00000000", issuer_id=issuer.id).issuer_id == issuer.id
+    with pytest.raises(NotFound):
+        store.get_credential("urn:uuid:00000000", issuer_id=other.id)
+    batch = store.seal_batch(issuer.id, max_count=10, build_tree=fake_tree)
+    with pytest.raises(NotFound):
+        store.get_batch(batch.id, issuer_id=other.id)
+
+
+def test_event_log_is_append_only(store, issuer):
+    store.add_credentials(issuer.id, creds(2))
+    kinds = [e["kind"] for e in store.events()]
+    assert kinds == ["issuer.added", "credentials.accepted"]
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store.conn.execute("DELETE FROM events")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store.conn.execute("UPDATE events SET kind = 'x'")
+
+
+def test_revocations_group_into_bulk_operations(store, issuer):
+    for i in range(3):
+        assert store.add_revocation(issuer.id, "credential", bytes([i]) * 32, reason=1)
+    assert not store.add_revocation(issuer.id, "credential", bytes([0]) * 32, reason=1)
+    store.add_revocation(issuer.id, "batch", b"\x09" * 32, reason=2)
+    ops = store.group_revocations()
+    assert sorted((op.kind, len(store.revocation_targets(op.id))) for op in ops) == [
+        ("batch", 1), ("credential", 3)]
+    assert store.group_revocations() == []
+
+
+def test_idempotency_key_reuse_with_other_body_conflicts(store, issuer):
+    with store.transaction():
+        store.save_idempotent_response(issuer.id, "k1", "h1", {"ids": [1]})
+    assert store.idempotent_response(issuer.id, "k1", "h1") == {"ids": [1]}
+    with pytest.raises(Conflict):
+        store.idempotent_response(issuer.id, "k1", "h2")
