@@ -154,6 +154,12 @@ class FeeTooHigh(ChainError):
     status, code, title = 503, "fee-too-high", "Network fee above the configured cap"
 
 
+class NonceAlreadyUsed(ChainError):
+    """Another transaction took this transaction's nonce: this one will never be mined."""
+
+    status, code, title = 409, "nonce-already-used", "Nonce already used by another transaction"
+
+
 class AnchorFailed(ChainError):
     """A batch could not be anchored (it stays in its durable state and will be retried)."""
 
