@@ -1,0 +1,493 @@
+"""Typed client for the CredentialAnchor contract: reads, transaction builders, events, deploy.
+
+Reads return frozen dataclasses; writes return a :class:`~credanchor.chain.tx.TxRequest` for
+:func:`~credanchor.chain.tx.build_and_sign` (the caller decides how and when to send it).
+Reverts are raised as ContractReverted whose ``error`` is the Solidity custom error's name
+(``CredentialAnchorRootAlreadyAnchored``, …), decoded from the artifact's ABI.
+
+Hashes and roots are ``bytes`` (32) throughout, as in credanchor.merkle; ``0x`` hex strings are
+accepted on input.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_abi import encode as abi_encode
+from eth_typing import ChecksumAddress
+from eth_utils import is_address, to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.providers.base import JSONBaseProvider
+from web3.types import TxReceipt
+
+from credanchor.errors import ChainError, ConfigError, InvalidInput
+
+from .artifact import Artifact, load_artifact
+from .keys import Signer
+from .tx import ErrorDecoder, FeePolicy, TxRequest, chain_errors, send_and_wait
+
+log = logging.getLogger(__name__)
+
+ZERO_ADDRESS = "0x" + "00" * 20
+# Order of the contract's `Status` enum.
+STATUS_NAMES = ("Valid", "UnknownRoot", "InvalidProof", "CredentialRevoked", "BatchRevoked")
+EVENT_NAMES = (
+    "IssuerAccredited",
+    "IssuerSuspended",
+    "Anchored",
+    "CredentialRevoked",
+    "BatchRevoked",
+    "RoleGranted",
+    "RoleRevoked",
+    "RoleAdminChanged",
+)
+# Public RPC providers cap eth_getLogs ranges (often 1,000-10,000 blocks); stay under most.
+DEFAULT_LOG_CHUNK = 2_000
+# Verifications per JSON-RPC batch: one HTTP round trip instead of one per credential.
+VERIFY_BATCH = 200
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnChainAnchor:
+    root: bytes
+    issuer: ChecksumAddress
+    anchored_at: int  # block timestamp (unix seconds)
+    count: int
+
+
+@dataclass(frozen=True)
+class IssuerInfo:
+    address: ChecksumAddress
+    name: str
+    profile_uri: str
+    active: bool
+    accredited_at: int  # 0: never accredited
+    suspended_at: int  # 0: not suspended
+
+    @property
+    def ever_accredited(self) -> bool:
+        return self.accredited_at != 0
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    status: int
+    status_name: str
+    issuer: ChecksumAddress | None  # None when the root is unknown
+    anchored_at: int
+    issuer_active: bool
+
+    @property
+    def valid(self) -> bool:
+        return self.status == 0
+
+
+@dataclass(frozen=True)
+class CredentialRevocation:
+    issuer: ChecksumAddress
+    credential_hash: bytes
+    revoked_at: int
+    reason: int
+
+
+@dataclass(frozen=True)
+class BatchRevocation:
+    root: bytes
+    by: ChecksumAddress
+    revoked_at: int
+    reason: int
+
+
+@dataclass(frozen=True)
+class ChainEvent:
+    """One decoded contract event; ``(block_number, log_index)`` orders a full replay."""
+
+    name: str
+    args: Mapping[str, Any] = field(hash=False)
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    log_index: int
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where the contract lives; keep ``block_number`` to start event scans there."""
+
+    address: ChecksumAddress
+    block_number: int
+    tx_hash: str
+    chain_id: int
+
+
+# --- input normalisation --------------------------------------------------------------------
+
+
+def as_bytes32(value: bytes | str, what: str = "value") -> bytes:
+    try:
+        raw = bytes(HexBytes(value)) if isinstance(value, str) else bytes(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{what} must be 32 bytes or 0x + 64 hex digits") from None
+    if len(raw) != 32:
+        raise InvalidInput(f"{what} must be 32 bytes, got {len(raw)}")
+    return raw
+
+
+def as_address(value: str, what: str = "address") -> ChecksumAddress:
+    if not isinstance(value, str) or not is_address(value):
+        raise InvalidInput(f"{what} is not an Ethereum address: {value!r}")
+    return to_checksum_address(value)
+
+
+def _reason(value: int) -> int:
+    if not 0 <= int(value) <= 255:
+        raise InvalidInput("a revocation reason is a uint8 (0-255)")
+    return int(value)
+
+
+def _address_or_none(value: str) -> ChecksumAddress | None:
+    address = to_checksum_address(value)
+    return None if address == ZERO_ADDRESS else address
+
+
+# --- the client -----------------------------------------------------------------------------
+
+
+class CredentialAnchor:
+    """Client for one deployed CredentialAnchor.
+
+    Example::
+
+        anchor = CredentialAnchor(w3, deployment.address, deploy_block=deployment.block_number)
+        result = anchor.verify(credential_hash, proof, root)
+        print(result.status_name, result.issuer)
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        address: str,
+        *,
+        artifact: Artifact | None = None,
+        deploy_block: int = 0,
+    ) -> None:
+        self.w3 = w3
+        self.address = as_address(address, "contract address")
+        self.artifact = artifact or load_artifact()
+        self.deploy_block = deploy_block
+        self.errors = ErrorDecoder(self.artifact.abi)
+        self._contract = w3.eth.contract(address=self.address, abi=self.artifact.abi_list)
+        self._events = {name: getattr(self._contract.events, name)() for name in EVENT_NAMES}
+        self._by_topic = {bytes(HexBytes(ev.topic)): ev for ev in self._events.values()}
+
+    def __repr__(self) -> str:
+        return f"CredentialAnchor({self.address})"
+
+    # -- plumbing --
+
+    def _call(self, fn_name: str, *args: Any) -> Any:
+        with chain_errors(f"calling {fn_name}", self.errors):
+            return getattr(self._contract.functions, fn_name)(*args).call()
+
+    def decode_error(self, revert_data: bytes | str) -> tuple[str | None, tuple[Any, ...]]:
+        """Name and arguments of a revert, e.g. ``("CredentialAnchorZeroRoot", ())``."""
+        return self.errors.decode(revert_data)
+
+    def has_code(self) -> bool:
+        with chain_errors("reading the contract code"):
+            return len(self.w3.eth.get_code(self.address)) > 0
+
+    # -- reads --
+
+    def anchor_of(self, root: bytes | str) -> OnChainAnchor | None:
+        root_b = as_bytes32(root, "root")
+        issuer, anchored_at, count = self._call("anchorOf", root_b)
+        address = _address_or_none(issuer)
+        if address is None:
+            return None
+        return OnChainAnchor(root_b, address, int(anchored_at), int(count))
+
+    def issuer_info(self, issuer: str) -> IssuerInfo:
+        address = as_address(issuer, "issuer")
+        name, uri, active, accredited_at, suspended_at = self._call("issuerInfo", address)
+        return IssuerInfo(address, name, uri, bool(active), int(accredited_at), int(suspended_at))
+
+    def verify(
+        self, credential_hash: bytes | str, proof: Sequence[bytes | str], root: bytes | str
+    ) -> VerifyResult:
+        args = self._verify_args(credential_hash, proof, root)
+        return _verify_result(self._call("verify", *args))
+
+    def verify_many(
+        self, items: Sequence[tuple[bytes | str, Sequence[bytes | str], bytes | str]]
+    ) -> list[VerifyResult]:
+        """Verify many credentials; over HTTP in JSON-RPC batches of ``VERIFY_BATCH``.
+
+        web3's ``batch_requests()`` needs a JSON provider; the in-process embedded chain
+        has no round trip to save, so it is simply called once per item there.
+        """
+        prepared = [self._verify_args(*item) for item in items]
+        if not isinstance(self.w3.provider, JSONBaseProvider):
+            return [_verify_result(self._call("verify", *args)) for args in prepared]
+        results: list[VerifyResult] = []
+        for start in range(0, len(prepared), VERIFY_BATCH):
+            chunk = prepared[start : start + VERIFY_BATCH]
+            with (
+                chain_errors("verifying a batch of credentials", self.errors),
+                self.w3.batch_requests() as batch,
+            ):
+                for args in chunk:
+                    batch.add(self._contract.functions.verify(*args))
+                responses = batch.execute()
+            results.extend(_verify_result(r) for r in responses)
+        return results
+
+    def _verify_args(
+        self, credential_hash: bytes | str, proof: Sequence[bytes | str], root: bytes | str
+    ) -> tuple[bytes, list[bytes], bytes]:
+        return (
+            as_bytes32(credential_hash, "credential hash"),
+            [as_bytes32(p, "proof element") for p in proof],
+            as_bytes32(root, "root"),
+        )
+
+    def credential_revocation(
+        self, issuer: str, credential_hash: bytes | str
+    ) -> CredentialRevocation | None:
+        address = as_address(issuer, "issuer")
+        hash_b = as_bytes32(credential_hash, "credential hash")
+        revoked_at, reason = self._call("credentialRevocation", address, hash_b)
+        if revoked_at == 0:
+            return None
+        return CredentialRevocation(address, hash_b, int(revoked_at), int(reason))
+
+    def batch_revocation(self, root: bytes | str) -> BatchRevocation | None:
+        root_b = as_bytes32(root, "root")
+        by, revoked_at, reason = self._call("batchRevocation", root_b)
+        address = _address_or_none(by)
+        if address is None:
+            return None
+        return BatchRevocation(root_b, address, int(revoked_at), int(reason))
+
+    def leaf_of(self, credential_hash: bytes | str) -> bytes:
+        return bytes(self._call("leafOf", as_bytes32(credential_hash, "credential hash")))
+
+    def is_admin(self, account: str) -> bool:
+        role = b"\x00" * 32  # DEFAULT_ADMIN_ROLE
+        return bool(self._call("hasRole", role, as_address(account, "account")))
+
+    # -- transaction builders --
+
+    def _request(self, fn_name: str, args: Sequence[Any], label: str) -> TxRequest:
+        data = self._contract.encode_abi(fn_name, args=list(args))
+        return TxRequest(self.address, bytes(HexBytes(data)), 0, label, self.errors)
+
+    def anchor(self, root: bytes | str, count: int) -> TxRequest:
+        root_b = as_bytes32(root, "root")
+        if not 0 < int(count) < 2**32:
+            raise InvalidInput("a batch holds 1 to 4,294,967,295 credentials")
+        return self._request("anchor", (root_b, int(count)), f"anchor(0x{root_b.hex()})")
+
+    def revoke_credential(self, credential_hash: bytes | str, reason: int) -> TxRequest:
+        hash_b = as_bytes32(credential_hash, "credential hash")
+        return self._request(
+            "revokeCredential", (hash_b, _reason(reason)), f"revokeCredential(0x{hash_b.hex()})"
+        )
+
+    def revoke_credentials(
+        self, credential_hashes: Iterable[bytes | str], reason: int
+    ) -> TxRequest:
+        hashes = [as_bytes32(h, "credential hash") for h in credential_hashes]
+        if not hashes:
+            raise InvalidInput("revoke_credentials needs at least one credential hash")
+        return self._request(
+            "revokeCredentials", (hashes, _reason(reason)), f"revokeCredentials({len(hashes)})"
+        )
+
+    def revoke_batch(self, root: bytes | str, reason: int) -> TxRequest:
+        root_b = as_bytes32(root, "root")
+        return self._request(
+            "revokeBatch", (root_b, _reason(reason)), f"revokeBatch(0x{root_b.hex()})"
+        )
+
+    def accredit_issuer(self, issuer: str, name: str, profile_uri: str = "") -> TxRequest:
+        address = as_address(issuer, "issuer")
+        return self._request(
+            "accreditIssuer", (address, name, profile_uri), f"accreditIssuer({address})"
+        )
+
+    def suspend_issuer(self, issuer: str) -> TxRequest:
+        address = as_address(issuer, "issuer")
+        return self._request("suspendIssuer", (address,), f"suspendIssuer({address})")
+
+    # -- events --
+
+    def events(
+        self,
+        from_block: int | None = None,
+        to_block: int | str = "latest",
+        names: Iterable[str] | None = None,
+        *,
+        indexed: Mapping[str, Any] | None = None,
+        chunk_size: int = DEFAULT_LOG_CHUNK,
+    ) -> list[ChainEvent]:
+        """Decoded events of this contract, ordered by (block, log index).
+
+        ``from_block`` defaults to the deployment block. ``indexed`` filters on indexed
+        arguments by name (e.g. ``{"root": root}``); events without such an argument are
+        left out. Queried in ranges of ``chunk_size`` blocks, which public nodes require.
+        """
+        selected = list(names) if names is not None else list(EVENT_NAMES)
+        unknown = [n for n in selected if n not in self._events]
+        if unknown:
+            raise ValueError(f"unknown events: {', '.join(unknown)}")
+        start = self.deploy_block if from_block is None else int(from_block)
+        with chain_errors("reading the head block"):
+            head = int(self.w3.eth.block_number)
+        end = head if to_block == "latest" else min(int(to_block), head)
+        topic_sets = self._topic_filters(selected, indexed or {})
+        found: list[ChainEvent] = []
+        for lo in range(start, end + 1, chunk_size):
+            hi = min(lo + chunk_size - 1, end)
+            for topics in topic_sets:
+                params = {
+                    "address": self.address,
+                    "fromBlock": lo,
+                    "toBlock": hi,
+                    "topics": topics,
+                }
+                with chain_errors(f"reading events in blocks {lo}-{hi}"):
+                    logs = self.w3.eth.get_logs(params)  # type: ignore[arg-type]
+                found.extend(self._decode(entry) for entry in logs)
+        found.sort(key=lambda e: (e.block_number, e.log_index))
+        return found
+
+    def _topic_filters(self, names: list[str], indexed: Mapping[str, Any]) -> list[list[Any]]:
+        if not indexed:
+            return [[[self._events[n].topic for n in names]]]
+        sets = []
+        for name in names:
+            event = self._events[name]
+            inputs = [i for i in event.abi["inputs"] if i.get("indexed")]
+            if not set(indexed) <= {i["name"] for i in inputs}:
+                continue
+            topics: list[Any] = [event.topic]
+            for item in inputs:
+                value = indexed.get(item["name"])
+                topics.append(None if value is None else _topic(item["type"], value))
+            while topics[-1] is None:
+                topics.pop()
+            sets.append(topics)
+        return sets
+
+    def _decode(self, entry: Any) -> ChainEvent:
+        event = self._by_topic.get(bytes(entry["topics"][0])) if entry["topics"] else None
+        if event is None:
+            raise ChainError(f"unexpected log in {entry['transactionHash'].to_0x_hex()}")
+        decoded = event.process_log(entry)
+        return ChainEvent(
+            name=decoded["event"],
+            args={k: _normalise(v) for k, v in decoded["args"].items()},
+            block_number=int(decoded["blockNumber"]),
+            block_hash=HexBytes(decoded["blockHash"]).to_0x_hex(),
+            tx_hash=HexBytes(decoded["transactionHash"]).to_0x_hex(),
+            log_index=int(decoded["logIndex"]),
+        )
+
+
+def _topic(abi_type: str, value: Any) -> str:
+    if abi_type == "bytes32":
+        return "0x" + as_bytes32(value).hex()
+    if abi_type == "address":
+        return "0x" + abi_encode(["address"], [as_address(value)]).hex()
+    return "0x" + abi_encode([abi_type], [value]).hex()
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if isinstance(value, str) and is_address(value) and value.startswith("0x"):
+        return to_checksum_address(value)
+    return value
+
+
+def _verify_result(raw: Sequence[Any]) -> VerifyResult:
+    status, issuer, anchored_at, active = raw
+    status = int(status)
+    name = STATUS_NAMES[status] if status < len(STATUS_NAMES) else f"Unknown({status})"
+    return VerifyResult(status, name, _address_or_none(issuer), int(anchored_at), bool(active))
+
+
+# --- deployment -----------------------------------------------------------------------------
+
+
+def deploy_request(artifact: Artifact | None = None) -> TxRequest:
+    """The contract-creation transaction (constructor takes no arguments)."""
+    artifact = artifact or load_artifact()
+    return TxRequest(
+        None, artifact.bytecode, 0, f"deploy {artifact.contract_name}", ErrorDecoder(artifact.abi)
+    )
+
+
+def deployment_from_receipt(w3: Web3, receipt: TxReceipt) -> Deployment:
+    """The address and block of a contract-creation receipt."""
+    address = receipt.get("contractAddress")
+    if not address:
+        raise ChainError(f"{HexBytes(receipt['transactionHash']).to_0x_hex()} created no contract")
+    with chain_errors("reading the chain id"):
+        chain_id = int(w3.eth.chain_id)
+    return Deployment(
+        address=to_checksum_address(address),
+        block_number=int(receipt["blockNumber"]),
+        tx_hash=HexBytes(receipt["transactionHash"]).to_0x_hex(),
+        chain_id=chain_id,
+    )
+
+
+def deployment_block(w3: Web3, tx_hash: str) -> int:
+    """The block the deployment transaction ``tx_hash`` was mined in."""
+    with chain_errors(f"reading the receipt of {tx_hash}"):
+        return int(w3.eth.get_transaction_receipt(HexBytes(tx_hash))["blockNumber"])
+
+
+def deploy(
+    w3: Web3,
+    signer: Signer,
+    *,
+    policy: FeePolicy,
+    artifact: Artifact | None = None,
+    confirmations_required: int = 1,
+    timeout: float = 120.0,
+) -> Deployment:
+    """Deploy CredentialAnchor from Python; ``signer`` becomes its only admin."""
+    artifact = artifact or load_artifact()
+    receipt = send_and_wait(
+        w3,
+        signer,
+        deploy_request(artifact),
+        policy=policy,
+        confirmations_required=confirmations_required,
+        timeout=timeout,
+    )
+    deployment = deployment_from_receipt(w3, receipt)
+    with chain_errors("reading the deployed code"):
+        code = bytes(w3.eth.get_code(deployment.address))
+    if code != artifact.deployed_bytecode:
+        # No immutables in this contract, so the runtime code must match byte for byte.
+        raise ConfigError(
+            f"code at {deployment.address} differs from the artifact's deployedBytecode"
+        )
+    log.info(
+        "deployed %s at %s in block %d",
+        artifact.contract_name,
+        deployment.address,
+        deployment.block_number,
+    )
+    return deployment
