@@ -137,6 +137,15 @@ def from_hex32(s: str, *, what: str = "value", error: type[InvalidInput] = Inval
     Upper-case hex digits are accepted (they denote the same bytes); a missing ``0x``, a wrong
     length or surrounding whitespace are not, so a truncated or padded hash never slips through.
     """
+    # Fast path without the regex (this runs ~20 times per verified proof). fromhex skips
+    # whitespace, so a 66-character string yielding 32 bytes had exactly 64 hex digits.
+    if type(s) is str and len(s) == 66 and s[:2] == "0x":
+        try:
+            b = bytes.fromhex(s[2:])
+        except ValueError:
+            b = b""
+        if len(b) == 32:
+            return b
     if type(s) is not str or not _HEX32.fullmatch(s):
         shown = repr(s) if len(repr(s)) <= 80 else repr(s)[:77] + "..."
         raise error(f"{what} must be 0x followed by 64 hex digits, got {shown}", field=what)

@@ -36,6 +36,7 @@ __all__ = [
     "DUMP_FORMAT",
     "LEAF_ENCODING",
     "MerkleTree",
+    "fold_proof",
     "hash_pair",
     "make_tree",
     "process_proof",
@@ -90,10 +91,18 @@ def proof_for_index(tree: Sequence[bytes], tree_index: int) -> list[bytes]:
 def process_proof(leaf: bytes, proof: Sequence[bytes]) -> bytes:
     """The root a leaf and its proof lead to (OZ ``processProof`` / Solidity ``processProof``)."""
     _check_node(leaf, "the leaf")
-    node = bytes(leaf)
     for sibling in proof:
         _check_node(sibling, "every proof element")
-        node = _keccak(node + sibling if node <= sibling else sibling + node).digest()
+    return fold_proof(bytes(leaf), proof)
+
+
+def fold_proof(leaf: bytes, proof: Sequence[bytes]) -> bytes:
+    """``process_proof`` without argument checks, for callers holding validated 32-byte values
+    (a parsed CredanchorProof); the offline verifier calls it once per credential."""
+    k = _keccak
+    node = leaf
+    for sibling in proof:
+        node = k(node + sibling if node <= sibling else sibling + node).digest()
     return node
 
 
