@@ -36,7 +36,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
  * - Disclosure. Roots, batch sizes and revoked `credentialHash`es are public: a credential
  *   hash must not be computable from guessable data (salt credentials before hashing).
  * - Clock skew. Timestamps are `block.timestamp`, chosen by the block proposer within the
- *   protocol's bounds. A zero timestamp means "never": block timestamps are never zero.
+ *   protocol's bounds.
  */
 contract CredentialAnchor is AccessControl {
     /**
@@ -51,10 +51,11 @@ contract CredentialAnchor is AccessControl {
         BatchRevoked
     }
 
-    // The first slot of an issuer record (active, accreditedAt, suspendedAt) is all that
-    // anchor() and the revocation functions read: one cold SLOAD per transaction.
+    // The first slot of an issuer record (active, everAccredited, accreditedAt, suspendedAt) is
+    // all that anchor() and the revocation functions read: one cold SLOAD per transaction.
     struct IssuerRecord {
         bool active;
+        bool everAccredited;
         uint64 accreditedAt;
         uint64 suspendedAt;
         string name;
@@ -74,12 +75,14 @@ contract CredentialAnchor is AccessControl {
         uint8 reason;
     }
 
+    uint256 private constant _REVOKED_FLAG = 1 << 72;
+
     mapping(address issuer => IssuerRecord) private _issuers;
     mapping(bytes32 root => AnchorRecord) private _anchors;
     mapping(bytes32 root => BatchRevocationRecord) private _batchRevocations;
-    // A credential revocation is packed by hand as `revokedAt | reason << 64` in one word:
-    // assigning a struct would re-read the slot before writing it, which costs the bulk
-    // revocation ~100 gas per hash. Zero means "not revoked" (block timestamps are never 0).
+    // A credential revocation is packed by hand in one word (see _packRevocation): assigning a
+    // struct would re-read the slot before writing it, which costs the bulk revocation ~100 gas
+    // per hash. Zero means "not revoked".
     mapping(address issuer => mapping(bytes32 credentialHash => uint256 packedRevocation))
         private _credentialRevocations;
 
@@ -164,6 +167,7 @@ contract CredentialAnchor is AccessControl {
         IssuerRecord storage record = _issuers[issuer];
         if (!record.active) {
             record.active = true;
+            record.everAccredited = true;
             record.accreditedAt = uint64(block.timestamp);
             record.suspendedAt = 0;
         }
@@ -382,12 +386,13 @@ contract CredentialAnchor is AccessControl {
     // ------------------------------------------------------------------ internals
 
     function _requireEverAccredited(address account) private view {
-        if (_issuers[account].accreditedAt == 0) revert CredentialAnchorNeverAccredited(account);
+        if (!_issuers[account].everAccredited) revert CredentialAnchorNeverAccredited(account);
     }
 
-    /// @dev Layout of a `_credentialRevocations` value: bits 0-63 revokedAt, bits 64-71 reason.
+    /// @dev Layout of a `_credentialRevocations` value: bits 0-63 revokedAt, bits 64-71 reason,
+    /// bit 72 set, so that a revocation is never zero whatever the timestamp and reason.
     function _packRevocation(uint8 reason) private view returns (uint256) {
-        return uint256(uint64(block.timestamp)) | (uint256(reason) << 64);
+        return uint256(uint64(block.timestamp)) | (uint256(reason) << 64) | _REVOKED_FLAG;
     }
 
     function _leafOf(bytes32 credentialHash) private pure returns (bytes32) {
