@@ -1,0 +1,214 @@
+"""Against a real node over JSON-RPC: anvil started on a free port by the fixture."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from chainkit import ANVIL_CHAIN_ID, POLICY, AnvilNode, Deployed, fund_on_anvil, random_hash
+from hexbytes import HexBytes
+from web3 import Web3
+
+from credanchor.chain.contract import CredentialAnchor, deploy
+from credanchor.chain.keys import Signer
+from credanchor.chain.rpc import connect_rpc, redact_url
+from credanchor.chain.tx import (
+    BroadcastStatus,
+    FeePolicy,
+    SignedTx,
+    broadcast,
+    build_and_sign,
+    bump,
+    confirmations,
+    next_nonce,
+    receipt_or_none,
+    resign,
+    send_and_wait,
+    suggest_fees,
+    wait_for_receipt,
+)
+from credanchor.errors import (
+    ChainIdMismatch,
+    ChainUnavailable,
+    ContractReverted,
+    FeeTooHigh,
+    NonceAlreadyUsed,
+)
+from credanchor.merkle import MerkleTree
+
+pytestmark = pytest.mark.anvil
+
+
+def test_deploy_accredit_anchor_verify(anvil_deployed: Deployed) -> None:
+    d = anvil_deployed
+    assert d.w3.eth.chain_id == ANVIL_CHAIN_ID
+    assert d.contract.issuer_info(d.issuer.address).active
+    hashes = [random_hash() for _ in range(7)]
+    tree = MerkleTree.from_credential_hashes(hashes)
+    receipt = send_and_wait(d.w3, d.issuer, d.contract.anchor(tree.root, 7), policy=POLICY)
+    assert receipt["status"] == 1 and confirmations(d.w3, receipt) == 1
+
+    anchor = d.contract.anchor_of(tree.root)
+    assert anchor is not None and (anchor.issuer, anchor.count) == (d.issuer.address, 7)
+    result = d.contract.verify(hashes[4], tree.proof(hashes[4]), tree.root)
+    assert (result.status_name, result.issuer, result.issuer_active) == (
+        "Valid",
+        d.issuer.address,
+        True,
+    )
+    # Bulk verification goes out as JSON-RPC batches (one POST per 200).
+    items = [(h, tree.proof(h), tree.root) for h in hashes]
+    items.append((hashes[0], tree.proof(hashes[1]), tree.root))
+    statuses = [r.status_name for r in d.contract.verify_many(items)]
+    assert statuses == ["Valid"] * 7 + ["InvalidProof"]
+
+    send_and_wait(d.w3, d.admin, d.contract.suspend_issuer(d.issuer.address), policy=POLICY)
+    assert d.contract.verify(hashes[4], tree.proof(hashes[4]), tree.root).issuer_active is False
+    # Events in small block ranges, as against a public node's getLogs limits.
+    names = [e.name for e in d.contract.events(chunk_size=2)]
+    assert names == ["RoleGranted", "IssuerAccredited", "Anchored", "IssuerSuspended"]
+
+
+def test_revert_names_the_custom_error(anvil_deployed: Deployed) -> None:
+    d = anvil_deployed
+    outsider = Signer.generate()
+    with pytest.raises(ContractReverted) as raised:
+        build_and_sign(
+            d.w3,
+            outsider,
+            d.contract.anchor(random_hash(), 1),
+            nonce=0,
+            fees=suggest_fees(d.w3, POLICY),
+        )
+    assert raised.value.error == "CredentialAnchorIssuerNotAccredited"
+    assert raised.value.error_args == (outsider.address,)
+    assert raised.value.to_problem()["error"] == "CredentialAnchorIssuerNotAccredited"
+
+    with pytest.raises(ContractReverted) as raised:
+        send_and_wait(d.w3, d.issuer, d.contract.anchor(b"\x00" * 32, 1), policy=POLICY)
+    assert (raised.value.error, raised.value.error_args) == ("CredentialAnchorZeroRoot", ())
+
+    data = (
+        "0x"
+        + (
+            bytes.fromhex("e2517d3f")  # selector of AccessControlUnauthorizedAccount
+            + bytes(12)
+            + bytes.fromhex(outsider.address[2:])
+            + bytes(32)
+        ).hex()
+    )
+    assert d.contract.decode_error(data) == (
+        "AccessControlUnauthorizedAccount",
+        (outsider.address, b"\x00" * 32),
+    )
+
+
+def test_wrong_chain_id_is_refused(anvil: AnvilNode) -> None:
+    with pytest.raises(ChainIdMismatch) as raised:
+        connect_rpc(anvil.url, expected_chain_id=1)
+    assert "serves chain id 31337" in raised.value.detail
+    assert "chain id 1 is configured" in raised.value.detail
+
+
+def test_stopped_node_is_unavailable(anvil: AnvilNode, anvil_w3: Web3) -> None:
+    address = Signer.generate().address
+    assert next_nonce(anvil_w3, address) == 0
+    anvil.stop()
+    started = time.monotonic()
+    with pytest.raises(ChainUnavailable, match="node unreachable"):
+        next_nonce(anvil_w3, address)
+    with pytest.raises(ChainUnavailable, match=r"connecting to http://127\.0\.0\.1:\d+"):
+        connect_rpc(anvil.url, expected_chain_id=ANVIL_CHAIN_ID, timeout=2)
+    assert time.monotonic() - started < 10
+
+
+def test_url_secrets_are_not_repeated() -> None:
+    assert redact_url("https://user:pw@rpc.example:8545/v3/SECRETKEY?x=1") == (
+        "https://rpc.example:8545"
+    )
+
+
+def test_fee_cap_refuses_and_sends_nothing(anvil: AnvilNode, anvil_w3: Web3) -> None:
+    signer = Signer.generate()
+    fund_on_anvil(anvil, signer)
+    base_fee = anvil_w3.eth.get_block("latest")["baseFeePerGas"]
+    tight = FeePolicy(max_fee_per_gas_cap=base_fee, priority_fee=10**9)
+    with pytest.raises(FeeTooHigh) as raised:
+        send_and_wait(anvil_w3, signer, {"to": signer.address, "value": 1}, policy=tight)
+    message = raised.value.detail
+    assert "nothing was sent" in message and "above the cap" in message
+    assert raised.value.extra == {"network_fee_wei": base_fee + 10**9, "cap_wei": base_fee}
+    assert next_nonce(anvil_w3, signer.address) == 0
+    assert anvil.rpc("txpool_status") == {"pending": "0x0", "queued": "0x0"}
+
+
+def test_stuck_transaction_is_replaced_with_higher_fees(
+    anvil_factory: Callable[..., AnvilNode],
+) -> None:
+    node = anvil_factory("--no-mining")
+    w3 = connect_rpc(node.url, expected_chain_id=ANVIL_CHAIN_ID)
+    signer = Signer.generate()
+    fund_on_anvil(node, signer)
+    fees = suggest_fees(w3, POLICY)
+    first = build_and_sign(w3, signer, {"to": signer.address, "value": 1}, nonce=0, fees=fees)
+    assert broadcast(w3, first) is BroadcastStatus.SENT
+    assert broadcast(w3, first) is BroadcastStatus.ALREADY_KNOWN  # repeat: harmless
+    assert wait_for_receipt(w3, first.hash, timeout=0.3, poll=0.05) is None  # stuck
+
+    bumped = bump(first.fees, POLICY)
+    assert bumped.max_fee_per_gas >= first.max_fee_per_gas * 115 // 100
+    assert bumped.max_priority_fee_per_gas >= first.max_priority_fee_per_gas * 115 // 100
+    second = resign(signer, first, bumped)
+    assert (second.nonce, second.gas) == (first.nonce, first.gas) and second.hash != first.hash
+    assert broadcast(w3, second) is BroadcastStatus.SENT
+
+    node.rpc("evm_mine")
+    receipt = wait_for_receipt(w3, second.hash, timeout=5, poll=0.05)
+    assert receipt is not None and receipt["status"] == 1
+    assert receipt_or_none(w3, first.hash) is None
+    assert broadcast(w3, second) is BroadcastStatus.ALREADY_MINED
+    with pytest.raises(NonceAlreadyUsed, match=f"{first.hash} will never be mined"):
+        broadcast(w3, first)
+
+
+def test_send_and_wait_replaces_until_mined(anvil_factory: Callable[..., AnvilNode]) -> None:
+    node = anvil_factory("--no-mining")
+    w3 = connect_rpc(node.url, expected_chain_id=ANVIL_CHAIN_ID)
+    signer = Signer.generate()
+    fund_on_anvil(node, signer)
+    versions: list[SignedTx] = []
+    miner = threading.Timer(1.0, lambda: node.rpc("evm_mine"))
+    miner.start()
+    try:
+        receipt = send_and_wait(
+            w3,
+            signer,
+            {"to": signer.address, "value": 1},
+            policy=POLICY,
+            replace_after=0.3,
+            poll=0.05,
+            timeout=20,
+            on_signed=versions.append,
+        )
+    finally:
+        miner.cancel()
+    assert len(versions) >= 2
+    assert {v.nonce for v in versions} == {0}
+    fees = [v.max_fee_per_gas for v in versions]
+    assert fees == sorted(fees) and len(set(fees)) == len(fees)
+    assert receipt["transactionHash"].to_0x_hex() == versions[-1].hash
+    assert next_nonce(w3, signer.address) == 1
+
+
+def test_deploy_checks_the_code(anvil: AnvilNode, anvil_w3: Web3) -> None:
+    admin = Signer.generate()
+    fund_on_anvil(anvil, admin)
+    deployment = deploy(anvil_w3, admin, policy=POLICY)
+    receipt = anvil_w3.eth.get_transaction_receipt(HexBytes(deployment.tx_hash))
+    assert deployment.block_number == receipt["blockNumber"]
+    assert deployment.chain_id == ANVIL_CHAIN_ID
+    contract = CredentialAnchor(anvil_w3, deployment.address, deploy_block=deployment.block_number)
+    assert contract.has_code() and contract.is_admin(admin.address)
+    assert not contract.is_admin(Signer.generate().address)
