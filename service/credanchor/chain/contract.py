@@ -246,7 +246,7 @@ class CredentialAnchor:
                 for args in chunk:
                     batch.add(self._contract.functions.verify(*args))
                 responses = batch.execute()
-            results.extend(_verify_result(r) for r in responses)
+            results.extend(_verify_result(r) for r in responses)  # type: ignore[arg-type]
         return results
 
     def _verify_args(

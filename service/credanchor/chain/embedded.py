@@ -42,8 +42,9 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from eth.abc import VirtualMachineAPI
 from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDBWriteBatch
 from eth.db.backends.base import BaseAtomicDB
@@ -65,7 +66,7 @@ from eth_tester.backends.pyevm.serializers import (
 from eth_tester.exceptions import TransactionFailed
 from eth_tester.exceptions import TransactionNotFound as TesterTransactionNotFound
 from eth_tester.exceptions import ValidationError as TesterValidationError
-from eth_typing import ChecksumAddress
+from eth_typing import BlockNumber, ChecksumAddress, Hash32
 from eth_utils import ValidationError as EthValidationError
 from eth_utils import encode_hex, to_checksum_address
 from eth_utils.toolz import assoc
@@ -101,7 +102,9 @@ log = logging.getLogger(__name__)
 DEFAULT_CHAIN_ID = 1337
 GENESIS_ACCOUNTS = 10
 SCHEMA_VERSION = 1
-_VM_SCHEDULE = ((0, PragueVM),)
+_VM_SCHEDULE: tuple[tuple[BlockNumber, type[VirtualMachineAPI]], ...] = (
+    (BlockNumber(0), PragueVM),
+)
 _VM_NAME = "PragueVM"
 
 # eth-tester keeps state in class attributes and is not thread-safe even in memory: 8 threads
@@ -239,7 +242,7 @@ class _PersistentBackend(PyEVMBackend):
         # eth-tester scans blocks backwards (265 ms per receipt at 1,000 blocks); py-evm's
         # tx-hash -> (block, index) table answers in a few ms.
         try:
-            number, index = self.chain.chaindb.get_transaction_index(transaction_hash)
+            number, index = self.chain.chaindb.get_transaction_index(Hash32(transaction_hash))
         except EVMTransactionNotFound:
             pending = self.chain.get_block()
             for i, tx in enumerate(pending.transactions):
@@ -278,10 +281,15 @@ class _PersistentBackend(PyEVMBackend):
         header = _block_for(self, block_number).header
         vm = self.chain.get_vm(at_header=header)
         free_header = header.copy(base_fee_per_gas=0)  # same state root, no fee floor
-        state = vm.build_state(vm.chaindb.db, free_header, vm.chain_context, vm.previous_hashes)
+        state = vm.build_state(
+            vm.chaindb.db,
+            free_header,
+            vm.chain_context,  # type: ignore[attr-defined]
+            vm.previous_hashes or (),
+        )
         snapshot = state.snapshot()
         try:
-            computation = state.apply_transaction(spoofed)
+            computation = state.apply_transaction(spoofed)  # type: ignore[arg-type]
         finally:
             state.revert(snapshot)
         if computation.is_error:
@@ -395,7 +403,7 @@ def _lock(path: Path) -> int:
 def _genesis(db: SQLiteKV, chain_cls: type[MiningChain]) -> MiningChain:
     keys = get_default_account_keys(quantity=GENESIS_ACCOUNTS)
     state = generate_genesis_state_for_keys(keys)
-    return chain_cls.from_genesis(db, get_default_genesis_params(), state)
+    return cast(MiningChain, chain_cls.from_genesis(db, get_default_genesis_params(), state))
 
 
 def _meta(conn: sqlite3.Connection) -> dict[str, str]:
@@ -532,7 +540,7 @@ def _open_chain(conn: sqlite3.Connection, path: Path, chain_id: int) -> MiningCh
     meta = _meta(conn)
     if not meta:
         chain = _genesis(db, chain_cls)
-        genesis_hash = encode_hex(chain.get_canonical_block_header_by_number(0).hash)
+        genesis_hash = encode_hex(chain.get_canonical_block_header_by_number(BlockNumber(0)).hash)
         record = {
             "schema": str(SCHEMA_VERSION),
             "chain_id": str(chain_id),
@@ -555,7 +563,7 @@ def _open_chain(conn: sqlite3.Connection, path: Path, chain_id: int) -> MiningCh
             f"the embedded chain {path} has chain id {stored_id}, but {chain_id} was requested"
         )
     chain = chain_cls(db)
-    genesis = encode_hex(chain.get_canonical_block_header_by_number(0).hash)
+    genesis = encode_hex(chain.get_canonical_block_header_by_number(BlockNumber(0)).hash)
     if genesis != meta["genesis_hash"]:
         raise ChainError(f"{path} is corrupt: genesis hash {genesis} != {meta['genesis_hash']}")
     return chain
