@@ -332,11 +332,12 @@ def verify_post() -> tuple[str, int]:
             raise InvalidInput("a badge file holds one JSON object, starting with '{'")
         report = get_runtime().verify(credential)
     except CredanchorError as exc:
-        return _verify_page(
-            error=f"This is not a badge file we can read: {exc.detail}",
-            pasted=pasted,
-            status=exc.status if 400 <= exc.status < 600 else 400,
-        )
+        if 400 <= exc.status < 500:
+            message = f"This is not a badge file we can read: {exc.detail}"
+        else:  # our side failed; blaming the file would be wrong
+            message = f"Something went wrong on our side while checking ({exc.title}). Try again later."
+        return _verify_page(error=message, pasted=pasted,
+                            status=exc.status if 400 <= exc.status < 600 else 500)
     return _verify_page(report=report, credential=credential, pasted=pasted)
 
 
@@ -376,8 +377,12 @@ def credential_page(credential_id: str) -> str:
     credential = _shared_or_404(credential_id)
     achievement = achievement_of(credential)
     link = verify_url(credential_id)
+    # Checked on every view: a page that still looked fine after its badge was revoked would
+    # mislead exactly the people it is shared with.
+    status = present(get_runtime().verify(credential).to_dict(), credential)
     return render_template(
         "credential.html",
+        status=status,
         credential_id=credential_id,
         name=badge_name(credential) or "Untitled badge",
         description=_text(achievement.get("description")),
