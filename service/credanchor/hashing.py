@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from itertools import accumulate
 from typing import Any
 
 import rfc8785
@@ -56,26 +57,39 @@ _KEY_NEEDS_SLOW_PATH = re.compile("[\ud800-\U0010ffff]")
 
 
 def _fast_path_ok(value: Any) -> bool:
-    """True if ``value`` holds only dict/list/str/int/bool/None where JSON == RFC 8785."""
-    stack = [value]
+    """True if ``value`` holds only dict/list/str/int/bool/None where JSON == RFC 8785.
+
+    Also False beyond MAX_DEPTH nesting: json's C encoder recurses on the C stack, and with the
+    recursion limit py-evm sets (100,000) a deep value would crash the process, not raise.
+    """
+    stack = [(value, 1)]
     pop, push = stack.pop, stack.append
     while stack:
-        v = pop()
-        t = type(v)
-        if t is str or v is None or t is bool:
-            continue
+        container, depth = pop()
+        t = type(container)
         if t is dict:
-            for k, item in v.items():
+            items = container.values()
+            for k in container:
                 if type(k) is not str or (not k.isascii() and _KEY_NEEDS_SLOW_PATH.search(k)):
                     return False
-                push(item)
         elif t is list or t is tuple:
-            stack.extend(v)
-        elif t is int:
-            if not -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
-                return False  # the slow path raises the proper error
+            items = container
         else:
-            return False  # floats, subclasses, anything unusual: let rfc8785 decide
+            items = (container,)
+            depth -= 1
+        for v in items:
+            tv = type(v)
+            if tv is str or v is None or tv is bool:
+                continue
+            if tv is int:
+                if not -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
+                    return False  # the slow path raises the proper error
+            elif tv is dict or tv is list or tv is tuple:
+                if depth >= MAX_DEPTH:
+                    return False
+                push((v, depth + 1))
+            else:
+                return False  # floats, subclasses, anything unusual: let rfc8785 decide
     return True
 
 
@@ -220,6 +234,27 @@ def _check_str(s: str) -> None:
         ) from exc
 
 
+# A JSON string, closed or running to the end of the text; possessive so that scanning stays
+# linear on hostile input (no backtracking into an unterminated string).
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\[\s\S]?)*+(?:"|\Z)')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]++")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _nesting_depth(text: str) -> int:
+    """Deepest bracket nesting outside strings, computed without recursion (C-speed passes).
+
+    WARNING: this must run before json's C scanner sees the text. The scanner recurses on the C
+    stack and only stops at the interpreter's recursion limit, which py-evm (imported by the
+    app through web3) raises to 100,000: a few hundred kilobytes of ``[`` would then crash the
+    whole process with a segmentation fault instead of raising an error.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot be too deep; skips the scan for ordinary credentials
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
+
+
 def loads_strict(data: bytes | str) -> Any:
     """Parse JSON for hashing: no duplicate keys, NaN/Infinity, invalid UTF-8, or deep nesting.
 
@@ -239,6 +274,8 @@ def loads_strict(data: bytes | str) -> Any:
         raise InvalidInput("JSON input must be bytes or str")
     if text.startswith("\ufeff"):
         text = text[1:]
+    if _nesting_depth(text) > MAX_DEPTH:
+        raise InvalidInput(f"JSON nesting deeper than {MAX_DEPTH} levels")
     try:
         value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:

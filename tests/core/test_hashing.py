@@ -1,0 +1,188 @@
+"""keccak256, credential_hash, leaf_hash, hex helpers and strict JSON parsing."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+
+import pytest
+from eth_abi import encode as abi_encode
+from eth_hash.auto import keccak as eth_keccak
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from credanchor.errors import CanonicalizationError, InvalidInput, ProofFormatError
+from credanchor.hashing import (
+    MAX_DEPTH,
+    canonicalize,
+    credential_hash,
+    from_hex32,
+    keccak256,
+    leaf_hash,
+    loads_strict,
+    to_hex,
+)
+
+from ._support import make_credential
+
+
+def test_keccak256_is_ethereum_keccak_not_sha3():
+    assert keccak256(b"").hex() == (
+        "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+    )
+    assert keccak256(b"abc") == eth_keccak(b"abc")
+
+
+@settings(max_examples=50)
+@given(st.binary(min_size=32, max_size=32))
+def test_leaf_hash_is_oz_standard_leaf_of_abi_encoded_bytes32(h):
+    assert abi_encode(["bytes32"], [h]) == h  # why the leaf is just the hash applied twice
+    assert leaf_hash(h) == eth_keccak(eth_keccak(abi_encode(["bytes32"], [h])))
+
+
+def test_leaf_hash_needs_32_bytes():
+    with pytest.raises(InvalidInput):
+        leaf_hash(b"\x00" * 31)
+
+
+def test_credential_hash_ignores_only_the_top_level_proof(credential):
+    h = credential_hash(credential)
+    assert h == keccak256(canonicalize(credential))
+    assert credential_hash({**credential, "proof": [{"type": "Anything"}]}) == h
+    nested = json.loads(json.dumps(credential))
+    nested["credentialSubject"]["proof"] = "part of the content"
+    assert credential_hash(nested) != h
+
+
+def test_credential_hash_needs_an_object():
+    with pytest.raises(InvalidInput):
+        credential_hash(["not", "an", "object"])  # type: ignore[arg-type]
+
+
+def _shuffled(value, rng):
+    if isinstance(value, dict):
+        items = list(value.items())
+        rng.shuffle(items)
+        return {k: _shuffled(v, rng) for k, v in items}
+    if isinstance(value, list):
+        return [_shuffled(v, rng) for v in value]
+    return value
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    i=st.integers(0, 1000),
+    seed=st.integers(0, 2**32),
+    indent=st.sampled_from([None, 0, 1, 2, 4, "\t"]),
+)
+def test_credential_hash_stable_under_key_order_and_whitespace(i, seed, indent):
+    credential = make_credential(i)
+    rng = random.Random(seed)
+    text = json.dumps(_shuffled(credential, rng), indent=indent, ensure_ascii=rng.random() < 0.5)
+    assert credential_hash(loads_strict(text.encode())) == credential_hash(credential)
+
+
+def test_to_hex_and_from_hex32():
+    b = bytes(range(32))
+    assert to_hex(b) == "0x" + b.hex()
+    assert from_hex32(to_hex(b)) == b
+    assert from_hex32("0x" + b.hex().upper()) == b
+    assert to_hex(b"") == "0x"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "00" * 32,
+        "0x" + "00" * 31,
+        "0x" + "00" * 33,
+        "0X" + "00" * 32,
+        " 0x" + "00" * 32,
+        "0x" + "00" * 31 + " 0",
+        "0x" + "0g" * 32,
+        "0x" + "00" * 30 + "é0",
+        None,
+        b"0x" + b"00" * 32,
+        12,
+    ],
+)
+def test_from_hex32_is_strict(bad):
+    with pytest.raises(InvalidInput, match="0x followed by 64 hex digits"):
+        from_hex32(bad)
+    with pytest.raises(ProofFormatError) as exc:
+        from_hex32(bad, what="merkleRoot", error=ProofFormatError)
+    assert exc.value.extra["field"] == "merkleRoot"
+
+
+# --- loads_strict -----------------------------------------------------------------------------
+
+
+def test_loads_strict_parses_ordinary_json():
+    assert loads_strict(b'{"a": [1, 2.5, "x", null, true]}') == {"a": [1, 2.5, "x", None, True]}
+    assert loads_strict('"\u00e9"') == "\u00e9"
+    assert loads_strict(b"\xef\xbb\xbf{}") == {}  # a UTF-8 BOM is tolerated
+
+
+@pytest.mark.parametrize(
+    "data,problem",
+    [
+        (b'{"a": 1, "a": 2}', "duplicate key 'a'"),
+        (b'{"x": {"b": 1, "c": 2, "b": 3}}', "duplicate key 'b'"),
+        (b'{"a": NaN}', "NaN"),
+        (b"[Infinity]", "Infinity"),
+        (b"[-Infinity]", "-Infinity"),
+        (b"[1e400]", "too large"),
+        (b'{"a": "\xff"}', "not valid UTF-8"),
+        (b'"\xc3"', "not valid UTF-8"),
+        (b'["\\ud800"]', "unpaired surrogate"),
+        (b'{"\\udc00": 1}', "unpaired surrogate"),
+        (b"{} []", "not valid JSON"),
+        (b"{'a': 1}", "not valid JSON"),
+        (b"", "not valid JSON"),
+        (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), f"deeper than {MAX_DEPTH}"),
+        (b"[" * 100_000 + b"]" * 100_000, f"deeper than {MAX_DEPTH}"),
+        (b"[" + b"1" * 5000 + b"]", "not valid JSON"),
+    ],
+)
+def test_loads_strict_refuses_ambiguous_input(data, problem):
+    with pytest.raises(InvalidInput, match=problem.replace("(", r"\(")):
+        loads_strict(data)
+
+
+def test_loads_strict_depth_limit_is_inclusive():
+    deep = b'{"a":' * (MAX_DEPTH - 1) + b"[]" + b"}" * (MAX_DEPTH - 1)
+    value = loads_strict(deep)
+    for _ in range(MAX_DEPTH - 1):
+        value = value["a"]
+    assert value == []
+
+
+def test_deep_input_raises_instead_of_crashing_with_a_high_recursion_limit():
+    # py-evm (imported by the app) sets the recursion limit to 100,000; json's C scanner and
+    # encoder would then overflow the C stack and kill the process on deep input.
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, 100_000))
+    try:
+        for data in (b"[" * 200_000 + b"]" * 200_000, b'{"a":' * 200_000 + b"1" + b"}" * 200_000):
+            with pytest.raises(InvalidInput, match="nesting deeper"):
+                loads_strict(data)
+        deep: list = []
+        cur = deep
+        for _ in range(150_000):
+            cur.append([])
+            cur = cur[0]
+        with pytest.raises(CanonicalizationError):
+            canonicalize(deep)
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    text = json.dumps({"narrative": "[" * 500 + "{" * 500, "q": '\\"[[[' * 50})
+    assert loads_strict(text)["narrative"].startswith("[[[")
+
+
+def test_loads_strict_refuses_other_types():
+    with pytest.raises(InvalidInput):
+        loads_strict(123)  # type: ignore[arg-type]

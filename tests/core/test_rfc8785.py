@@ -1,0 +1,169 @@
+"""canonicalize() against the RFC's and the reference implementation's published vectors."""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from credanchor.errors import CanonicalizationError
+from credanchor.hashing import MAX_SAFE_INTEGER, canonicalize, loads_strict
+
+from ._support import VECTORS
+
+JCS = VECTORS / "rfc8785"
+CASES = sorted(p.stem for p in (JCS / "input").glob("*.json"))
+
+
+def test_every_published_case_is_present():
+    assert CASES == [
+        "arrays",
+        "french",
+        "rfc8785-3.2.3-sorting",
+        "rfc8785-3.2.4-example",
+        "simpleString",
+        "structures",
+        "unicode",
+        "values",
+        "weird",
+    ]
+    assert sorted(p.stem for p in (JCS / "output").glob("*.json")) == CASES
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_canonical_form_matches_reference_output(case):
+    expected = (JCS / "output" / f"{case}.json").read_bytes()
+    value = loads_strict((JCS / "input" / f"{case}.json").read_bytes())
+    assert canonicalize(value) == expected
+    # Canonicalising the canonical form is the identity.
+    assert canonicalize(loads_strict(expected)) == expected
+
+
+@pytest.mark.parametrize("case", ["simpleString", "rfc8785-3.2.4-example"])
+def test_published_hex_dumps(case):
+    hex_text = (JCS / "outhex" / f"{case}.txt").read_text()
+    value = loads_strict((JCS / "input" / f"{case}.json").read_bytes())
+    assert canonicalize(value) == bytes.fromhex(hex_text)
+
+
+def test_sorting_is_by_utf16_code_units_not_code_points():
+    # U+1F600 is D83D DE00 in UTF-16, so it sorts before U+FB33 although its code point is larger.
+    out = canonicalize({"\ufb33": 1, "\U0001f600": 2, "\u20ac": 3, "\r": 4, "1": 5, "\x80": 6})
+    assert out.decode("utf-8") == '{"\\r":4,"1":5,"\x80":6,"€":3,"\U0001f600":2,"\ufb33":1}'
+
+
+def _rows(name):
+    for line in (JCS / "numbers" / name).read_text().splitlines():
+        if line and not line.startswith(("#", "ieee754_hex")):
+            yield line.split(",")[:2]
+
+
+def _double(hex_bits: str) -> float:
+    return struct.unpack(">d", bytes.fromhex(hex_bits.zfill(16)))[0]
+
+
+@pytest.mark.parametrize("bits,expected", list(_rows("rfc8785-appendix-b.csv")))
+def test_rfc_appendix_b_numbers(bits, expected):
+    x = _double(bits)
+    if expected == "":
+        assert not math.isfinite(x)
+        with pytest.raises(CanonicalizationError):
+            canonicalize(x)
+        with pytest.raises(CanonicalizationError):
+            canonicalize({"n": [x]})
+    else:
+        assert canonicalize(x) == expected.encode()
+        assert canonicalize({"n": [x]}) == b'{"n":[' + expected.encode() + b"]}"
+
+
+def test_v8_number_sample():
+    rows = list(_rows("es6-sample.csv"))
+    assert len(rows) > 6000
+    wrong = [
+        (b, e, canonicalize(_double(b))) for b, e in rows if canonicalize(_double(b)) != e.encode()
+    ]
+    assert wrong == []
+
+
+def test_v8_number_text_round_trips_through_the_parser():
+    # The expected text, parsed as JSON, canonicalises to itself (integers beyond 2**53 excepted:
+    # Python parses them as int and I-JSON forbids them, see test_integer_range).
+    checked = 0
+    for _, expected in _rows("es6-sample.csv"):
+        value = loads_strict(expected)
+        if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
+            continue
+        assert canonicalize(value) == expected.encode(), expected
+        checked += 1
+    assert checked > 5000
+
+
+def test_integer_range():
+    assert canonicalize(MAX_SAFE_INTEGER) == b"9007199254740991"
+    assert canonicalize(-MAX_SAFE_INTEGER) == b"-9007199254740991"
+    for n in (MAX_SAFE_INTEGER + 1, -MAX_SAFE_INTEGER - 1, 10**30):
+        with pytest.raises(CanonicalizationError, match="exceeds safe integer"):
+            canonicalize({"a": [n]})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        float("nan"),
+        float("inf"),
+        {"a": float("-inf")},
+        {1: "non-string key"},
+        {"lone": "\ud800"},
+        {"\udfff": "lone surrogate key"},
+        {"set": {1, 2}},
+        {"bytes": b"x"},
+    ],
+)
+def test_values_rfc8785_cannot_represent_are_refused(value):
+    with pytest.raises(CanonicalizationError):
+        canonicalize(value)
+
+
+def test_literals_and_escapes():
+    assert canonicalize([None, True, False, "", [], {}]) == b'[null,true,false,"",[],{}]'
+    assert canonicalize("\x00\x1f\x7f\u2028/") == b'"\\u0000\\u001f\x7f\xe2\x80\xa8/"'
+    assert canonicalize('\b\f\n\r\t"\\') == b'"\\b\\f\\n\\r\\t\\"\\\\"'
+    assert canonicalize(-0.0) == b"0"
+    assert canonicalize(4.0) == b"4"
+    assert canonicalize((1, 2)) == b"[1,2]"
+
+
+# --- the JSON fast path must never differ from the rfc8785 package -------------------------
+
+_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)),  # lone surrogates are refused anyway
+    max_size=12,
+)
+_tricky_keys = st.sampled_from(["", "a", "A", "\ufb33", "\U0001f600", "\ue000", "\uffff", "\x7f"])
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _text,
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(_text | _tricky_keys, children, max_size=6)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json)
+def test_fast_path_equals_rfc8785(value):
+    assert canonicalize(value) == rfc8785.dumps(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=4) | _tricky_keys, st.integers(0, 9), max_size=8))
+def test_key_order_equals_rfc8785_for_astral_and_private_use_keys(d):
+    assert canonicalize(d) == rfc8785.dumps(d)
