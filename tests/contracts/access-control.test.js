@@ -12,7 +12,7 @@ const HASH = ethers.id("access-control credential");
 describe("CredentialAnchor: access-control matrix", function () {
   const rows = [
     // accreditIssuer / suspendIssuer: admin only
-    ...["issuerA", "outsider", "suspended"].flatMap((who) => [
+    ...["issuerA", "issuerB", "outsider", "suspended"].flatMap((who) => [
       {
         who,
         call: "accreditIssuer",
