@@ -46,6 +46,10 @@ class Settings:
     private_key: Secret | None = None
     keystore: Path | None = None
     keystore_password: Secret | None = None
+    #: scrypt N for keystores this service creates (None: eth-keyfile's default, 2**18).
+    kdf_work_factor: int | None = None
+    #: The registry admin's key (accredits and suspends issuers); embedded mode has its own.
+    admin_key: Secret | None = None
     #: Seal a batch when this many credentials are pending …
     batch_size: int = 10_000
     #: … or when the oldest pending one is this many seconds old.

@@ -156,6 +156,10 @@ MIGRATIONS: tuple[str, ...] = (
         BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2: issuers opt in, per credential, to a public page (/c/<id>).
+    """
+    ALTER TABLE credentials ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 
@@ -491,6 +495,17 @@ class Store:
         params.append(limit)
         return [_row(StoredCredential, r) for r in self.db.query(sql, params)]
 
+    def set_shared(self, credential_id: str, shared: bool, *, issuer_id: int) -> None:
+        with self.transaction() as conn:
+            self.get_credential(credential_id, issuer_id=issuer_id)
+            conn.execute("UPDATE credentials SET shared = ? WHERE id = ?", (int(shared), credential_id))
+            self._event("credential.shared" if shared else "credential.unshared",
+                        issuer_id=issuer_id, entity="credential", entity_id=credential_id)
+
+    def is_shared(self, credential_id: str) -> bool:
+        row = self.conn.execute("SELECT shared FROM credentials WHERE id = ?", (credential_id,)).fetchone()
+        return bool(row and row[0])
+
     def batch_credentials(self, batch_id: int) -> list[StoredCredential]:
         sql = self._credential_query("c.batch_id = ?") + " ORDER BY c.seq"
         return [_row(StoredCredential, r) for r in self.db.query(sql, (batch_id,))]
@@ -678,10 +693,8 @@ class Store:
             ).fetchall()
             groups: dict[tuple[int, str, int], list[int]] = {}
             for rid, issuer_id, kind, reason in rows:
-                if kind == "batch":
-                    key = (issuer_id, kind, -rid)  # one operation per batch revocation
-                else:
-                    key = (issuer_id, kind, reason)
+                # one operation per batch revocation; credentials grouped by reason
+                key = (issuer_id, kind, -rid) if kind == "batch" else (issuer_id, kind, reason)
                 groups.setdefault(key, []).append(rid)
             for (issuer_id, kind, _), ids in groups.items():
                 for start in range(0, len(ids), max_count):

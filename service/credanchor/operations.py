@@ -1,0 +1,107 @@
+"""Operator actions that touch both the ledger and the chain: adding, suspending issuers,
+deploying the contract. The CLI calls these; so do tests."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .chain.keys import Signer, create_keystore, load_keystore
+from .config import Settings
+from .errors import ConfigError, KeyUnavailable
+from .store import Issuer
+
+
+@dataclass(frozen=True)
+class IssuerResult:
+    issuer: Issuer
+    accredited: bool | None
+    api_key: str | None = None
+
+
+def _keystore_password(runtime: Any) -> str:
+    s = runtime.settings
+    if s.keystore_password:
+        return s.keystore_password.reveal()
+    # The embedded demo's generated password (see chain.bootstrap) protects all local keys.
+    if runtime._passwords:
+        return next(iter(runtime._passwords.values()))
+    raise KeyUnavailable("set CREDANCHOR_KEYSTORE_PASSWORD to create issuer keystores")
+
+
+def add_issuer(runtime: Any, *, name: str, url: str | None = None,
+               keystore: Path | None = None) -> IssuerResult:
+    """Register an issuer with a signing key (new, or the given keystore), fund it on the
+    embedded chain, accredit it when we hold the admin key, and create its first API key."""
+    password = _keystore_password(runtime)
+    keys_dir = runtime.settings.data_dir / "keys"
+    if keystore is None:
+        signer = Signer.generate()
+        keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        keystore = keys_dir / f"{signer.address}.json"
+        create_keystore(keystore, password, signer=signer,
+                        work_factor=runtime.settings.kdf_work_factor)
+    else:
+        signer = load_keystore(keystore, password)
+    store = runtime.store()
+    issuer = store.add_issuer(address=signer.address, name=name, url=url, keystore=str(keystore))
+    runtime._passwords.setdefault(str(keystore), password)
+    chain = runtime.chain
+    accredited = None
+    if chain.admin is not None:
+        embedded = getattr(chain, "embedded", None)
+        if embedded is not None:
+            embedded.fund(signer.address, 10**20)
+        chain.admin_send(chain.contract.accredit_issuer(signer.address, name, url or ""))
+        accredited = True
+    else:
+        accredited = chain.contract.issuer_info(signer.address).active
+    return IssuerResult(issuer, accredited, store.create_api_key(issuer.id))
+
+
+def suspend_issuer(runtime: Any, ref: str) -> IssuerResult:
+    store = runtime.store()
+    issuer = store.find_issuer(ref)
+    issuer = store.set_issuer_status(issuer.id, "suspended")
+    chain = runtime.chain
+    on_chain = None
+    if chain.admin is not None and chain.contract.issuer_info(issuer.address).active:
+        chain.admin_send(chain.contract.suspend_issuer(issuer.address))
+        on_chain = False
+    return IssuerResult(issuer, on_chain)
+
+
+@dataclass(frozen=True)
+class Deployed:
+    contract: str
+    deploy_block: int
+    chain_id: int
+
+
+def deploy_contract(settings: Settings) -> Deployed:
+    """Deploy CredentialAnchor over RPC with the configured key (admin key, or else the
+    signing key); that key becomes the registry admin."""
+    from .chain.contract import deploy
+    from .chain.keys import load_signer
+    from .chain.rpc import connect_rpc
+    from .chainport import fee_policy
+
+    if not settings.rpc_url:
+        raise ConfigError("deploy needs --rpc URL")
+    w3 = connect_rpc(settings.rpc_url, expected_chain_id=settings.chain_id,
+                     timeout=settings.rpc_timeout)
+    if settings.admin_key:
+        signer = Signer.from_key(settings.admin_key.reveal())
+    elif settings.private_key:
+        signer = Signer.from_key(settings.private_key.reveal())
+    else:
+        signer = load_signer(keystore=settings.keystore, password=(
+            settings.keystore_password.reveal() if settings.keystore_password else None))
+    d = deploy(w3, signer, policy=fee_policy(settings), confirmations_required=settings.confirmations)
+    return Deployed(d.address, d.block_number, d.chain_id)
+
+
+def random_password() -> str:
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,376 @@
+"""The one verification engine: offline checks plus what only the chain can say.
+
+Used by the API, the web page, the CLI and the scripts alike. On top of
+:func:`credanchor.offline.offline_checks` (schema, integrity, Merkle inclusion, validity window)
+it adds, in this order:
+
+``trusted-anchor``
+    the proof's (chain id, contract) pair is in the verifier's own trust list. A credential
+    naming any other contract is INVALID even if that contract would say yes: anyone can deploy
+    a contract that answers "valid".
+``anchored``
+    the contract's single-call ``verify(credentialHash, proof, root)`` knows the root and
+    accepts the proof, and the transaction the proof names really emitted ``Anchored`` for that
+    root in the block the proof names.
+``issuer``
+    the issuer DID's address and chain are the ones recorded on chain for the root, and that
+    address is accredited now (a suspended issuer is reported with the date).
+``revocation``
+    neither the credential (under its issuer) nor its batch is revoked.
+``confirmations``
+    the anchor is at least ``min_confirmations`` blocks deep; shallower reports PENDING.
+
+WARNING: an unreachable or failing node turns the affected check into ``error`` and the overall
+status into ERROR — never INVALID. An employer must not be told a genuine badge is fake because
+an RPC endpoint timed out (a standing complaint about explorer-backed verifiers).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from eth_utils import is_address, to_checksum_address
+
+from .credentials import parse_issuer_did
+from .errors import ChainUnavailable, CredanchorError, InvalidInput, ProofFormatError
+from .hashing import to_hex
+from .offline import offline_checks
+from .proof import CredanchorProof, extract_proof, has_proof
+from .report import Check, Outcome, Report, overall_status
+
+STATUS_NAMES = ("Valid", "UnknownRoot", "InvalidProof", "CredentialRevoked", "BatchRevoked")
+
+
+@dataclass(frozen=True)
+class TrustedContract:
+    chain_id: int
+    contract: str
+    name: str | None = None
+    explorer_url: str | None = None
+
+    def tx_link(self, tx_hash: str) -> str | None:
+        return f"{self.explorer_url.rstrip('/')}/tx/{tx_hash}" if self.explorer_url else None
+
+
+class TrustList:
+    """The (chain id, contract) pairs this verifier believes. Nothing else is trusted."""
+
+    def __init__(self, entries: Iterable[TrustedContract]) -> None:
+        self._entries: dict[tuple[int, str], TrustedContract] = {}
+        for e in entries:
+            if not is_address(e.contract):
+                raise InvalidInput(f"trust list: {e.contract!r} is not an address")
+            self._entries[(int(e.chain_id), e.contract.lower())] = e
+
+    def find(self, chain_id: int, contract: str) -> TrustedContract | None:
+        return self._entries.get((int(chain_id), str(contract).lower()))
+
+    def __iter__(self):
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrustList:
+        """A JSON file: ``{"trusted": [{"chainId": 11155111, "contract": "0x…",
+        "name": "…", "explorer": "https://…"}]}`` (a bare list works too)."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"cannot read trust list {path}: {exc}") from exc
+        items = data.get("trusted", []) if isinstance(data, dict) else data
+        try:
+            return cls(
+                TrustedContract(
+                    chain_id=int(i["chainId"]),
+                    contract=to_checksum_address(i["contract"]),
+                    name=i.get("name"),
+                    explorer_url=i.get("explorer"),
+                )
+                for i in items
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput(f"trust list {path}: each entry needs chainId and contract") from exc
+
+    def merged(self, other: Iterable[TrustedContract]) -> TrustList:
+        return TrustList([*self, *other])
+
+
+@dataclass(frozen=True)
+class OnChainVerdict:
+    status: int
+    issuer: str
+    anchored_at: int
+    issuer_active: bool
+
+
+@dataclass(frozen=True)
+class IssuerFacts:
+    name: str
+    profile_uri: str
+    active: bool
+    accredited_at: int
+    suspended_at: int
+
+
+@dataclass(frozen=True)
+class AnchorTx:
+    """What the transaction named in a proof really did."""
+
+    block_number: int
+    anchored_roots: frozenset[bytes]  # roots for which it emitted Anchored from the contract
+
+
+class ChainReader(Protocol):
+    """The read side of a chain, for one contract. Implementations translate node failures to
+    :class:`ChainUnavailable`."""
+
+    chain_id: int
+    contract_address: str
+
+    def verify(self, credential_hash: bytes, proof: list[bytes], root: bytes) -> OnChainVerdict: ...
+
+    def issuer_facts(self, issuer: str) -> IssuerFacts: ...
+
+    def anchor_tx(self, tx_hash: str) -> AnchorTx | None: ...
+
+    def revocation_reason(self, issuer: str, credential_hash: bytes, root: bytes) -> dict[str, Any]: ...
+
+    def head(self) -> int: ...
+
+
+ReaderLookup = Callable[[TrustedContract], ChainReader]
+
+
+class Verifier:
+    """Verifies credentials against trusted chains; caches per-root and per-issuer facts.
+
+    ``readers`` returns the chain reader for a trusted contract (the service has one; the
+    employer script builds one from ``--rpc``). Safe to share between threads."""
+
+    def __init__(
+        self,
+        trust: TrustList,
+        readers: ReaderLookup,
+        *,
+        min_confirmations: int = 1,
+        schema: bool = True,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.trust = trust
+        self.readers = readers
+        self.min_confirmations = min_confirmations
+        self.schema = schema
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._tx_cache: dict[tuple[int, str], AnchorTx | None] = {}
+        self._issuer_cache: dict[tuple[int, str], IssuerFacts] = {}
+
+    # -- public -------------------------------------------------------------------------------
+
+    def verify(self, credential: Mapping[str, Any]) -> Report:
+        now = self.clock()
+        checks = list(offline_checks(credential, now=now, schema=self.schema))
+        cred_id = credential.get("id") if isinstance(credential.get("id"), str) else None
+        chash = next((c.data.get("credentialHash") for c in checks if c.name == "integrity"), None)
+        if not has_proof(credential):
+            checks += [
+                Check(n, Outcome.SKIPPED, "Not anchored yet, so there is nothing to look up.",
+                      {"pending": True})
+                for n in ("trusted-anchor", "anchored", "issuer", "revocation", "confirmations")
+            ]
+            return Report(overall_status(checks), tuple(checks), cred_id, chash)
+        try:
+            proof = extract_proof(credential)
+        except ProofFormatError as exc:
+            checks.append(Check("trusted-anchor", Outcome.FAIL, str(exc)))
+            return Report(overall_status(checks), tuple(checks), cred_id, chash)
+        chash = to_hex(proof.credential_hash)
+        chain_checks, issuer, anchor = self._chain_checks(credential, proof)
+        checks += chain_checks
+        return Report(overall_status(checks), tuple(checks), cred_id, chash, issuer, anchor)
+
+    def verify_many(self, credentials: Iterable[Mapping[str, Any]]) -> Iterable[Report]:
+        for c in credentials:
+            yield self.verify(c)
+
+    # -- chain checks -------------------------------------------------------------------------
+
+    def _chain_checks(
+        self, credential: Mapping[str, Any], proof: CredanchorProof
+    ) -> tuple[list[Check], dict[str, Any] | None, dict[str, Any] | None]:
+        a = proof.anchor
+        anchor_info: dict[str, Any] = {
+            "chainId": a.chain_id,
+            "contract": a.contract,
+            "transactionHash": a.transaction_hash,
+            "blockNumber": a.block_number,
+            "anchoredAt": a.anchored_at.isoformat().replace("+00:00", "Z"),
+        }
+        names = ("anchored", "issuer", "revocation", "confirmations")
+        trusted = self.trust.find(a.chain_id, a.contract)
+        if trusted is None:
+            checks = [
+                Check(
+                    "trusted-anchor", Outcome.FAIL,
+                    "The badge says it is recorded in a registry this verifier does not trust "
+                    f"(chain {a.chain_id}, contract {a.contract}).",
+                    {"chainId": a.chain_id, "contract": a.contract},
+                ),
+                *(Check(n, Outcome.SKIPPED, "Not checked: the registry is not trusted.")
+                  for n in names),
+            ]
+            return checks, None, anchor_info
+        anchor_info["registry"] = trusted.name
+        if link := trusted.tx_link(a.transaction_hash):
+            anchor_info["explorerUrl"] = link
+        checks = [
+            Check("trusted-anchor", Outcome.PASS,
+                  f"Recorded in a trusted registry{f' ({trusted.name})' if trusted.name else ''}.",
+                  {"chainId": a.chain_id, "contract": trusted.contract})
+        ]
+        try:
+            reader = self.readers(trusted)
+            verdict = reader.verify(proof.credential_hash, list(proof.merkle_proof), proof.merkle_root)
+            issuer_info, issuer_checks = self._issuer_checks(credential, proof, reader, verdict)
+            checks.append(self._anchored_check(proof, reader, verdict))
+            checks += issuer_checks
+            checks.append(self._revocation_check(proof, reader, verdict))
+            checks.append(self._confirmation_check(proof, reader, verdict))
+        except ChainUnavailable as exc:
+            done = {c.name for c in checks}
+            checks += [
+                Check(n, Outcome.ERROR,
+                      f"Could not reach the blockchain to check this ({exc}). This says nothing "
+                      "about the badge itself: try again later.")
+                for n in names if n not in done
+            ]
+            return checks, None, anchor_info
+        return checks, issuer_info, anchor_info
+
+    def _anchored_check(self, proof: CredanchorProof, reader: ChainReader, verdict: OnChainVerdict) -> Check:
+        a = proof.anchor
+        if verdict.status == 1:
+            return Check("anchored", Outcome.FAIL,
+                         "The batch this badge belongs to was never recorded on the blockchain.",
+                         {"root": to_hex(proof.merkle_root)})
+        if verdict.status == 2:
+            return Check("anchored", Outcome.FAIL,
+                         "The badge's proof does not lead to the recorded batch.",
+                         {"root": to_hex(proof.merkle_root)})
+        tx = self._cached_tx(reader, a.transaction_hash)
+        if tx is None or proof.merkle_root not in tx.anchored_roots:
+            return Check("anchored", Outcome.FAIL,
+                         "The transaction named in the badge did not record this batch.",
+                         {"transactionHash": a.transaction_hash})
+        if tx.block_number != a.block_number:
+            return Check("anchored", Outcome.FAIL,
+                         f"The badge names block {a.block_number}, but the batch was recorded "
+                         f"in block {tx.block_number}.", {"blockNumber": tx.block_number})
+        if int(a.anchored_at.timestamp()) != verdict.anchored_at:
+            return Check("anchored", Outcome.FAIL,
+                         "The recording time in the badge differs from the blockchain's.",
+                         {"anchoredAt": verdict.anchored_at})
+        when = datetime.fromtimestamp(verdict.anchored_at, UTC).strftime("%d %B %Y %H:%M UTC")
+        return Check("anchored", Outcome.PASS, f"Recorded on the blockchain on {when}.",
+                     {"anchoredAt": verdict.anchored_at, "blockNumber": tx.block_number})
+
+    def _issuer_checks(
+        self, credential: Mapping[str, Any], proof: CredanchorProof, reader: ChainReader,
+        verdict: OnChainVerdict,
+    ) -> tuple[dict[str, Any] | None, list[Check]]:
+        issuer = credential.get("issuer")
+        did = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+        try:
+            did_chain, did_address = parse_issuer_did(str(did))
+        except CredanchorError:
+            return None, [Check("issuer", Outcome.FAIL,
+                                f"The issuer id {did!r} is not a blockchain account identifier.")]
+        if verdict.status == 1:
+            return None, [Check("issuer", Outcome.SKIPPED, "Not checked: the batch is unknown.")]
+        info: dict[str, Any] = {"did": did, "address": verdict.issuer}
+        if did_chain != proof.anchor.chain_id or did_address.lower() != verdict.issuer.lower():
+            return info, [Check(
+                "issuer", Outcome.FAIL,
+                "The badge names a different issuer from the one that recorded it "
+                f"({verdict.issuer} on chain {proof.anchor.chain_id}).",
+                {"claimed": did, "onChain": verdict.issuer},
+            )]
+        facts = self._cached_issuer(reader, verdict.issuer)
+        info.update(name=facts.name, profileURI=facts.profile_uri, active=facts.active,
+                    accreditedAt=facts.accredited_at, suspendedAt=facts.suspended_at or None)
+        if not verdict.issuer_active:
+            when = (datetime.fromtimestamp(facts.suspended_at, UTC).strftime("%d %B %Y")
+                    if facts.suspended_at else "an unknown date")
+            return info, [Check(
+                "issuer", Outcome.FAIL,
+                f"The issuer {facts.name or verdict.issuer} is no longer accredited "
+                f"(suspended on {when}).",
+                {"address": verdict.issuer, "suspendedAt": facts.suspended_at},
+            )]
+        return info, [Check("issuer", Outcome.PASS,
+                            f"Issued by {facts.name}, an accredited issuer.",
+                            {"address": verdict.issuer, "name": facts.name})]
+
+    def _revocation_check(self, proof: CredanchorProof, reader: ChainReader,
+                          verdict: OnChainVerdict) -> Check:
+        if verdict.status in (1, 2):
+            return Check("revocation", Outcome.SKIPPED, "Not checked: the anchor is not valid.")
+        if verdict.status in (3, 4):
+            detail = reader.revocation_reason(verdict.issuer, proof.credential_hash, proof.merkle_root)
+            what = "This badge" if verdict.status == 3 else "The whole batch containing this badge"
+            when = detail.get("revokedAt")
+            when_text = (f" on {datetime.fromtimestamp(when, UTC).strftime('%d %B %Y')}"
+                         if when else "")
+            return Check("revocation", Outcome.FAIL,
+                         f"{what} was revoked by its issuer{when_text}.",
+                         {"kind": STATUS_NAMES[verdict.status], **detail})
+        return Check("revocation", Outcome.PASS, "Not revoked.")
+
+    def _confirmation_check(self, proof: CredanchorProof, reader: ChainReader,
+                            verdict: OnChainVerdict) -> Check:
+        if verdict.status in (1, 2):
+            return Check("confirmations", Outcome.SKIPPED, "Not checked: the anchor is not valid.")
+        depth = reader.head() - proof.anchor.block_number + 1
+        if depth < self.min_confirmations:
+            return Check("confirmations", Outcome.WARN,
+                         f"Recorded only {depth} block(s) ago; wait for {self.min_confirmations}.",
+                         {"confirmations": depth, "pending": True})
+        return Check("confirmations", Outcome.PASS, f"{depth} blocks deep.",
+                     {"confirmations": depth})
+
+    # -- caches -------------------------------------------------------------------------------
+
+    def _cached_tx(self, reader: ChainReader, tx_hash: str) -> AnchorTx | None:
+        key = (reader.chain_id, tx_hash.lower())
+        with self._lock:
+            if key in self._tx_cache:
+                return self._tx_cache[key]
+        tx = reader.anchor_tx(tx_hash)
+        if tx is not None:  # an unknown tx may still appear; don't cache absence
+            with self._lock:
+                self._tx_cache[key] = tx
+        return tx
+
+    def _cached_issuer(self, reader: ChainReader, address: str) -> IssuerFacts:
+        key = (reader.chain_id, address.lower())
+        with self._lock:
+            if key in self._issuer_cache:
+                return self._issuer_cache[key]
+        facts = reader.issuer_facts(address)
+        with self._lock:
+            self._issuer_cache[key] = facts
+        return facts
+
+    def forget(self) -> None:
+        """Drop cached facts (issuer status can change; long-lived verifiers call this)."""
+        with self._lock:
+            self._tx_cache.clear()
+            self._issuer_cache.clear()
