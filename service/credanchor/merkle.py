@@ -254,7 +254,8 @@ class MerkleTree:
             # proves every leaf slot is used exactly once (distinct values, one slot each).
             if tree[j] <= tree[j + 1]:
                 raise MerkleError("tree leaves are not in the standard sorted layout")
-        for i in range(n - 1):
+        # Bottom-up, so the node reported is the corrupted one rather than its ancestor.
+        for i in range(n - 2, -1, -1):
             if tree[i] != hash_pair(tree[2 * i + 1], tree[2 * i + 2]):
                 raise MerkleError(f"tree[{i}] does not match its children")
         return cls(b"".join(tree), b"".join(hashes), n, positions)

@@ -49,7 +49,11 @@ VALID_UNTIL = datetime(2029, 1, 15, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
-def make_credential(i: int = 0, *, rng: random.Random | None = None, **kw: Any) -> dict:
+_SEEDED = random.Random(0)  # sentinel: "seed from i"
+
+
+def make_credential(i: int = 0, *, rng: random.Random | None = _SEEDED, **kw: Any) -> dict:
+    """Credential number i; reproducible unless rng=None (then the OS CSPRNG is used)."""
     args: dict[str, Any] = {
         "issuer": ISSUER,
         "recipient": Recipient(
@@ -59,7 +63,7 @@ def make_credential(i: int = 0, *, rng: random.Random | None = None, **kw: Any) 
         "valid_from": VALID_FROM,
         "valid_until": VALID_UNTIL,
         "evidence": (Evidence(id=f"https://portfolio.example/{i}", name="Final model"),),
-        "rng": rng or random.Random(i),
+        "rng": random.Random(i) if rng is _SEEDED else rng,
     }
     args.update(kw)
     return build_credential(**args)

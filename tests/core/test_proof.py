@@ -1,0 +1,230 @@
+"""The CredanchorMerkleProof2026 a holder carries: shape, round trip, strict parsing."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+import pytest
+
+from credanchor.credentials import validate_credential
+from credanchor.errors import InvalidInput, ProofFormatError
+from credanchor.hashing import credential_hash, leaf_hash, to_hex
+from credanchor.merkle import verify_proof
+from credanchor.proof import (
+    PROOF_TYPE,
+    AnchorRef,
+    CredanchorProof,
+    attach_proof,
+    extract_proof,
+    has_proof,
+    parse_proof,
+)
+
+from ._support import CONTRACT, make_credential
+
+
+def test_attached_proof_shape(anchored):
+    c = anchored[1]
+    (p,) = c["proof"]
+    assert list(p) == [
+        "type",
+        "created",
+        "proofPurpose",
+        "credentialHash",
+        "merkleRoot",
+        "merkleProof",
+        "anchor",
+    ]
+    assert p["type"] == "CredanchorMerkleProof2026"
+    assert p["created"] == "2026-01-15T09:06:00Z"
+    assert p["proofPurpose"] == "assertionMethod"
+    assert p["credentialHash"] == to_hex(credential_hash(c))
+    assert p["anchor"] == {
+        "chainId": 31337,
+        "contract": CONTRACT,
+        "transactionHash": "0x" + "ab" * 32,
+        "blockNumber": 42,
+        "anchoredAt": "2026-01-15T09:05:00Z",
+    }
+    assert len(p["merkleProof"]) == 3  # five leaves: depth 2 or 3
+    validate_credential(c)  # the OB 3.0 schema accepts the proof array
+
+
+def test_extract_round_trips(anchored):
+    for c in anchored:
+        proof = extract_proof(c)
+        assert proof.credential_hash == credential_hash(c)
+        assert verify_proof(proof.merkle_root, leaf_hash(proof.credential_hash), proof.merkle_proof)
+        assert proof.to_json() == c["proof"][0]
+        assert parse_proof(proof.to_json()) == proof
+        assert attach_proof(c, proof) == c
+
+
+def test_the_proof_is_outside_the_hash(anchored):
+    c = anchored[0]
+    edited = copy.deepcopy(c)
+    edited["proof"][0]["merkleRoot"] = "0x" + "00" * 32
+    edited["proof"][0]["anchor"]["chainId"] = 1
+    assert credential_hash(edited) == credential_hash(c)  # hence: checked against the chain
+    unproved = {k: v for k, v in c.items() if k != "proof"}
+    assert credential_hash(unproved) == credential_hash(c)
+
+
+def test_attach_returns_a_new_dict_and_keeps_foreign_proofs():
+    c = make_credential()
+    foreign = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022", "proofValue": "z1"}
+    c["proof"] = [foreign]
+    before = copy.deepcopy(c)
+    p = _proof(credential_hash(c))
+    out = attach_proof(c, p)
+    assert c == before
+    assert out["proof"] == [foreign, p.to_json()]
+    again = attach_proof(out, _proof(credential_hash(c), block=7))  # re-anchoring replaces ours
+    assert [x["type"] for x in again["proof"]] == ["DataIntegrityProof", PROOF_TYPE]
+    assert extract_proof(again).anchor.block_number == 7
+
+
+def test_attach_with_check_refuses_a_foreign_hash():
+    c = make_credential()
+    with pytest.raises(ProofFormatError, match="not this credential's hash"):
+        attach_proof(c, _proof(b"\x01" * 32), check=True)
+    assert attach_proof(c, _proof(b"\x01" * 32))["proof"]  # unchecked by default
+
+
+def _proof(h: bytes, *, block: int = 1) -> CredanchorProof:
+    anchor = AnchorRef(
+        31337, CONTRACT.lower(), "0x" + "CD" * 32, block, datetime(2026, 2, 1, tzinfo=UTC)
+    )
+    return CredanchorProof(
+        h, b"\x02" * 32, [b"\x03" * 32], anchor, datetime(2026, 2, 1, tzinfo=UTC)
+    )
+
+
+def test_values_are_normalised():
+    p = _proof(b"\x01" * 32)
+    assert p.anchor.contract == CONTRACT  # EIP-55 spelling
+    assert p.anchor.transaction_hash == "0x" + "cd" * 32  # lowercase
+    assert p.merkle_proof == (b"\x03" * 32,)
+
+
+@pytest.mark.parametrize(
+    "factory,field",
+    [
+        (lambda: CredanchorProof(b"x", b"\x02" * 32, (), _anchor(), _t()), "credentialHash"),
+        (
+            lambda: CredanchorProof(b"\x01" * 32, b"\x02" * 32, (b"x",), _anchor(), _t()),
+            "merkleProof[0]",
+        ),
+        (lambda: CredanchorProof(b"\x01" * 32, b"\x02" * 32, (), "anchor", _t()), "anchor"),
+        (
+            lambda: CredanchorProof(
+                b"\x01" * 32, b"\x02" * 32, (), _anchor(), datetime(2026, 1, 1)
+            ),
+            "created",
+        ),
+        (lambda: AnchorRef(0, CONTRACT, "0x" + "00" * 32, 1, _t()), "anchor.chainId"),
+        (lambda: AnchorRef(1, "0x1234", "0x" + "00" * 32, 1, _t()), "anchor.contract"),
+        (lambda: AnchorRef(1, CONTRACT, "0x00", 1, _t()), "anchor.transactionHash"),
+        (lambda: AnchorRef(1, CONTRACT, "0x" + "00" * 32, -1, _t()), "anchor.blockNumber"),
+    ],
+)
+def test_constructors_validate(factory, field):
+    with pytest.raises(ProofFormatError) as exc:
+        factory()
+    assert exc.value.extra["field"] == field
+
+
+def _t():
+    return datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _anchor():
+    return AnchorRef(1, CONTRACT, "0x" + "00" * 32, 1, _t())
+
+
+def _mutated(c, fn):
+    c = copy.deepcopy(c)
+    fn(c["proof"][0])
+    return c
+
+
+@pytest.mark.parametrize(
+    "mutate,field",
+    [
+        (lambda p: p.update(credentialHash="0x1234"), "proof[0].credentialHash"),
+        (lambda p: p.update(credentialHash=p["credentialHash"][2:]), "proof[0].credentialHash"),
+        (lambda p: p.update(merkleRoot=None), "proof[0].merkleRoot"),
+        (lambda p: p.update(merkleProof="0x" + "00" * 32), "proof[0].merkleProof"),
+        (lambda p: p["merkleProof"].__setitem__(1, "0xzz"), "proof[0].merkleProof[1]"),
+        (lambda p: p.update(merkleProof=["0x" + "00" * 32] * 65), "proof[0].merkleProof"),
+        (lambda p: p.update(proofPurpose="authentication"), "proof[0].proofPurpose"),
+        (lambda p: p.update(created="2026-01-15 09:06:00"), "proof[0].created"),
+        (lambda p: p.update(created="2026-01-15T09:06:00+01:00"), "proof[0].created"),
+        (lambda p: p.update(created="2026-13-15T09:06:00Z"), "proof[0].created"),
+        (lambda p: p.update(issuerName="Totally Legit University"), "proof[0].issuerName"),
+        (lambda p: p.pop("merkleRoot"), "proof[0].merkleRoot"),
+        (lambda p: p.update(anchor=[]), "proof[0].anchor"),
+        (lambda p: p["anchor"].pop("transactionHash"), "proof[0].anchor.transactionHash"),
+        (lambda p: p["anchor"].update(explorer="x"), "proof[0].anchor.explorer"),
+        (lambda p: p["anchor"].update(chainId=True), "proof[0].anchor.chainId"),
+        (lambda p: p["anchor"].update(chainId="31337"), "proof[0].anchor.chainId"),
+        (lambda p: p["anchor"].update(chainId=0), "proof[0].anchor.chainId"),
+        (lambda p: p["anchor"].update(blockNumber=1.5), "proof[0].anchor.blockNumber"),
+        (
+            lambda p: p["anchor"].update(contract=CONTRACT.lower()[:-1] + "A"),
+            "proof[0].anchor.contract",
+        ),
+        (lambda p: p["anchor"].update(contract=5), "proof[0].anchor.contract"),
+        (lambda p: p["anchor"].update(anchoredAt=1768468500), "proof[0].anchor.anchoredAt"),
+    ],
+)
+def test_extract_names_the_bad_field(anchored, mutate, field):
+    with pytest.raises(ProofFormatError) as exc:
+        extract_proof(_mutated(anchored[0], mutate))
+    assert exc.value.extra["field"] == field
+    assert exc.value.detail.startswith(field + ":")
+
+
+def test_lowercase_contract_is_accepted_and_normalised(anchored):
+    c = _mutated(anchored[0], lambda p: p["anchor"].update(contract=CONTRACT.lower()))
+    assert extract_proof(c).anchor.contract == CONTRACT
+
+
+@pytest.mark.parametrize(
+    "proof,problem",
+    [
+        (None, "no proof"),
+        ({"type": PROOF_TYPE}, "must be an array"),
+        ([], f"no {PROOF_TYPE} proof"),
+        ([{"type": "DataIntegrityProof"}], f"no {PROOF_TYPE} proof"),
+    ],
+)
+def test_extract_without_our_proof(proof, problem):
+    c = make_credential()
+    if proof is not None:
+        c["proof"] = proof
+    with pytest.raises(ProofFormatError, match=problem):
+        extract_proof(c)
+
+
+def test_two_of_our_proofs_are_refused(anchored):
+    c = copy.deepcopy(anchored[0])
+    c["proof"].append(copy.deepcopy(c["proof"][0]))
+    with pytest.raises(ProofFormatError, match="has 2"):
+        extract_proof(c)
+
+
+def test_has_proof(anchored):
+    assert has_proof(anchored[0])
+    assert not has_proof(make_credential())
+    assert not has_proof({"proof": [{"type": "DataIntegrityProof"}]})
+    assert has_proof({"proof": [{"type": PROOF_TYPE}]})  # present, even if malformed
+    assert not has_proof("not a credential")  # type: ignore[arg-type]
+
+
+def test_attach_checks_its_arguments():
+    with pytest.raises(InvalidInput):
+        attach_proof([], _proof(b"\x01" * 32))  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput):
+        attach_proof(make_credential(), {"type": PROOF_TYPE})  # type: ignore[arg-type]
