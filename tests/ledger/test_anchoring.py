@@ -15,7 +15,7 @@ from credanchor.issuance import issue
 from credanchor.report import Status
 from credanchor.runtime import Runtime
 
-from conftest import make_settings, sample_items
+from support import make_settings, sample_items
 
 
 def issue_n(runtime, issuer, n, start=0):

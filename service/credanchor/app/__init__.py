@@ -1,0 +1,47 @@
+"""The Flask application: issuer API, public verification API and pages.
+
+``create_app(settings=None, *, runtime=None)``: nothing is opened at import time. Production runs
+``gunicorn "credanchor.app:create_app()"`` (settings from ``CREDANCHOR_*``); tests hand in a
+:class:`~credanchor.runtime.Runtime` built on a temporary data directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from ..config import Settings, load_settings
+from ..runtime import Runtime
+
+
+def create_app(
+    settings: Settings | Mapping[str, Any] | None = None,
+    *,
+    runtime: Runtime | None = None,
+    start_worker: bool = False,
+) -> Flask:
+    if runtime is None:
+        if settings is None or isinstance(settings, Mapping):
+            settings = load_settings(**dict(settings or {}))
+        runtime = Runtime.open(settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = runtime.settings.max_body_bytes
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["credanchor"] = runtime
+
+    from . import api, pages, problems
+
+    problems.init_app(app)
+    api.init_app(app)
+    pages.init_app(app)
+    if start_worker:
+        runtime.start_worker_thread()
+    return app
+
+
+def get_runtime() -> Runtime:
+    from flask import current_app
+
+    return current_app.extensions["credanchor"]
