@@ -14,6 +14,7 @@ import requests
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
+from web3.types import RPCEndpoint
 
 from credanchor.errors import ChainIdMismatch, ConfigError
 
@@ -62,6 +63,10 @@ def connect_rpc(
             retries=max(1, retries + 1),  # web3 counts attempts, not retries
             backoff_factor=0.1,
         ),
+        # web3 asks for the chain id before every call and estimate (its validation
+        # middleware); it cannot change under a URL we checked, so answer it from memory.
+        cache_allowed_requests=True,
+        cacheable_requests={RPCEndpoint("eth_chainId"), RPCEndpoint("net_version")},
     )
     w3 = Web3(provider)
     if poa:
