@@ -223,7 +223,7 @@ def openapi_document() -> dict[str, Any]:
                                     "schema": {"type": "string", "pattern": "^0x[0-9a-fA-F]{64}$"}}],
                     "responses": {"200": _json({"type": "object", "properties": {
                         "credentialHash": {"type": "string"}, "status": {"type": "string"}}}),
-                        "404": _problem("Unknown hash"), "422": _problem("Not a 32-byte hex hash"),
+                        "404": _problem("Unknown hash"), "400": _problem("Not a 32-byte hex hash"),
                         "429": _problem("Rate limited")},
                 },
             },
