@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import statistics
 import subprocess
 import sys
@@ -320,3 +321,37 @@ def test_broadcasting_twice_is_harmless(embedded_deployed: Deployed) -> None:
     receipt = d.w3.eth.get_transaction_receipt(HexBytes(signed.hash))
     assert receipt["status"] == 1
     assert d.w3.eth.get_transaction_count(d.issuer.address) == signed.nonce + 1
+
+
+def test_sigkill_mid_loop_keeps_every_acknowledged_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "chain.sqlite"
+    writer = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from credanchor.chain.embedded import open_embedded
+        chain = open_embedded(Path({str(path)!r}))
+        while True:
+            tx_hash = chain.fund("0x000000000000000000000000000000000000dEaD", 1)
+            print(tx_hash, flush=True)  # acknowledged: its receipt was read back
+    """)
+    acknowledged: list[str] = []
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        for _ in range(15):
+            acknowledged.append(proc.stdout.readline().strip())
+        proc.send_signal(signal.SIGKILL)  # mid-loop, wherever it is
+        proc.wait(timeout=10)
+
+    chain = open_embedded(path)  # the lock died with the process
+    try:
+        w3 = chain.w3
+        for tx_hash in acknowledged:
+            assert w3.eth.get_transaction_receipt(tx_hash)["status"] == 1
+        sent = w3.eth.get_transaction_count(chain.funded_account(0).address)
+        # Each kill may leave one transaction committed but never acknowledged.
+        assert len(acknowledged) <= sent <= len(acknowledged) + 3
+        assert w3.eth.get_balance("0x000000000000000000000000000000000000dEaD") == sent
+        chain.fund("0x000000000000000000000000000000000000dEaD", 1)  # and it carries on
+    finally:
+        chain.close()

@@ -455,6 +455,10 @@ class _EmbeddedProvider(EthereumTesterProvider):
                 return _error_response(3, "execution reverted", encode_hex(exc.data))
             except (EthValidationError, TesterValidationError) as exc:
                 return _error_response(-32000, _node_style_message(exc))
+            except sqlite3.Error as exc:
+                # Disk full, file removed, I/O error: the chain cannot serve, but a failed
+                # batch was rolled back, so the file is still at the last complete block.
+                raise ChainUnavailable(f"the embedded chain's database failed: {exc}") from exc
 
     def close(self) -> None:
         with _PROCESS_LOCK:
@@ -601,8 +605,11 @@ def open_embedded(
     lock_fd = _lock(path)
     conn: sqlite3.Connection | None = None
     try:
-        conn = _connect(path, synchronous.upper())
-        chain = _open_chain(conn, path, chain_id)
+        try:
+            conn = _connect(path, synchronous.upper())
+            chain = _open_chain(conn, path, chain_id)
+        except sqlite3.Error as exc:
+            raise ChainError(f"cannot open the embedded chain {path}: {exc}") from exc
         keys = get_default_account_keys(quantity=GENESIS_ACCOUNTS)
         backend = _PersistentBackend(chain, keys)
         tester = _PersistentTester(backend=backend, auto_mine_transactions=True)

@@ -92,21 +92,23 @@ class Signer:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Create ``path`` with mode 0600 (never readable by others, even for a moment)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        # link() fails if the target exists: an existing keystore is never overwritten.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        # link() fails if the target exists: an existing key file is never overwritten.
         os.link(tmp, path)
     except FileExistsError:
         raise ConfigError(f"{path} already exists; refusing to overwrite a key file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
     finally:
-        tmp.unlink()
+        tmp.unlink(missing_ok=True)
 
 
 def create_keystore(
