@@ -4,7 +4,7 @@
 PYTHON ?= python3
 NPM ?= npm
 
-.PHONY: setup setup-py setup-node setup-system compile artifact test test-contracts test-py lint slither demo
+.PHONY: setup setup-py setup-node setup-system compile test test-contracts test-py lint coverage slither demo
 
 setup: setup-system setup-py setup-node
 
@@ -30,7 +30,13 @@ lint: setup
 	npx solhint 'contracts/**/*.sol'
 	$(PYTHON) -m ruff check service tests scripts
 
-test: setup lint test-contracts test-py
+coverage: compile
+	npx hardhat coverage
+
+slither: compile
+	bash scripts/slither.sh
+
+test: setup lint test-contracts coverage slither test-py
 
 demo: setup-py
 	bash scripts/demo.sh
