@@ -278,9 +278,7 @@ def _bench(n: int, batch: int) -> None:
         description="Reads, questions and presents data.",
         criteria_narrative="Passed the final assessment with a score of at least 70%.",
         achievement_id="https://bench.example/achievements/data-literacy",
-        alignments=(
-            Alignment("data literacy", "http://data.europa.eu/esco/skill/x", "S1", "ESCO"),
-        ),
+        alignments=(Alignment("data literacy", "https://frameworks.example/esco/x", "S1", "ESCO"),),
     )
     t0 = time.perf_counter()
     creds = [

@@ -37,7 +37,7 @@ ACHIEVEMENT = AchievementSpec(
     alignments=(
         Alignment(
             target_name="use spreadsheets software",
-            target_url="http://data.europa.eu/esco/skill/1973c966-f236-40c9-b2d4-5d71a89019be",
+            target_url="https://frameworks.example/esco/use-spreadsheets-software",
             target_code="S5.6.1",
             target_framework="ESCO",
         ),

@@ -96,7 +96,7 @@ def test_built_credential_shape(credential):
             {
                 "type": ["Alignment"],
                 "targetName": "use spreadsheets software",
-                "targetUrl": "http://data.europa.eu/esco/skill/1973c966-f236-40c9-b2d4-5d71a89019be",
+                "targetUrl": "https://frameworks.example/esco/use-spreadsheets-software",
                 "targetCode": "S5.6.1",
                 "targetFramework": "ESCO",
             }

@@ -47,7 +47,8 @@ def test_attached_proof_shape(anchored):
         "blockNumber": 42,
         "anchoredAt": "2026-01-15T09:05:00Z",
     }
-    assert len(p["merkleProof"]) == 3  # five leaves: depth 2 or 3
+    # Five leaves fill tree indexes 4..8: index 4 is two levels deep, 5..8 three.
+    assert len(p["merkleProof"]) in (2, 3)
     validate_credential(c)  # the OB 3.0 schema accepts the proof array
 
 
