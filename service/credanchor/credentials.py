@@ -118,7 +118,7 @@ def issuer_did(chain_id: int, address: str) -> str:
     return f"did:pkh:eip155:{chain_id}:{to_checksum_address(address)}"
 
 
-def parse_issuer_did(did: str) -> tuple[int, str]:
+def parse_issuer_did(did: object) -> tuple[int, str]:
     """``(chain_id, checksummed address)`` of a ``did:pkh:eip155`` DID; InvalidInput otherwise."""
     m = _DID_PKH.fullmatch(did) if type(did) is str else None
     if m is None:
@@ -140,7 +140,7 @@ def format_datetime(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_datetime(s: str) -> datetime:
+def parse_datetime(s: object) -> datetime:
     """Parse an RFC 3339 date-time with an explicit offset into an aware UTC datetime.
 
     Raises ValueError (not an InvalidInput) so callers can word the message for their field.
@@ -149,7 +149,8 @@ def parse_datetime(s: str) -> datetime:
     m = _RFC3339.fullmatch(s) if type(s) is str else None
     if m is None:
         raise ValueError(f"not an RFC 3339 date-time with a time zone: {s!r:.60}")
-    text = s[:17] + ("59" if m.group(6) == "60" else m.group(6)) + s[19:]
+    t = m.string
+    text = t[:17] + ("59" if m.group(6) == "60" else m.group(6)) + t[19:]
     text = text.replace("z", "Z").replace("t", "T")
     frac = m.group(7)
     if frac and len(frac) > 7:  # fromisoformat takes at most 6 fractional digits
@@ -392,7 +393,8 @@ def recipient_matches(credential: Mapping[str, Any], identifier: str) -> bool:
         candidates = {presented, _normalize_identity(presented, str(itype))}
         if ident.get("hashed") is True:
             algo, _, digest = stored.partition("$")
-            salt = ident.get("salt") if isinstance(ident.get("salt"), str) else ""
+            raw_salt = ident.get("salt")
+            salt = raw_salt if isinstance(raw_salt, str) else ""
             if algo.lower() not in ("sha256", "md5") or not digest:
                 continue
             for c in candidates:

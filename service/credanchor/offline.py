@@ -68,8 +68,9 @@ def _schema_check(credential: Mapping[str, Any], enabled: bool) -> Check:
 
 def _proof_checks(credential: Mapping[str, Any]) -> tuple[Check, Check, Any]:
     """(integrity, merkle, parsed proof or None)."""
+    computed: bytes | None
     try:
-        computed: bytes | None = credential_hash(credential)
+        computed = credential_hash(credential)
         hash_data: dict[str, Any] = {"credentialHash": to_hex(computed)}
     except (CanonicalizationError, InvalidInput) as exc:
         computed, hash_data = None, {"problem": exc.detail}
