@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from chain.chainkit import free_port, fund_on_anvil, start_anvil
 
+from chain.chainkit import free_port, fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
 from credanchor.config import Secret
 from credanchor.errors import ChainIdMismatch
@@ -37,7 +37,7 @@ def node():
 def deployment(node, tmp_path):
     admin = Signer.generate()
     fund_on_anvil(node, admin)
-    key = "0x" + admin._account.key.hex()  # noqa: SLF001 - test-only key handling
+    key = "0x" + admin._account.key.hex()
     settings = make_settings(tmp_path / "data", rpc_url=node.url, chain="rpc", chain_id=31337,
                              admin_key=Secret(key))
     deployed = deploy_contract(settings)
@@ -152,7 +152,7 @@ def _ok(url):
 
 
 def test_trust_list_and_chain_id_mismatch(node, deployment, tmp_path):
-    deployed, env = deployment
+    _, env = deployment
     from credanchor.config import load_settings
 
     with pytest.raises(ChainIdMismatch):

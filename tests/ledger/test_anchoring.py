@@ -14,7 +14,6 @@ from credanchor.anchoring import Anchorer
 from credanchor.issuance import issue
 from credanchor.report import Status
 from credanchor.runtime import Runtime
-
 from support import make_settings, sample_items
 
 
