@@ -58,6 +58,7 @@ from eth_bloom import BloomFilter
 from eth_tester import EthereumTester
 from eth_tester.backends.pyevm.main import (
     PyEVMBackend,
+    _get_block_by_number,
     generate_genesis_state_for_keys,
     get_default_account_keys,
     get_default_genesis_params,
@@ -355,11 +356,13 @@ class _PersistentBackend(PyEVMBackend):
                 return []
         block = self.chain.get_canonical_block_by_number(BlockNumber(number))
         receipts = block.get_receipts(self.chain.chaindb)
-        return [
-            serialize_log(block, tx, index, entry, log_index, False)
-            for index, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True))
-            for log_index, entry in enumerate(receipt.logs)
-        ]
+        entries: list[dict[str, Any]] = []
+        # Numbered within the block, as nodes do (eth-tester restarts at 0 per transaction;
+        # the same thing with automine's one transaction per block).
+        for index, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
+            for entry in receipt.logs:
+                entries.append(serialize_log(block, tx, index, entry, len(entries), False))
+        return entries
 
 
 class _PersistentTester(EthereumTester):
@@ -402,8 +405,6 @@ class _PersistentTester(EthereumTester):
 
 
 def _block_for(backend: PyEVMBackend, block_number: Any) -> Any:
-    from eth_tester.backends.pyevm.main import _get_block_by_number
-
     return _get_block_by_number(backend.chain, block_number)
 
 
