@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -89,6 +90,10 @@ def main() -> None:
         issuer = Signer.generate()
         chain.fund(issuer.address, 10**20)
         d = deploy_and_accredit(chain.w3, chain.funded_account(0), issuer)
+        started = time.perf_counter()
+        for _ in range(100):
+            chain.fund(issuer.address, 1)
+        print(f"embedded: {100 / (time.perf_counter() - started):.1f} plain transfers/s")
         rate, roots = anchors_per_second(d, args.anchors)
         print(f"embedded: {rate:.1f} anchors/s ({args.anchors} anchors, SQLite FULL sync)")
         reads(d, "embedded", roots)
@@ -102,6 +107,14 @@ def main() -> None:
             f"file {path.stat().st_size / 1e6:.1f} MB"
         )
         chain.close()
+        started = time.perf_counter()
+        code = (
+            "from pathlib import Path; from credanchor.chain.embedded import open_embedded; "
+            f"open_embedded(Path({str(path)!r})).close()"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True)
+        took = time.perf_counter() - started
+        print(f"embedded: a new process imports, opens and closes it in {took:.2f} s")
 
     node = start_anvil()
     try:
