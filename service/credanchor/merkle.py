@@ -115,32 +115,54 @@ def verify_proof(root: bytes, leaf: bytes, proof: Sequence[bytes]) -> bool:
 # --- the compact tree -----------------------------------------------------------------------
 
 
-def _build_inner(tree: list[bytes], n: int) -> None:
-    """Fill tree[0 .. n-2] in place; tree[n-1 ..] already holds the leaves."""
-    k = _keccak
-    for i in range(n - 2, -1, -1):
-        a = tree[2 * i + 1]
-        b = tree[2 * i + 2]
-        tree[i] = k(a + b if a <= b else b + a).digest()
-
-
 def _sorted_leaves(hashes: Sequence[bytes]) -> tuple[list[bytes], list[int]]:
-    """Leaf hashes sorted ascending, and the input index of each; rejects duplicates."""
+    """Leaf hashes in input order, and the input indexes sorted by leaf; rejects duplicates."""
     k = _keccak
     # One C-level pass instead of a Python loop: this runs for every leaf of a million-leaf batch.
     if set(map(type, hashes)) - {bytes, bytearray} or set(map(len, hashes)) != {32}:
         raise MerkleError("every credential hash must be 32 bytes")
     leaves = [k(k(h).digest()).digest() for h in hashes]
     order = sorted(range(len(leaves)), key=leaves.__getitem__)
-    ordered = [leaves[i] for i in order]
-    for r in range(1, len(ordered)):
-        if ordered[r] == ordered[r - 1]:
+    for r in range(1, len(order)):
+        if leaves[order[r]] == leaves[order[r - 1]]:
             raise MerkleError(
                 "duplicate credential hash in one batch: "
                 f"{to_hex(hashes[order[r]])} (inputs #{order[r - 1]} and #{order[r]})",
                 credentialHash=to_hex(hashes[order[r]]),
             )
-    return ordered, order
+    return leaves, order
+
+
+def _tree_positions(order: list[int]) -> array:
+    """Tree index of each input, from the input indexes in sorted-leaf order."""
+    last = 2 * len(order) - 2
+    positions = array("I", bytes(4 * len(order)))
+    for rank, idx in enumerate(order):
+        positions[idx] = last - rank
+    return positions
+
+
+def _leaf_region(leaves: list[bytes], order: list[int]) -> bytearray:
+    """A (2n-1)*32-byte buffer whose last n slots hold the sorted leaves (tree[2n-2-r] =
+    sorted_leaf[r]); the inner nodes are filled in by ``_fill_inner``."""
+    buf = bytearray(32 * (len(leaves) - 1))
+    buf += b"".join([leaves[i] for i in reversed(order)])
+    return buf
+
+
+def _fill_inner(buf: bytearray) -> bytes:
+    """Hash every inner node in place, bottom-up; returns the finished blob.
+
+    One bytearray rather than a list of 2n bytes objects: the same speed, and with the leaf
+    list freed first, about 170 MB less peak memory for a million leaves.
+    """
+    k = _keccak
+    for i in range(len(buf) // 64 - 1, -1, -1):
+        off = 64 * i + 32  # children 2i+1 and 2i+2 are adjacent
+        a = buf[off : off + 32]
+        b = buf[off + 32 : off + 64]
+        buf[32 * i : 32 * i + 32] = k(a + b if a <= b else b + a).digest()
+    return bytes(buf)
 
 
 class MerkleTree:
@@ -170,18 +192,12 @@ class MerkleTree:
             raise MerkleError("a batch needs at least one credential")
         if n >= 2**31:
             raise MerkleError("a batch may hold at most 2**31 - 1 credentials")
-        ordered, order = _sorted_leaves(hashes)
-        size = 2 * n - 1
-        tree: list[bytes] = [b""] * (n - 1)
-        ordered.reverse()
-        tree.extend(ordered)
-        del ordered
-        _build_inner(tree, n)
-        nodes = b"".join(tree)
-        del tree
-        positions = array("I", bytes(4 * n))
-        for rank, idx in enumerate(order):
-            positions[idx] = size - 1 - rank
+        leaves, order = _sorted_leaves(hashes)
+        positions = _tree_positions(order)
+        buf = _leaf_region(leaves, order)
+        del leaves, order  # ~110 MB per million leaves, no longer needed while hashing
+        nodes = _fill_inner(buf)
+        del buf
         return cls(nodes, b"".join(bytes(h) for h in hashes), n, positions)
 
     @classmethod
@@ -291,11 +307,7 @@ class MerkleTree:
     def _positions_array(self) -> array:
         if self._positions is None:
             _, order = _sorted_leaves(self.credential_hashes)
-            size = 2 * self._count - 1
-            pos = array("I", bytes(4 * self._count))
-            for rank, idx in enumerate(order):
-                pos[idx] = size - 1 - rank
-            self._positions = pos
+            self._positions = _tree_positions(order)
         return self._positions
 
     def tree_index(self, credential_hash: bytes) -> int:
