@@ -431,9 +431,12 @@ def _unexpected(exc: Exception) -> tuple[str, int]:
 
 
 def _routing_error(exc: HTTPException) -> Response | tuple[str, int]:
-    """404/405 that no view raised (an unknown address): a page for people, problem+json for
-    the API and for clients that did not ask for HTML."""
-    if problems.wants_html() and request.accept_mimetypes.accept_html:
+    """Every 404/405 passes here: an app-level handler for a status code outranks the
+    blueprint's class-based one. Our own pages answer with a page; an unknown address gets a
+    page when a browser asked for HTML, and problem+json otherwise (the API, scripts)."""
+    if request.blueprint == bp.name or (
+        problems.wants_html() and request.accept_mimetypes.accept_html
+    ):
         return _problem_page(exc.code or 404, exc.name, exc.description or "")
     return problems.from_http(exc)
 
