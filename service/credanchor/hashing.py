@@ -249,8 +249,6 @@ def _nesting_depth(text: str) -> int:
     app through web3) raises to 100,000: a few hundred kilobytes of ``[`` would then crash the
     whole process with a segmentation fault instead of raising an error.
     """
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return 0  # cannot be too deep; skips the scan for ordinary credentials
     brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
     return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
 
@@ -274,7 +272,9 @@ def loads_strict(data: bytes | str) -> Any:
         raise InvalidInput("JSON input must be bytes or str")
     if text.startswith("\ufeff"):
         text = text[1:]
-    if _nesting_depth(text) > MAX_DEPTH:
+    # Fewer opening brackets than the limit cannot nest too deep: ordinary credentials skip
+    # the scan entirely.
+    if text.count("[") + text.count("{") > MAX_DEPTH and _nesting_depth(text) > MAX_DEPTH:
         raise InvalidInput(f"JSON nesting deeper than {MAX_DEPTH} levels")
     try:
         value = _DECODER.decode(text)

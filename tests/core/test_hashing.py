@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from credanchor.errors import CanonicalizationError, InvalidInput, ProofFormatError
 from credanchor.hashing import (
     MAX_DEPTH,
+    _nesting_depth,
     canonicalize,
     credential_hash,
     from_hex32,
@@ -181,6 +182,29 @@ def test_deep_input_raises_instead_of_crashing_with_a_high_recursion_limit():
 def test_brackets_inside_strings_do_not_count_as_nesting():
     text = json.dumps({"narrative": "[" * 500 + "{" * 500, "q": '\\"[[[' * 50})
     assert loads_strict(text)["narrative"].startswith("[[[")
+
+
+def _depth(v):
+    if isinstance(v, dict):
+        return 1 + max(map(_depth, v.values()), default=0)
+    if isinstance(v, list):
+        return 1 + max(map(_depth, v), default=0)
+    return 0
+
+
+_nasty = st.text(alphabet='[]{}"\\ax\n', max_size=8)
+_nested = st.recursive(
+    st.none() | st.integers() | _nasty,
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(_nasty, kids, max_size=3),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_nested, st.sampled_from([None, 1]))
+def test_nesting_prescan_equals_real_depth(value, indent):
+    # Brackets, quotes and backslashes inside strings must not confuse the pre-scan.
+    assert _nesting_depth(json.dumps(value, indent=indent)) == _depth(value)
 
 
 def test_loads_strict_refuses_other_types():
