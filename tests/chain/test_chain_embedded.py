@@ -104,6 +104,11 @@ def test_deploy_accredit_anchor_verify(embedded_deployed: Deployed) -> None:
     assert anchored.args == {"root": tree.root, "issuer": d.issuer.address, "count": 5}
     assert anchored.block_number == receipt["blockNumber"]
     assert anchored.tx_hash == receipt["transactionHash"].to_0x_hex()
+    (revoked_event,) = d.contract.events(
+        indexed={"issuer": d.issuer.address, "credentialHash": hashes[1]}
+    )
+    assert (revoked_event.name, revoked_event.args["reason"]) == ("CredentialRevoked", 7)
+    assert d.contract.events(indexed={"credentialHash": hashes[2]}) == []
 
 
 def test_custom_error_is_named(embedded_deployed: Deployed) -> None:
