@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import segno
 
-from credanchor.app import pages
+from credanchor.app import create_app, pages
+from credanchor.errors import ChainUnavailable
 from credanchor.issuance import issue
 from credanchor.report import Check, Outcome, Report, Status
 
@@ -204,6 +205,36 @@ def test_an_oversized_upload_is_an_html_problem_page(app, client):
     assert doc.one("h1").text == "Request Entity Too Large"
 
 
+def test_an_unreachable_chain_is_error_never_invalid(client, badges, web_runtime, monkeypatch):
+    def node_down(*args, **kwargs):
+        raise ChainUnavailable("connection refused")
+
+    monkeypatch.setattr(web_runtime.chain, "verify", node_down)
+    resp = client.post("/verify", data={"credential": json.dumps(badges.shared)})
+    assert resp.status_code == 200
+    doc = page(resp)
+    assert verdict(doc) == "ERROR"
+    assert doc.one("p", cls="verdict-text").text == (
+        "We could not reach the blockchain right now. This says nothing about the badge; "
+        "try again later.")
+    by_name = rows(doc)
+    assert by_name["integrity"].one(cls="check-word").text == "Passed"
+    assert by_name["anchored"].one(cls="check-word").text == "Could not check"
+    assert "outcome-error" in by_name["anchored"].classes
+    assert doc.one("dd", cls="fact-issuer").one("strong").text == "Not confirmed"
+
+
+def test_the_form_shares_the_public_verify_rate_limit(web_runtime, badges, monkeypatch):
+    monkeypatch.setattr(web_runtime, "settings",
+                        dataclasses.replace(web_runtime.settings, public_rate_limit="2/minute"))
+    client = create_app(runtime=web_runtime).test_client()
+    for _ in range(2):
+        assert client.post("/verify", data={"credential": "{}"}).status_code == 200
+    resp = client.post("/verify", data={"credential": "{}"})
+    assert resp.status_code == 429
+    assert page(resp).one("p", cls="eyebrow").text == "Error 429"
+
+
 # -- /verify?id= -----------------------------------------------------------------------------
 
 
@@ -360,6 +391,7 @@ def test_unknown_addresses_are_html_for_browsers_and_problem_json_for_the_api(cl
     resp = client.put("/verify", headers={"Accept": "text/html"})
     assert resp.status_code == 405
     assert page(resp).one("h1").text == "Method Not Allowed"
+    assert set(resp.headers["Allow"].split(", ")) >= {"GET", "POST"}
 
 
 def test_links_from_a_credential_are_http_only():

@@ -406,15 +406,24 @@ def _problem_page(status: int, title: str, detail: str) -> tuple[str, int]:
     return render_template("error.html", status=status, title=title, detail=detail), status
 
 
+def _http_page(exc: HTTPException) -> Response:
+    """An HTTP error as a page, keeping its headers (Allow on 405, Retry-After on 429)."""
+    html, status = _problem_page(exc.code or 500, exc.name, exc.description or "")
+    resp = Response(html, status=status, mimetype="text/html")
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            resp.headers[name] = value
+    return resp
+
+
 @bp.app_template_filter("safe_url")
 def _safe_url_filter(value: Any) -> str | None:
     return safe_url(value)
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> tuple[str, int]:
-    code = exc.code or 500
-    return _problem_page(code, exc.name, exc.description or "")
+def _http_error(exc: HTTPException) -> Response:
+    return _http_page(exc)
 
 
 @bp.errorhandler(CredanchorError)
@@ -430,14 +439,14 @@ def _unexpected(exc: Exception) -> tuple[str, int]:
                          "An unexpected error occurred on our side; it has been logged.")
 
 
-def _routing_error(exc: HTTPException) -> Response | tuple[str, int]:
+def _routing_error(exc: HTTPException) -> Response:
     """Every 404/405 passes here: an app-level handler for a status code outranks the
     blueprint's class-based one. Our own pages answer with a page; an unknown address gets a
     page when a browser asked for HTML, and problem+json otherwise (the API, scripts)."""
     if request.blueprint == bp.name or (
         problems.wants_html() and request.accept_mimetypes.accept_html
     ):
-        return _problem_page(exc.code or 404, exc.name, exc.description or "")
+        return _http_page(exc)
     return problems.from_http(exc)
 
 
@@ -463,7 +472,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_error_handler(404, _routing_error)
     app.register_error_handler(405, _routing_error)
-    # The form does the same work as POST /api/v1/verify, so it shares that endpoint's limit.
-    runtime = app.extensions["credanchor"]
+    # These pages do the same work as POST /api/v1/verify (each one asks the chain), so they
+    # get the same per-client limit, from the limiter api.init_app attached to the app.
+    # flask-limiter enforces a decorated limit inside the wrapper it returns, so that wrapper
+    # has to become the registered view; decorating and dropping the result limits nothing.
+    rate = app.extensions["credanchor"].settings.public_rate_limit
     for limiter in app.extensions.get("limiter", ()):
-        limiter.limit(runtime.settings.public_rate_limit, methods=["POST"])(verify_post)
+        for endpoint in ("pages.verify", "pages.verify_post", "pages.credential_page"):
+            app.view_functions[endpoint] = limiter.limit(rate)(app.view_functions[endpoint])
