@@ -5,6 +5,7 @@ form, keyboard use and a phone-sized viewport. Screenshots go to test-results/."
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -168,5 +169,77 @@ def test_phone_width_has_no_horizontal_scrolling(browser: Browser, base_url: str
         page.goto(f"{base_url}/verify?id={badges.shared_id}")
         expect(page.locator("#result-heading")).to_have_text("Result: VALID")
         screenshot(page, "verify-valid-375px.png")
+        page.goto(f"{base_url}/c/{badges.shared_id}")
+        expect(page.locator(".status-line .status-word")).to_have_text("VALID")
+        expect(page.locator(".qr-box svg")).to_be_visible()
+        screenshot(page, "credential-375px.png")
     finally:
         context.close()
+
+
+def test_script_and_server_render_the_same_report(browser: Browser, base_url: str, files):
+    """The JS path (API JSON rendered in the browser) and the no-JS path (rendered by Jinja)
+    must read the same, word for word."""
+    texts = {}
+    for js in (True, False):
+        context = browser.new_context(java_script_enabled=js)
+        page = context.new_page()
+        try:
+            page.goto(f"{base_url}/verify")
+            page.get_by_label("Badge file").set_input_files(files["tampered"])
+            if not js:
+                with page.expect_navigation():
+                    page.get_by_role("button", name="Verify").click()
+            expect(page.locator("#result-heading")).to_have_text("Result: INVALID")
+            texts[js] = " ".join(page.locator("#result").inner_text().split())
+        finally:
+            context.close()
+    assert texts[True] == texts[False]
+    assert "Unaltered since issued Failed" in texts[True]
+
+
+def test_dropping_a_file_on_the_zone_verifies_it(page: Page, base_url: str, badges):
+    page.goto(f"{base_url}/verify")
+    with page.expect_response(f"{base_url}/api/v1/verify"):
+        page.evaluate(
+            """(text) => {
+                const data = new DataTransfer();
+                data.items.add(new File([text], "dropped.json", {type: "application/json"}));
+                const zone = document.getElementById("dropzone");
+                zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: data, bubbles: true,
+                                                              cancelable: true}));
+                zone.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true,
+                                                          cancelable: true}));
+            }""",
+            json.dumps(badges.shared),
+        )
+    expect(page.locator("#result-heading")).to_have_text("Result: VALID")
+    expect(page.locator("#dropzone")).not_to_have_class(re.compile(r"\bis-dragover\b"))
+    # the dropped file is now the form's file too, so a plain submit would send it
+    assert page.evaluate("() => document.getElementById('file').files[0].name") == "dropped.json"
+
+
+def test_script_renders_stacked_components_as_a_tree(page: Page, base_url: str, badges):
+    """No issuer stacks credentials yet, so the API's answer is replaced in the browser by a
+    report with nested components, to prove the script renders any depth."""
+    def check(name, outcome, message):
+        return {"name": name, "outcome": outcome, "message": message, "data": {}}
+
+    leaf = {"status": "REVOKED", "checks": [check("revocation", "fail", "Revoked in May.")],
+            "issuer": None, "anchor": None, "components": []}
+    middle = {"status": "VALID", "checks": [check("integrity", "pass", "Unchanged.")],
+              "issuer": None, "anchor": None, "components": [leaf]}
+    top = {"status": "REVOKED", "checks": [check("integrity", "pass", "Unchanged.")],
+           "issuer": {"name": "Acme Academy"}, "anchor": None, "components": [middle]}
+    page.route(f"{base_url}/api/v1/verify",
+               lambda route: route.fulfill(status=200, content_type="application/json",
+                                           body=json.dumps(top)))
+    page.goto(f"{base_url}/verify")
+    page.locator("#credential").fill(json.dumps(badges.shared))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator("#result-heading")).to_have_text("Result: REVOKED")
+    nested = page.locator("#result .component-list .component-list article.report")
+    expect(nested).to_have_attribute("data-status", "REVOKED")
+    expect(nested.locator(".check-title")).to_have_text("Not revoked")
+    expect(nested.locator("h6.verdict-word")).to_have_text("Result: REVOKED")
+    expect(page.locator("#result article.report")).to_have_count(3)
