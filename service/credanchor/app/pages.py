@@ -209,14 +209,16 @@ def present(report: Mapping[str, Any], credential: Any = None) -> dict[str, Any]
     for c in report.get("checks") or []:
         outcome = str(c.get("outcome", "error")).lower()
         word, check_icon = OUTCOMES.get(outcome, (outcome, "i-error"))
-        checks.append({
-            "name": c.get("name"),
-            "title": CHECK_TITLES.get(c.get("name"), c.get("name")),
-            "outcome": outcome,
-            "word": word,
-            "icon": check_icon,
-            "message": c.get("message") or "",
-        })
+        checks.append(
+            {
+                "name": c.get("name"),
+                "title": CHECK_TITLES.get(c.get("name"), c.get("name")),
+                "outcome": outcome,
+                "word": word,
+                "icon": check_icon,
+                "message": c.get("message") or "",
+            }
+        )
     doc = credential if isinstance(credential, Mapping) else {}
     issuer = report.get("issuer") if isinstance(report.get("issuer"), Mapping) else None
     anchor = report.get("anchor") if isinstance(report.get("anchor"), Mapping) else None
@@ -251,12 +253,14 @@ def alignments(achievement: Mapping[str, Any]) -> list[dict[str, Any]]:
     items = achievement.get("alignment")
     for a in items if isinstance(items, list) else []:
         if isinstance(a, Mapping) and (_text(a.get("targetName")) or safe_url(a.get("targetUrl"))):
-            out.append({
-                "name": _text(a.get("targetName")) or a.get("targetUrl"),
-                "url": safe_url(a.get("targetUrl")),
-                "framework": _text(a.get("targetFramework")),
-                "code": _text(a.get("targetCode")),
-            })
+            out.append(
+                {
+                    "name": _text(a.get("targetName")) or a.get("targetUrl"),
+                    "url": safe_url(a.get("targetUrl")),
+                    "framework": _text(a.get("targetFramework")),
+                    "code": _text(a.get("targetCode")),
+                }
+            )
     return out
 
 
@@ -286,14 +290,20 @@ def _verify_page(
     status: int = 200,
 ) -> tuple[str, int]:
     view = present(report.to_dict(), credential) if report is not None else None
-    html = render_template(
-        "verify.html", view=view, error=error, pasted=pasted, labels=labels()
-    )
+    html = render_template("verify.html", view=view, error=error, pasted=pasted, labels=labels())
     return html, status
 
 
 @bp.get("/verify")
 def verify() -> tuple[str, int]:
+    if "url" in request.args:
+        # WARNING: fetching a visitor-supplied URL would make this server a proxy into whatever
+        # network it sits in (SSRF); badges come as files or by the id of a shared badge.
+        return _verify_page(
+            error="We do not fetch badges from other sites. Download the badge file and drop it "
+            "here, or paste its contents.",
+            status=400,
+        )
     credential_id = request.args.get("id", "").strip()
     if not credential_id:
         return _verify_page()
@@ -317,8 +327,9 @@ def verify_post() -> tuple[str, int]:
     if upload is not None and upload.filename:
         data = upload.read()
         if not data:
-            return _verify_page(error="That file is empty. Choose the badge's .json file.",
-                                status=400)
+            return _verify_page(
+                error="That file is empty. Choose the badge's .json file.", status=400
+            )
         pasted = ""
     elif pasted.strip():
         data = pasted
@@ -335,9 +346,12 @@ def verify_post() -> tuple[str, int]:
         if 400 <= exc.status < 500:
             message = f"This is not a badge file we can read: {exc.detail}"
         else:  # our side failed; blaming the file would be wrong
-            message = f"Something went wrong on our side while checking ({exc.title}). Try again later."
-        return _verify_page(error=message, pasted=pasted,
-                            status=exc.status if 400 <= exc.status < 600 else 500)
+            message = (
+                f"Something went wrong on our side while checking ({exc.title}). Try again later."
+            )
+        return _verify_page(
+            error=message, pasted=pasted, status=exc.status if 400 <= exc.status < 600 else 500
+        )
     return _verify_page(report=report, credential=credential, pasted=pasted)
 
 
@@ -357,8 +371,17 @@ def verify_url(credential_id: str) -> str:
 def qr_svg(data: str) -> Markup:
     qr = segno.make(data, error="m")
     # Markup: segno escapes nothing we pass except ``data``, which it encodes into modules.
-    return Markup(qr.svg_inline(scale=4, border=2, omitsize=True, dark="#000", light="#fff",
-                                svgclass="qr", lineclass=None))
+    return Markup(
+        qr.svg_inline(
+            scale=4,
+            border=2,
+            omitsize=True,
+            dark="#000",
+            light="#fff",
+            svgclass="qr",
+            lineclass=None,
+        )
+    )
 
 
 @bp.get("/c/<path:credential_id>.json")
@@ -389,7 +412,8 @@ def credential_page(credential_id: str) -> str:
         criteria=criteria_of(achievement),
         issuer=claimed_issuer_name(credential),
         issuer_url=safe_url((credential.get("issuer") or {}).get("url"))
-        if isinstance(credential.get("issuer"), Mapping) else None,
+        if isinstance(credential.get("issuer"), Mapping)
+        else None,
         recipient=recipient_name(credential),
         alignments=alignments(achievement),
         valid_from=format_date(credential.get("validFrom") or credential.get("issuanceDate")),
@@ -435,8 +459,9 @@ def _credanchor_error(exc: CredanchorError) -> tuple[str, int]:
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception) -> tuple[str, int]:
     log.exception("unhandled error on %s %s", request.method, request.path)
-    return _problem_page(500, "Something went wrong",
-                         "An unexpected error occurred on our side; it has been logged.")
+    return _problem_page(
+        500, "Something went wrong", "An unexpected error occurred on our side; it has been logged."
+    )
 
 
 def _routing_error(exc: HTTPException) -> Response:
