@@ -258,7 +258,7 @@ def test_verify_by_id_of_an_unshared_or_unknown_badge_is_404(client, badges):
 
 
 def test_verify_never_fetches_a_url(client):
-    resp = client.get("/verify", query_string={"url": "http://169.254.169.254/latest/meta-data"})
+    resp = client.get("/verify", query_string={"url": "https://elsewhere.example/badge.json"})
     assert resp.status_code == 400
     assert "We do not fetch badges from other sites" in page(resp).one(id="verify-error").text
 
