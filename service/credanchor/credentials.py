@@ -146,7 +146,16 @@ def parse_datetime(s: object) -> datetime:
     Raises ValueError (not an InvalidInput) so callers can word the message for their field.
     A leap second (``:60``) is read as ``:59``: it cannot be represented and is one second off.
     """
-    m = _RFC3339.fullmatch(s) if type(s) is str else None
+    if type(s) is not str:
+        raise ValueError(f"not an RFC 3339 date-time with a time zone: {s!r:.60}")
+    return _parse_datetime(s)
+
+
+# Credentials of one batch share their dates, so verifying a batch parses the same few strings
+# over and over; datetimes are immutable, so sharing them is safe.
+@functools.lru_cache(maxsize=4096)
+def _parse_datetime(s: str) -> datetime:
+    m = _RFC3339.fullmatch(s)
     if m is None:
         raise ValueError(f"not an RFC 3339 date-time with a time zone: {s!r:.60}")
     t = m.string

@@ -16,6 +16,7 @@ microseconds. ``python -m credanchor.offline --bench 20000`` prints both rates.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -43,6 +44,7 @@ from .report import (
 __all__ = ["offline_checks", "verify_offline"]
 
 
+@functools.lru_cache(maxsize=1024)
 def _human_time(dt: datetime) -> str:
     """ "1 March 2027", with the time only when it is not midnight UTC."""
     text = f"{dt.day} {dt:%B %Y}"
