@@ -154,7 +154,7 @@ def _fill_inner(buf: bytearray) -> bytes:
     """Hash every inner node in place, bottom-up; returns the finished blob.
 
     One bytearray rather than a list of 2n bytes objects: the same speed, and with the leaf
-    list freed first, about 170 MB less peak memory for a million leaves.
+    list freed first, about 160 MB less peak memory for a million leaves.
     """
     k = _keccak
     for i in range(len(buf) // 64 - 1, -1, -1):
@@ -216,9 +216,9 @@ class MerkleTree:
             raise MerkleError(
                 f"node blob is {len(blob)} bytes; {n} credentials need {(2 * n - 1) * 32}"
             )
-        hashes = b"".join(bytes(h) for h in credential_hashes)
-        if len(hashes) != 32 * n:
+        if set(map(len, credential_hashes)) != {32}:
             raise MerkleError("every credential hash must be 32 bytes")
+        hashes = b"".join(bytes(h) for h in credential_hashes)
         blob = bytes(blob)
         if not verify:
             return cls(blob, hashes, n, None)

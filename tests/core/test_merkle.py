@@ -218,6 +218,12 @@ def test_inconsistent_blob_is_refused():
         MerkleTree.from_nodes_blob(
             MerkleTree.from_credential_hashes(hashes).nodes_blob(), [*hashes[:5], keccak256(b"x")]
         )
+    with pytest.raises(MerkleError, match="32 bytes"):
+        MerkleTree.from_nodes_blob(
+            bytes(blob),
+            [h[:31] for h in hashes[:3]] + [h + b"\0" for h in hashes[3:]],
+            verify=False,
+        )
     # verify=False trusts the blob: only sizes are checked.
     assert MerkleTree.from_nodes_blob(bytes(blob), hashes, verify=False).count == 6
 
