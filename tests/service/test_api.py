@@ -242,3 +242,19 @@ def test_verify_reports_error_not_invalid_when_the_chain_is_down(client, auth, r
     assert body["status"] == "ERROR"
     assert {ch["outcome"] for ch in body["checks"] if ch["name"] == "anchored"} == {"error"}
     assert client.get("/healthz").status_code == 503
+
+
+def test_public_endpoints_are_rate_limited(tmp_path):
+    from credanchor.app import create_app
+    from credanchor.runtime import Runtime
+    from support import make_settings
+
+    rt = Runtime.open(make_settings(tmp_path / "d", public_rate_limit="2/minute"))
+    try:
+        c = create_app(runtime=rt).test_client()
+        codes = [c.post("/api/v1/verify", json={"x": 1}).status_code for _ in range(3)]
+        assert codes[:2] == [200, 200]
+        problem(c.post("/api/v1/verify", json={"x": 1}), 429)
+        assert [c.get("/api/v1/issuers").status_code for _ in range(3)] == [200, 200, 429]
+    finally:
+        rt.close()

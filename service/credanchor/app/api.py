@@ -360,10 +360,12 @@ def init_app(app: Flask) -> None:
     rate = app.extensions["credanchor"].settings.public_rate_limit
     # One limiter per app (per process under gunicorn: limits are per worker, in memory).
     limiter = Limiter(key_func=get_remote_address, app=app, storage_uri="memory://")
-    limiter.limit(rate)(verify)
-    limiter.limit(rate)(issuers)
-    limiter.limit(rate)(public_status)
     app.register_blueprint(bp)
+    # The limit is checked inside the wrapper flask-limiter returns, so that wrapper must be
+    # the registered view.
+    for view in (verify, issuers, public_status):
+        endpoint = f"api.{view.__name__}"
+        app.view_functions[endpoint] = limiter.limit(rate)(app.view_functions[endpoint])
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/openapi.json", "openapi", openapi)
     app.after_request(_cors)
