@@ -47,7 +47,7 @@ _keccak = sha3.keccak_256
 # with the same short forms and lowercase \u00xx; it differs only in number formatting, in
 # ordering keys by code point instead of UTF-16 code unit (only visible with characters beyond
 # U+FFFF), and in silently stringifying non-string keys. The fast path is taken only when none of
-# those can occur, which ``_fast_path_ok`` checks.
+# those can occur, which ``_fast_path_mode`` checks.
 _dumps_fast = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
 ).encode
@@ -56,12 +56,22 @@ _dumps_fast = json.JSONEncoder(
 _KEY_NEEDS_SLOW_PATH = re.compile("[\ud800-\U0010ffff]")
 
 
-def _fast_path_ok(value: Any) -> bool:
-    """True if ``value`` holds only dict/list/str/int/bool/None where JSON == RFC 8785.
+_SLOW, _FAST, _FAST_AFTER_INT_FIX = 0, 1, 2
 
-    Also False beyond MAX_DEPTH nesting: json's C encoder recurses on the C stack, and with the
-    recursion limit py-evm sets (100,000) a deep value would crash the process, not raise.
+
+def _fast_path_mode(value: Any) -> int:
+    """Whether json.dumps can produce the RFC 8785 bytes of ``value`` (see _dumps_fast).
+
+    _FAST: only dict/list/str/int/bool/None and floats whose Python repr is the ECMAScript
+    form (non-integral, 1e-4 <= |x| < 1e16: both print the shortest round-trip digits in
+    positional notation there). _FAST_AFTER_INT_FIX: additionally integral floats below 2**53,
+    which ECMAScript prints as plain integers (3.0 -> "3"), so they must become ints first.
+    _SLOW: anything else — other floats, subclasses, non-string keys, integers out of range,
+    keys that sort differently in UTF-16, or nesting beyond MAX_DEPTH (json's C encoder
+    recurses on the C stack, and with the recursion limit py-evm sets, 100,000, a deep value
+    would crash the process instead of raising).
     """
+    mode = _FAST
     stack = [(value, 1)]
     pop, push = stack.pop, stack.append
     while stack:
@@ -71,7 +81,7 @@ def _fast_path_ok(value: Any) -> bool:
             items = container.values()
             for k in container:
                 if type(k) is not str or (not k.isascii() and _KEY_NEEDS_SLOW_PATH.search(k)):
-                    return False
+                    return _SLOW
         elif t is list or t is tuple:
             items = container
         else:
@@ -83,14 +93,35 @@ def _fast_path_ok(value: Any) -> bool:
                 continue
             if tv is int:
                 if not -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
-                    return False  # the slow path raises the proper error
+                    return _SLOW  # the slow path raises the proper error
             elif tv is dict or tv is list or tv is tuple:
                 if depth >= MAX_DEPTH:
-                    return False
+                    return _SLOW
                 push((v, depth + 1))
+            elif tv is float:
+                magnitude = abs(v)
+                if v.is_integer():
+                    if magnitude > MAX_SAFE_INTEGER:
+                        return _SLOW  # ES prints 2**60 as 1152921504606847000, not exactly
+                    mode = _FAST_AFTER_INT_FIX
+                elif not 1e-4 <= magnitude < 1e16:
+                    return _SLOW  # includes NaN and infinities; rfc8785 raises for those
             else:
-                return False  # floats, subclasses, anything unusual: let rfc8785 decide
-    return True
+                return _SLOW  # subclasses, unknown types: let rfc8785 decide
+    return mode
+
+
+def _integral_floats_to_int(value: Any) -> Any:
+    """Copy of ``value`` with integral floats as ints (only called after _fast_path_mode
+    accepted it, so it is plain JSON data no deeper than MAX_DEPTH)."""
+    t = type(value)
+    if t is float:
+        return int(value) if value.is_integer() else value
+    if t is dict:
+        return {k: _integral_floats_to_int(v) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [_integral_floats_to_int(v) for v in value]
+    return value
 
 
 def canonicalize(value: Any) -> bytes:
@@ -100,8 +131,11 @@ def canonicalize(value: Any) -> bytes:
     infinities, integers beyond +-(2**53-1), non-string keys, lone surrogates, non-JSON types.
     """
     try:
-        if _fast_path_ok(value):
+        mode = _fast_path_mode(value)
+        if mode == _FAST:
             return _dumps_fast(value).encode("utf-8")
+        if mode == _FAST_AFTER_INT_FIX:
+            return _dumps_fast(_integral_floats_to_int(value)).encode("utf-8")
         return rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as exc:
         raise CanonicalizationError(f"cannot canonicalise: {exc}") from exc

@@ -163,6 +163,44 @@ def test_fast_path_equals_rfc8785(value):
     assert canonicalize(value) == rfc8785.dumps(value)
 
 
+_floats = (
+    st.floats(allow_nan=False, allow_infinity=False)
+    | st.integers(-(2**60), 2**60).map(float)
+    | st.floats(min_value=1e-5, max_value=1e17)
+    | st.sampled_from([1e-4, 9.999999999999999e-05, 1e16, 9999999999999998.0, 2.0**53, 2.0**53 - 1])
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(_floats | st.integers(0, 3), max_size=6), st.dictionaries(_text, _floats, max_size=3)
+)
+def test_floats_on_the_fast_path_equal_rfc8785(values, mapping):
+    # Integral floats below 2**53 and positional-range floats stay on the json fast path.
+    for value in (values, mapping, {"a": [values, mapping]}):
+        assert canonicalize(value) == rfc8785.dumps(value)
+
+
+@pytest.mark.parametrize(
+    "x,text",
+    [
+        (3.0, b"3"),
+        (-0.0, b"0"),
+        (0.0001, b"0.0001"),
+        (0.00001, b"0.00001"),
+        (9007199254740991.0, b"9007199254740991"),
+        (9007199254740992.0, b"9007199254740992"),
+        (2.0**60, b"1152921504606847000"),
+        (1234567890123456.8, b"1234567890123456.8"),
+        (0.1 + 0.2, b"0.30000000000000004"),
+        (1e16, b"10000000000000000"),
+        (1e21, b"1e+21"),
+    ],
+)
+def test_float_edges(x, text):
+    assert canonicalize({"n": x, "m": [x, 3]}) == b'{"m":[' + text + b',3],"n":' + text + b"}"
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.text(max_size=4) | _tricky_keys, st.integers(0, 9), max_size=8))
 def test_key_order_equals_rfc8785_for_astral_and_private_use_keys(d):
