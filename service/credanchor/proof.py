@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .credentials import format_datetime, parse_datetime, to_checksum_address
@@ -112,7 +112,7 @@ class AnchorRef:
         tx = to_hex(_hex32(self.transaction_hash, "anchor.transactionHash"))
         object.__setattr__(self, "transaction_hash", tx)
         _uint(self.block_number, "anchor.blockNumber")
-        _aware(self.anchored_at, "anchor.anchoredAt")
+        object.__setattr__(self, "anchored_at", _utc_seconds(self.anchored_at, "anchor.anchoredAt"))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,9 +124,11 @@ class AnchorRef:
         }
 
 
-def _aware(value: Any, field: str) -> None:
+def _utc_seconds(value: Any, field: str) -> datetime:
+    """UTC, truncated to the second: what the JSON form holds, so parse(to_json(p)) == p."""
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise _fail(field, "must be a timezone-aware datetime")
+    return value.astimezone(UTC).replace(microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ class CredanchorProof:
                 raise _fail(f"merkleProof[{i}]", "must be 32 bytes")
         if not isinstance(self.anchor, AnchorRef):
             raise _fail("anchor", "must be an AnchorRef")
-        _aware(self.created, "created")
+        object.__setattr__(self, "created", _utc_seconds(self.created, "created"))
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object placed in the credential's ``proof`` array."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -103,7 +103,19 @@ def _proof(h: bytes, *, block: int = 1) -> CredanchorProof:
 
 
 def test_values_are_normalised():
-    p = _proof(b"\x01" * 32)
+    cet = timezone(timedelta(hours=1))
+    p = CredanchorProof(
+        b"\x01" * 32,
+        b"\x02" * 32,
+        [b"\x03" * 32],
+        AnchorRef(
+            1, CONTRACT.lower(), "0x" + "CD" * 32, 1, datetime(2026, 2, 1, 10, 0, 0, 999, cet)
+        ),
+        datetime(2026, 2, 1, 10, 0, 1, 500_000, cet),
+    )
+    assert p.created == datetime(2026, 2, 1, 9, 0, 1, tzinfo=UTC)
+    assert p.anchor.anchored_at == datetime(2026, 2, 1, 9, 0, 0, tzinfo=UTC)
+    assert parse_proof(p.to_json()) == p
     assert p.anchor.contract == CONTRACT  # EIP-55 spelling
     assert p.anchor.transaction_hash == "0x" + "cd" * 32  # lowercase
     assert p.merkle_proof == (b"\x03" * 32,)
