@@ -295,6 +295,8 @@ class ProofBuilder:
 
     def tree(self, batch_id: int) -> MerkleTree:
         if batch_id not in self._trees:
+            # Keep only the latest tree: files are written batch by batch, and a 1M-leaf
+            # tree is ~64 MB; holding every batch's tree would grow without bound.
             hashes = self.store.batch_credential_hashes(batch_id)
             self._trees = {batch_id: MerkleTree.from_nodes_blob(
                 self.store.batch_tree(batch_id), hashes, verify=False)}

@@ -45,8 +45,9 @@ class Runtime:
         self._worker: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
+        # The service always trusts its own deployment; the trust-list file adds others.
         trusted = [TrustedContract(chain.chain_id, chain.contract_address,
-                                   name=settings.issuer_name and "this service's registry",
+                                   name="this service's registry",
                                    explorer_url=settings.explorer_url)]
         extra = TrustList.load(settings.trust_list) if settings.trust_list else TrustList([])
         self.trust = TrustList([*trusted, *extra])

@@ -343,7 +343,8 @@ class Verifier:
             return Check("confirmations", Outcome.WARN,
                          f"Recorded only {depth} block(s) ago; wait for {self.min_confirmations}.",
                          {"confirmations": depth, "pending": True})
-        return Check("confirmations", Outcome.PASS, f"{depth} blocks deep.",
+        return Check("confirmations", Outcome.PASS,
+                     f"{depth} block{'s' if depth != 1 else ''} deep.",
                      {"confirmations": depth})
 
     # -- caches -------------------------------------------------------------------------------
