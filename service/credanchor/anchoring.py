@@ -45,7 +45,6 @@ from .errors import (
     ConfigError,
     ContractReverted,
     CredanchorError,
-    FeeTooHigh,
 )
 from .merkle import MerkleTree
 from .store import Batch, Issuer, RevocationOp, Store
@@ -142,7 +141,9 @@ class Anchorer:
             for op_id in self.store.due_ops(table, ("queued", "submitted"), now):
                 try:
                     outcome = self.drive(table, op_id)
-                except (ChainUnavailable, FeeTooHigh, ContractReverted, ChainError) as exc:
+                except CredanchorError as exc:
+                    # One operation's trouble (node down, fee cap, a missing issuer key) is
+                    # recorded on it and retried with backoff; it never blocks the others.
                     self._retry(table, op_id, exc)
                     report.errors.append(f"{table} {op_id}: {exc}")
                     continue

@@ -138,3 +138,25 @@ def test_a_root_already_anchored_by_us_counts_as_success(runtime, local_issuer):
     assert b.status == "confirmed" and b.tx_hash is not None
     assert runtime.store().attempts("batches", b.id) == []  # we never signed a second anchor
     assert anchored_events(runtime, b.root) == 1
+
+
+def test_one_issuers_missing_key_does_not_block_the_others(runtime, local_issuer):
+    """An issuer whose key cannot be loaded gets its batch retried with the error recorded;
+    another issuer's batch is anchored in the same pass."""
+    from credanchor.operations import add_issuer
+
+    broken = add_issuer(runtime, name="Keyless").issuer
+    runtime._signers.pop(broken.address, None)  # noqa: SLF001 - simulate a lost key
+    runtime._passwords.clear()  # noqa: SLF001
+    object.__setattr__(runtime.settings, "keystore_password", None)
+    issue_n(runtime, broken, 2)
+    issue_n(runtime, local_issuer, 2, start=10)
+    anchorer = runtime.anchorer()
+    anchorer.seal_due(force=True)
+    report = anchorer.step()
+    store = runtime.store()
+    statuses = {b.issuer_id: (b.status, b.last_error) for b in store.list_batches()}
+    assert statuses[broken.id][0] == "queued"
+    assert "KeyUnavailable" in statuses[broken.id][1]
+    assert statuses[local_issuer.id][0] in ("submitted", "confirmed")
+    assert any("batches" in e for e in report.errors)
