@@ -223,16 +223,9 @@ def patch_credential(credential_id: str) -> Response:
 @bp.post("/credentials/<path:credential_id>/revoke")
 @issuer_required
 def revoke_credential(credential_id: str) -> Response:
-    runtime = get_runtime()
-    store = runtime.store()
-    cred = store.get_credential(credential_id, issuer_id=current_issuer().id)
-    reason, note = _reason()
-    created = store.add_revocation(cred.issuer_id, "credential", cred.credential_hash, reason, note)
-    runtime.wake_worker()
-    resp = jsonify({"id": cred.id, "credentialHash": to_hex(cred.credential_hash),
-                    "reason": reason, "status": "queued" if created else "already-requested"})
-    resp.status_code = 202
-    return resp
+    cred = get_runtime().store().get_credential(credential_id, issuer_id=current_issuer().id)
+    return _request_revocation("credential", cred.credential_hash,
+                               {"id": cred.id, "credentialHash": to_hex(cred.credential_hash)})
 
 
 @bp.post("/batches")
@@ -271,13 +264,17 @@ def get_batch(batch_id: int) -> Response:
 @bp.post("/batches/<int:batch_id>/revoke")
 @issuer_required
 def revoke_batch(batch_id: int) -> Response:
+    batch = get_runtime().store().get_batch(batch_id, issuer_id=current_issuer().id)
+    return _request_revocation("batch", batch.root, {"id": batch.id, "root": to_hex(batch.root)})
+
+
+def _request_revocation(kind: str, target: bytes, body: dict[str, Any]) -> Response:
+    """Record a revocation for the worker to carry to the chain; 202 either way."""
     runtime = get_runtime()
-    store = runtime.store()
-    batch = store.get_batch(batch_id, issuer_id=current_issuer().id)
     reason, note = _reason()
-    created = store.add_revocation(batch.issuer_id, "batch", batch.root, reason, note)
+    created = runtime.store().add_revocation(current_issuer().id, kind, target, reason, note)
     runtime.wake_worker()
-    resp = jsonify({"id": batch.id, "root": to_hex(batch.root), "reason": reason,
+    resp = jsonify({**body, "reason": reason,
                     "status": "queued" if created else "already-requested"})
     resp.status_code = 202
     return resp
