@@ -160,6 +160,29 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE credentials ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: stack definitions (credanchor.stacking). The document itself is a credentials row, so
+    # it is sealed, anchored and proved like a credential; this table says which rows are
+    # definitions. Published definitions are immutable: a change would silently alter the
+    # rule of every qualification granted under them.
+    """
+    CREATE TABLE stack_definitions (
+        id INTEGER PRIMARY KEY,
+        issuer_id INTEGER NOT NULL REFERENCES issuers(id),
+        stack TEXT NOT NULL,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        credential_id TEXT NOT NULL UNIQUE REFERENCES credentials(id),
+        created_at REAL NOT NULL,
+        UNIQUE (issuer_id, stack, version)
+    );
+    CREATE TRIGGER stack_definitions_no_update BEFORE UPDATE ON stack_definitions
+        BEGIN SELECT RAISE(ABORT, 'a published stack definition is immutable'); END;
+    CREATE TRIGGER stack_definitions_no_delete BEFORE DELETE ON stack_definitions
+        BEGIN SELECT RAISE(ABORT, 'a published stack definition is immutable'); END;
+    CREATE TRIGGER stack_definition_documents_immutable
+        BEFORE UPDATE OF id, credential_hash, document ON credentials
+        WHEN EXISTS (SELECT 1 FROM stack_definitions s WHERE s.credential_id = OLD.id)
+        BEGIN SELECT RAISE(ABORT, 'a published stack definition is immutable'); END;
+    """,
 )
 
 
@@ -794,8 +817,17 @@ class Store:
         ]
 
     def max_nonce(self, sender: str) -> int | None:
+        """The highest nonce signed for an operation still in flight (``submitted``).
+
+        Attempts of confirmed, failed or requeued operations do not count: their nonce was
+        either used on chain (the node's own count covers it) or freed again when their block
+        was reorganised away, and reserving a freed nonce leaves a gap no transaction fills."""
         row = self.conn.execute(
-            "SELECT max(nonce) FROM tx_attempts WHERE lower(sender) = lower(?)", (sender,)
+            "SELECT max(a.nonce) FROM tx_attempts a "
+            "LEFT JOIN batches b ON a.op_table = 'batches' AND b.id = a.op_id "
+            "LEFT JOIN revocation_ops r ON a.op_table = 'revocation_ops' AND r.id = a.op_id "
+            "WHERE lower(a.sender) = lower(?) AND coalesce(b.status, r.status) = 'submitted'",
+            (sender,),
         ).fetchone()
         return None if row[0] is None else int(row[0])
 
@@ -859,6 +891,59 @@ class Store:
                 (reason, op_id),
             )
             self._event("op.requeued", entity=table, entity_id=op_id, reason=reason)
+
+    # -- stack definitions (credanchor.stacking) ----------------------------------------------
+
+    def add_stack_definition(self, issuer_id: int, stack: str, build) -> int:
+        """Publish the next version of ``stack``: ``build(version) -> (id, hash,
+        canonical_json)`` runs inside the write transaction, so two publishers racing get
+        distinct versions. The document becomes a pending credentials row. Returns the
+        version."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT max(version) FROM stack_definitions WHERE issuer_id = ? AND stack = ?",
+                (issuer_id, stack),
+            ).fetchone()
+            version = int(row[0] or 0) + 1
+            cid, chash, doc = build(version)
+            now = self.clock()
+            try:
+                conn.execute(_INSERT_CREDENTIAL, (cid, issuer_id, chash, doc, now))
+                conn.execute(
+                    "INSERT INTO stack_definitions (issuer_id, stack, version, credential_id, "
+                    "created_at) VALUES (?,?,?,?,?)",
+                    (issuer_id, stack, version, cid, now),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise Conflict(f"stack definition already exists: {exc}") from exc
+            self._event(
+                "stack.published", issuer_id=issuer_id, entity="credential", entity_id=cid,
+                stack=stack, version=version, definition_hash="0x" + chash.hex(),
+            )
+        return version
+
+    def stack_definitions(
+        self, issuer_id: int, *, stack: str | None = None, version: int | None = None
+    ) -> list[tuple[str, int, StoredCredential]]:
+        """``(stack, version, credential row)`` of the issuer's definitions, oldest first."""
+        clauses, params = ["s.issuer_id = ?"], [issuer_id]
+        if stack is not None:
+            clauses.append("s.stack = ?")
+            params.append(stack)
+        if version is not None:
+            clauses.append("s.version = ?")
+            params.append(version)
+        sql = (
+            f"SELECT s.stack AS stack_name, s.version AS stack_version, c.*, "
+            f"{_CREDENTIAL_STATUS_SQL} AS status FROM stack_definitions s "
+            "JOIN credentials c ON c.id = s.credential_id "
+            "LEFT JOIN batches b ON b.id = c.batch_id "
+            f"WHERE {' AND '.join(clauses)} ORDER BY s.stack, s.version"
+        )
+        return [
+            (r["stack_name"], r["stack_version"], _row(StoredCredential, r))
+            for r in self.db.query(sql, params)
+        ]
 
     # -- event log ----------------------------------------------------------------------------
 
