@@ -74,6 +74,13 @@ class MerkleError(InvalidInput):
     status, code, title = 422, "merkle-invalid", "Malformed Merkle tree or proof"
 
 
+class NotEligible(InvalidInput):
+    """The presented component credentials do not (yet) earn the stacked qualification;
+    ``extra["missing"]`` lists what is missing."""
+
+    status, code, title = 422, "not-eligible", "Not eligible for this qualification"
+
+
 class Unauthorized(CredanchorError):
     """No API key, or one that matches no active issuer."""
 

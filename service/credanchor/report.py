@@ -27,7 +27,8 @@ Check names in use (the offline four come first, in this order, from credanchor.
 2. **ERROR** — any check (not marked ``data["advisory"]``) has outcome ERROR: something could
    not be determined (node down, timeout). Never reported as INVALID, and it outranks
    REVOKED/EXPIRED because the unanswered check might have shown the badge to be fake.
-3. **REVOKED** — ``revocation`` failed.
+3. **REVOKED** — ``revocation`` failed, or any check failed with ``data["reason"] ==
+   "revoked"`` (a stacked qualification whose component was revoked: credanchor.stacking).
 4. **EXPIRED** — ``validity`` failed with ``data["reason"] == "expired"`` (past
    ``validUntil``).
 5. **PENDING** — some check carries ``data["pending"] is True`` (e.g. no proof yet, or not
@@ -80,6 +81,8 @@ ADVISORY = "advisory"
 #: ``data["reason"]`` values of a failed validity check.
 REASON_EXPIRED = "expired"
 REASON_NOT_YET_VALID = "not-yet-valid"
+#: ``data["reason"]`` of a failed check that means "revoked", whatever its name.
+REASON_REVOKED = "revoked"
 
 
 class Outcome(StrEnum):
@@ -159,7 +162,7 @@ def overall_status(checks: Iterable[Check]) -> Status:
                 if c.data.get("reason") != REASON_EXPIRED:
                     return Status.INVALID
                 expired = True
-            elif c.name == CHECK_REVOCATION:
+            elif c.name == CHECK_REVOCATION or c.data.get("reason") == REASON_REVOKED:
                 revoked = True
             elif c.name == CHECK_CONFIRMATIONS:
                 # Too shallow is a wait, not a verdict on the badge.

@@ -43,6 +43,7 @@ from .hashing import to_hex
 from .offline import offline_checks
 from .proof import CredanchorProof, extract_proof, has_proof
 from .report import Check, Outcome, Report, overall_status
+from .stacking import is_qualification, verify_qualification
 
 STATUS_NAMES = ("Valid", "UnknownRoot", "InvalidProof", "CredentialRevoked", "BatchRevoked")
 
@@ -176,6 +177,13 @@ class Verifier:
     # -- public -------------------------------------------------------------------------------
 
     def verify(self, credential: Mapping[str, Any]) -> Report:
+        report = self._verify_one(credential)
+        if is_qualification(credential):
+            # A stacked qualification: its definition and every component, recursively.
+            report = verify_qualification(self, credential, report)
+        return report
+
+    def _verify_one(self, credential: Mapping[str, Any]) -> Report:
         now = self.clock()
         checks = list(offline_checks(credential, now=now, schema=self.schema))
         cred_id = credential.get("id") if isinstance(credential.get("id"), str) else None
