@@ -36,7 +36,7 @@ from .credentials import (
     build_credential,
     validate_credential,
 )
-from .errors import InvalidInput, NotFound, PayloadTooLarge, SchemaInvalid
+from .errors import InvalidInput, NotFound, PayloadTooLarge
 from .hashing import canonicalize, credential_hash, keccak256, to_hex
 from .merkle import MerkleTree
 from .proof import AnchorRef, CredanchorProof, attach_proof
@@ -90,8 +90,14 @@ def _text(obj: Mapping[str, Any], key: str, where: str, *, required: bool = Fals
     return value.strip()
 
 
-def build_from_item(item: Any, profile: IssuerProfile, where: str = "$") -> dict[str, Any]:
-    """One input item (simple form or complete OB 3.0 credential) → a validated credential."""
+def build_from_item(
+    item: Any, profile: IssuerProfile, where: str = "$", *, validate: bool = True
+) -> dict[str, Any]:
+    """One input item (simple form or complete OB 3.0 credential) → a validated credential.
+
+    ``validate=False`` skips the schema check of a *simple-form* item's credential (valid by
+    construction; credanchor.bulk checks a sample instead). A complete credential is always
+    validated."""
     if not isinstance(item, Mapping):
         raise InvalidInput(f"{where} must be a JSON object")
     if "@context" in item:
@@ -151,7 +157,8 @@ def build_from_item(item: Any, profile: IssuerProfile, where: str = "$") -> dict
         issuer=profile, recipient=recipient, achievement=achievement, valid_from=valid_from,
         valid_until=valid_until, evidence=evidence, clear_identity=bool(item.get("clearIdentity")),
     )
-    validate_credential(credential)
+    if validate:
+        validate_credential(credential)
     return credential
 
 
@@ -225,16 +232,11 @@ def prepare(
         )
     if not items:
         raise InvalidInput("no credentials in the request")
-    rows = []
-    for i, item in enumerate(items):
-        where = f"$[{i}]" if len(items) > 1 else "$"
-        try:
-            credential = build_from_item(item, profile, where)
-        except SchemaInvalid as exc:
-            raise SchemaInvalid(f"{where}: {exc.detail}", index=i, **exc.extra) from exc
-        body = canonicalize({k: v for k, v in credential.items() if k != "proof"})
-        rows.append((credential["id"], keccak256(body), body.decode("utf-8")))
-    return rows
+    # Simple-form items are schema-checked on a sample (valid by construction); complete
+    # credentials one by one. See credanchor.bulk.
+    from .bulk import prepare_rows
+
+    return prepare_rows(items, profile)
 
 
 def issue(
