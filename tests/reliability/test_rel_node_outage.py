@@ -1,0 +1,121 @@
+"""The node goes away for 30 seconds while issuers keep issuing, against the production layout
+(gunicorn with two workers, one ``credanchor worker`` process, anvil over JSON-RPC).
+
+While the node is down: every ``POST /credentials`` is still accepted (202), ``/verify`` of an
+anchored badge answers ERROR (never INVALID), ``/healthz`` says degraded, and the worker neither
+dies nor marks anything failed. When the node is back (same chain, restored from its state
+file): the worker resumes by itself, everything issued during the outage gets anchored exactly
+once, and the same badge verifies VALID again."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+import requests
+
+from chain.chainkit import free_port, start_anvil
+from reliability.kit import (
+    assert_exactly_once,
+    deploy_service,
+    http_ok,
+    restart_anvil,
+    spawn_gunicorn,
+    spawn_worker,
+    stop,
+    wait_for,
+)
+from support import sample_items
+
+pytestmark = [pytest.mark.anvil, pytest.mark.slow]
+OUTAGE = 30.0
+
+
+def test_node_outage_keeps_accepting_reports_error_and_resumes(tmp_path):
+    state = tmp_path / "anvil-state.json"
+    node = start_anvil("--state", str(state))
+    procs: list[subprocess.Popen] = []
+    try:
+        service = deploy_service(node, tmp_path / "data")
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        auth = {"Authorization": f"Bearer {service.api_key}"}
+        worker_log = tmp_path / "worker.log"
+        procs.append(spawn_gunicorn(service, port, workers=2))
+        procs.append(spawn_worker(service, stderr=open(worker_log, "wb")))  # noqa: SIM115
+        wait_for(lambda: http_ok(f"{base}/healthz"), 30, "gunicorn")
+
+        def post(n: int, start: int) -> list[str]:
+            r = requests.post(f"{base}/api/v1/credentials", json=sample_items(n, start=start),
+                              headers=auth, timeout=10)
+            assert r.status_code == 202, r.text
+            return [c["id"] for c in r.json()["credentials"]]
+
+        def anchored_count() -> int:
+            n, after = 0, 0
+            while True:
+                r = requests.get(f"{base}/api/v1/credentials?status=anchored&limit=1000"
+                                 f"&after={after}", headers=auth, timeout=10).json()
+                n += len(r["items"])
+                if r["next"] is None:
+                    return n
+                after = r["next"]
+
+        ids = post(3, 0)
+        wait_for(lambda: anchored_count() == 3, 60, "the first anchor")
+        badge = requests.get(f"{base}/api/v1/credentials/{ids[0]}?download=1", headers=auth,
+                             timeout=10).json()
+        assert requests.post(f"{base}/api/v1/verify", json=badge, timeout=10).json()[
+            "status"] == "VALID"
+
+        # -- the node goes away --------------------------------------------------------------
+        node.stop()
+        down_since = time.monotonic()
+        during: list[str] = []
+        verdicts: list[str] = []
+        health: list[int] = []
+        while time.monotonic() - down_since < OUTAGE:
+            during += post(2, 1000 + len(during))
+            verdicts.append(requests.post(f"{base}/api/v1/verify", json=badge, timeout=30)
+                            .json()["status"])
+            health.append(requests.get(f"{base}/healthz", timeout=30).status_code)
+            time.sleep(0.5)
+        assert procs[1].poll() is None, "the worker died during the outage"
+        assert len(during) >= 30  # at least 15 requests, all accepted
+        assert set(verdicts) == {"ERROR"}, verdicts
+        assert set(health) == {503}
+        assert anchored_count() == 3  # nothing could be anchored, nothing was marked failed
+        r = requests.get(f"{base}/api/v1/credentials?status=failed", headers=auth, timeout=10)
+        assert r.json()["items"] == []
+
+        # -- the node is back: same chain, same port --------------------------------------------
+        node = restart_anvil(node, state)
+        back = time.monotonic()
+        wait_for(lambda: anchored_count() == 3 + len(during), 120,
+                 "the worker to anchor what was issued during the outage", poll=0.5)
+        resumed_after = time.monotonic() - back
+        assert requests.post(f"{base}/api/v1/verify", json=badge, timeout=10).json()[
+            "status"] == "VALID"
+        assert http_ok(f"{base}/healthz")
+        late = requests.get(f"{base}/api/v1/credentials/{during[-1]}?download=1", headers=auth,
+                            timeout=10).json()
+        assert requests.post(f"{base}/api/v1/verify", json=late, timeout=10).json()[
+            "status"] == "VALID"
+        for p in procs:
+            stop(p)
+        assert procs[1].returncode == 0
+        log = worker_log.read_text()
+        assert "node unreachable" in log and "Traceback" not in log
+        rt = service.runtime()
+        try:
+            audit = assert_exactly_once(rt, ids + during)
+        finally:
+            rt.close()
+        print(f"\noutage {OUTAGE:.0f}s: {len(during)} credentials accepted while down, "
+              f"all anchored {resumed_after:.1f}s after the node came back; "
+              f"{audit.batches} batches")
+    finally:
+        for p in procs:
+            stop(p)
+        node.stop()
