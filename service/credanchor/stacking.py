@@ -162,8 +162,10 @@ class StackRule:
     def describe(self) -> str:
         """'all 3 components' / '2 of 4 components, at least 1 from group core'."""
         n = len(self.requirements)
-        text = (f"all {n} component{'s' if n != 1 else ''}" if self.all_required
-                else f"{self.require} of {n} components")
+        if self.all_required:
+            text = {1: "its one component", 2: "both components"}.get(n, f"all {n} components")
+        else:
+            text = f"{self.require} of {n} components"
         if self.groups:
             text += ", " + ", ".join(f"at least {m} from group “{g}”" for g, m in self.groups)
         return text
@@ -248,7 +250,6 @@ def _parse_rule(raw: Any, where: str, *, chain_id: int | None) -> StackRule:
         if name in (n for n, _ in groups):
             raise _fail(w, f"group {name!r} is declared twice")
         groups.append((name, _int(g.get("min"), f"{w}.min", 1, MAX_COMPONENTS)))
-    group_names = {n for n, _ in groups}
     requirements: list[Requirement] = []
     for i, c in enumerate(comps):
         w = f"{where}.components[{i}]"
@@ -258,9 +259,8 @@ def _parse_rule(raw: Any, where: str, *, chain_id: int | None) -> StackRule:
         key = _str(c, "key", w, required=False) or f"c{i + 1}"
         if not _KEY.fullmatch(key):
             raise _fail(f"{w}.key", "letters, digits, '.', '_' or '-', at most 64")
+        # A group without an entry in "groups" just has no minimum.
         group = _str(c, "group", w, required=False)
-        if group is not None and group not in group_names:
-            raise _fail(f"{w}.group", f"{group!r} is not declared in {where}.groups")
         req = Requirement(key, _str(c, "name", w) or "", _str(c, "achievement", w) or "", group)
         if any(r.key == req.key for r in requirements):
             raise _fail(f"{w}.key", f"{key!r} is used twice")
@@ -927,8 +927,9 @@ def _definition_check(verifier: Any, credential: Mapping[str, Any], own: Report,
                          "so it cannot be the rule it was granted under.", data), definition
         when = _human_date(parse_datetime(theirs)) if theirs else "an unknown date"
         return Check(CHECK_STACK_DEFINITION, Outcome.PASS,
-                     f"Granted under the stack definition {what} “{definition.name}”, recorded "
-                     f"on the blockchain on {when} and unchanged since.", data), definition
+                     f"Granted under version {definition.version} of the stack "
+                     f"“{definition.name}”, whose rule was recorded on the blockchain on {when} "
+                     "and has not changed since.", data), definition
     if report.status == Status.REVOKED:
         return Check(CHECK_STACK_DEFINITION, Outcome.FAIL,
                      f"The issuer has withdrawn the stack definition {what}.",
@@ -941,6 +942,12 @@ def _definition_check(verifier: Any, credential: Mapping[str, Any], own: Report,
         return Check(CHECK_STACK_DEFINITION, Outcome.WARN,
                      f"The stack definition {what} is not final on the blockchain yet.",
                      {**data, "pending": True}), definition
+    integrity = report.check("integrity")
+    if integrity is not None and integrity.outcome == Outcome.FAIL:
+        return Check(CHECK_STACK_DEFINITION, Outcome.FAIL,
+                     f"The stack definition {what} was changed after it was published: it no "
+                     "longer matches the fingerprint recorded on the blockchain.",
+                     data), definition
     return Check(CHECK_STACK_DEFINITION, Outcome.FAIL,
                  f"The stack definition {what} is not recorded as published: "
                  f"{_failed_titles(report)}", data), definition
@@ -1077,8 +1084,10 @@ def verify_qualification(verifier: Any, credential: Mapping[str, Any], own: Repo
 
     Status (report.overall_status): a component or definition that fails makes the
     qualification INVALID; one that could not be checked, ERROR; a revoked component or a
-    withdrawn definition, REVOKED with the component named in the message."""
-    checks = list(own.checks)
+    withdrawn definition, REVOKED with the component named in the message. ``own`` may
+    already be a full report of this qualification (its stack checks are then replaced), so a
+    verifier can re-check with the holder's identifier as ``recipient``."""
+    checks = [c for c in own.checks if not c.name.startswith("stack-")]
     try:
         claim = _read_claim(credential)
     except InvalidInput as exc:

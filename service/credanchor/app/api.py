@@ -16,7 +16,8 @@ from flask import Blueprint, Flask, Response, g, jsonify, request, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from .. import __version__
+from .. import __version__, stacking
+from ..credentials import parse_datetime
 from ..errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from ..hashing import from_hex32, loads_strict, to_hex
 from ..issuance import issue, load_items
@@ -276,6 +277,87 @@ def _request_revocation(kind: str, target: bytes, body: dict[str, Any]) -> Respo
     runtime.wake_worker()
     resp = jsonify({**body, "reason": reason,
                     "status": "queued" if created else "already-requested"})
+    resp.status_code = 202
+    return resp
+
+
+# -- stacked qualifications (credanchor.stacking, docs/stacking.md) -----------------------------
+
+
+def _stack_request(allowed: set[str]) -> dict[str, Any]:
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise InvalidInput("send a JSON object like {\"recipient\": …, \"components\": […]}")
+    unknown = set(body) - allowed
+    if unknown:
+        raise InvalidInput(f"unknown field(s) {', '.join(sorted(unknown))}")
+    version = body.get("version")
+    if version is not None and (type(version) is not int or version < 1):
+        raise InvalidInput("version must be a positive integer")
+    return body
+
+
+def _stack_view(published: stacking.PublishedStack) -> dict[str, Any]:
+    return {**published.summary(),
+            "definition": dict(published.file or published.definition.document)}
+
+
+@bp.post("/stacks")
+@issuer_required
+def post_stacks() -> Response:
+    runtime = get_runtime()
+    published = stacking.publish(runtime, current_issuer(), _json_body())
+    runtime.wake_worker()
+    resp = jsonify(_stack_view(published))
+    resp.status_code = 202
+    return resp
+
+
+@bp.get("/stacks")
+@issuer_required
+def list_stacks() -> Response:
+    items = stacking.list_stacks(get_runtime(), current_issuer().id)
+    return jsonify({"items": [p.summary() for p in items]})
+
+
+@bp.get("/stacks/<stack_id>")
+@issuer_required
+def get_stack(stack_id: str) -> Response:
+    version = _int_arg("version", 0, 0, 1_000_000) or None
+    return jsonify(_stack_view(stacking.get_stack(get_runtime(), current_issuer().id, stack_id,
+                                                  version)))
+
+
+@bp.post("/stacks/<stack_id>/eligibility")
+@issuer_required
+def stack_eligibility(stack_id: str) -> Response:
+    body = _stack_request({"recipient", "components", "version"})
+    result = stacking.check_eligibility(get_runtime(), current_issuer(), stack_id,
+                                        body.get("components"), body.get("recipient"),
+                                        version=body.get("version"))
+    return jsonify(result.to_dict())
+
+
+@bp.post("/stacks/<stack_id>/issue")
+@issuer_required
+def issue_stack(stack_id: str) -> Response:
+    body = _stack_request({"recipient", "name", "components", "version", "validUntil"})
+    name = body.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise InvalidInput("name must be a non-empty string")
+    valid_until = body.get("validUntil")
+    if valid_until is not None:
+        try:
+            valid_until = parse_datetime(valid_until)
+        except ValueError as exc:
+            raise InvalidInput(f"validUntil: {exc}") from None
+    runtime = get_runtime()
+    accepted = stacking.issue_qualification(
+        runtime, current_issuer(), stack_id, body.get("components"), body.get("recipient"),
+        name=name.strip() if name else None, version=body.get("version"),
+        valid_until=valid_until)
+    runtime.wake_worker()
+    resp = jsonify(accepted.to_dict())
     resp.status_code = 202
     return resp
 

@@ -49,6 +49,9 @@ def openapi_document() -> dict[str, Any]:
                 "schema": {"type": "string"}, "example": "urn:uuid:1f0c…"}
     batch_param = {"name": "batch_id", "in": "path", "required": True,
                    "schema": {"type": "integer", "minimum": 1}}
+    stack_param = {"name": "stack_id", "in": "path", "required": True,
+                   "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+                   "example": "data-analyst"}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -190,6 +193,81 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"202": _json(ref("RevocationAccepted")),
                                   "400": _problem("Bad reason"),
                                   "404": _problem("No such batch (for you)"), **AUTH_ERRORS},
+                },
+            },
+            "/api/v1/stacks": {
+                "post": {
+                    "summary": "Publish a stack definition (a new version if the stack exists); "
+                               "anchored by the worker like a credential",
+                    "security": SECURED,
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": ref("StackInput")}}},
+                    "responses": {
+                        "202": _json(ref("StackDetail"), "Published, pending anchoring"),
+                        "400": _problem("Malformed definition, or an accepted issuer that is "
+                                        "not accredited"),
+                        "422": _problem("The qualification's achievement fails the OB 3.0 "
+                                        "schema"),
+                        **AUTH_ERRORS,
+                    },
+                },
+                "get": {
+                    "summary": "List your stack definitions (every version)",
+                    "security": SECURED,
+                    "responses": {
+                        "200": _json({"type": "object", "required": ["items"], "properties": {
+                            "items": {"type": "array", "items": ref("StackSummary")}}}),
+                        **AUTH_ERRORS,
+                    },
+                },
+            },
+            "/api/v1/stacks/{stack_id}": {
+                "get": {
+                    "summary": "A stack definition (latest version unless ?version=N), with its "
+                               "proof once anchored",
+                    "security": SECURED,
+                    "parameters": [stack_param, {"name": "version", "in": "query",
+                                                 "schema": {"type": "integer", "minimum": 1}}],
+                    "responses": {"200": _json(ref("StackDetail")),
+                                  "400": _problem("Bad version"),
+                                  "404": _problem("No such stack (for you)"), **AUTH_ERRORS},
+                },
+            },
+            "/api/v1/stacks/{stack_id}/eligibility": {
+                "post": {
+                    "summary": "Check whether component credential files earn the stack; lists "
+                               "what is missing",
+                    "security": SECURED,
+                    "parameters": [stack_param],
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": ref("StackRequest")}}},
+                    "responses": {"200": _json(ref("Eligibility")),
+                                  "400": _problem("Malformed request"),
+                                  "404": _problem("No such stack (for you)"),
+                                  "413": _problem("Too many components"), **AUTH_ERRORS},
+                },
+            },
+            "/api/v1/stacks/{stack_id}/issue": {
+                "post": {
+                    "summary": "Grant the stacked qualification (pending; anchored by the worker)",
+                    "security": SECURED,
+                    "parameters": [stack_param],
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": ref("StackRequest")}}},
+                    "responses": {
+                        "202": _json({"type": "object",
+                                      "required": ["id", "credentialHash", "status"],
+                                      "properties": {"id": {"type": "string"},
+                                                     "credentialHash": {"type": "string"},
+                                                     "status": {"enum": ["pending"]}}},
+                                     "Accepted as pending"),
+                        "400": _problem("Malformed request"),
+                        "404": _problem("No such stack (for you)"),
+                        "409": _problem("The stack definition is not anchored yet"),
+                        "413": _problem("Too many components"),
+                        "422": _problem("Not eligible: `missing` and `shortfalls` say why"),
+                        **AUTH_ERRORS,
+                    },
                 },
             },
             "/api/v1/verify": {
@@ -356,6 +434,85 @@ SCHEMAS: dict[str, Any] = {
             "address": {"type": "string"}, "name": {"type": "string"},
             "profileURI": {"type": "string"}, "active": {"type": "boolean"},
             "accreditedAt": NULLABLE_INT, "suspendedAt": NULLABLE_INT,
+        },
+    },
+    "StackInput": {
+        "type": "object", "required": ["stack", "achievement", "rule"],
+        "description": "See docs/stacking.md.",
+        "properties": {
+            "stack": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+            "achievement": {"type": "object", "required": ["id", "name", "description"],
+                            "description": "The qualification: the simple achievement form of "
+                                           "IssueItem plus a required stable `id` and an "
+                                           "optional `achievementType` (default Certificate)"},
+            "rule": {"type": "object", "required": ["components"], "properties": {
+                "require": {"oneOf": [{"const": "all"}, {"type": "integer", "minimum": 1}]},
+                "components": {"type": "array", "items": {
+                    "type": "object", "required": ["name", "achievement"], "properties": {
+                        "key": {"type": "string"}, "name": {"type": "string"},
+                        "achievement": {"type": "string"}, "group": {"type": "string"}}}},
+                "groups": {"type": "array", "items": {
+                    "type": "object", "required": ["name", "min"], "properties": {
+                        "name": {"type": "string"}, "min": {"type": "integer", "minimum": 1}}}},
+                "acceptedIssuers": {"type": "array", "items": {"type": "string"}},
+                "maxAgeDays": {"type": ["integer", "null"], "minimum": 1},
+            }},
+        },
+    },
+    "StackSummary": {
+        "type": "object",
+        "required": ["stack", "version", "id", "name", "definitionHash", "status", "rule",
+                     "publishedAt"],
+        "properties": {
+            "stack": {"type": "string"}, "version": {"type": "integer"},
+            "id": {"type": "string"}, "name": {"type": "string"},
+            "definitionHash": {"type": "string"},
+            "status": {"type": "string",
+                       "enum": ["pending", "sealed", "submitted", "anchored", "failed"]},
+            "rule": {"type": "string"}, "publishedAt": {"type": "string"},
+        },
+    },
+    "StackDetail": {
+        "allOf": [{"$ref": "#/components/schemas/StackSummary"}, {
+            "type": "object", "required": ["definition"],
+            "properties": {"definition": {
+                "type": "object", "description": "The definition document; carries `proof` "
+                                                 "once anchored"}},
+        }],
+    },
+    "StackRequest": {
+        "type": "object", "required": ["recipient", "components"],
+        "properties": {
+            "recipient": {"type": "string", "description": "the learner's e-mail or identifier"},
+            "components": {"type": "array", "items": {"type": "object"},
+                           "description": "the learner's credential files, proofs included"},
+            "version": {"type": "integer", "minimum": 1},
+            "name": {"type": "string", "description": "issue only: the holder's display name"},
+            "validUntil": {"type": "string", "format": "date-time",
+                           "description": "issue only"},
+        },
+    },
+    "Eligibility": {
+        "type": "object",
+        "required": ["eligible", "stack", "version", "definitionHash", "definitionStatus",
+                     "required", "usable", "missing", "shortfalls", "components"],
+        "properties": {
+            "eligible": {"type": "boolean"}, "stack": {"type": "string"},
+            "version": {"type": "integer"}, "id": {"type": "string"},
+            "name": {"type": "string"}, "definitionHash": {"type": "string"},
+            "definitionStatus": {"type": "string"}, "rule": {"type": "string"},
+            "required": {"type": "integer"}, "usable": {"type": "integer"},
+            "missing": {"type": "array", "items": {
+                "type": "object", "required": ["key", "name", "achievement", "reason"]}},
+            "shortfalls": {"type": "array", "items": {"type": "string"}},
+            "components": {"type": "array", "items": {
+                "type": "object", "required": ["index", "status", "usable", "problems"],
+                "properties": {"index": {"type": "integer"}, "id": NULLABLE_STR,
+                               "credentialHash": NULLABLE_STR, "name": NULLABLE_STR,
+                               "issuer": NULLABLE_STR, "issuerName": NULLABLE_STR,
+                               "status": NULLABLE_STR, "usable": {"type": "boolean"},
+                               "requirement": NULLABLE_STR,
+                               "problems": {"type": "array", "items": {"type": "string"}}}}},
         },
     },
     "Health": {
