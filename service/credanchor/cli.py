@@ -404,6 +404,11 @@ def verify(obj: Ctx, paths: tuple[str, ...], as_json: bool) -> None:
         else:
             why = "; ".join(f"{c.name}: {c.message}" for c in failing) or data.get("error", "")
             click.echo(f"{status.value:<8} {path}{'  — ' + why if why else ''}")
+            if data.get("components"):  # a stacked qualification: show its tree
+                from .stacking import tree_lines
+
+                for line in tree_lines(report, document):
+                    click.echo(line)
     if not statuses:
         raise InvalidInput("no credential files found")
     if any(s == Status.ERROR for s in statuses):
@@ -471,6 +476,167 @@ def config(obj: Ctx) -> None:
     """
     for key, value in obj.settings().masked().items():
         click.echo(f"{key} = {value}")
+
+
+# -- stacked qualifications -------------------------------------------------------------------
+
+
+@main.group()
+def stack() -> None:
+    """Stackable credentials: publish a stack definition, check a learner's badges against it,
+    grant the qualification they add up to (docs/stacking.md).
+
+    \b
+    Example:
+      credanchor stack publish examples/stack-data-analyst.json --anchor
+    """
+
+
+def _load_components(paths: tuple[str, ...]) -> list[Any]:
+    from .hashing import loads_strict
+
+    return [loads_strict(p.read_bytes()) for p in iter_credential_files(paths)]
+
+
+@stack.command("publish")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--issuer", "issuer_ref", default="1", show_default=True,
+              help="Issuer id or address.")
+@click.option("--anchor", is_flag=True, help="Seal, anchor and wait for confirmation.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait with --anchor.")
+@click.pass_obj
+@handle_errors
+def stack_publish(obj: Ctx, file: str, issuer_ref: str, anchor: bool, timeout: float) -> None:
+    """Publish the stack definition in FILE (JSON); publishing an existing stack name again
+    makes a new version (published versions never change).
+
+    \b
+    Example:
+      credanchor stack publish examples/stack-data-analyst.json --anchor
+    """
+    from .hashing import loads_strict
+    from .stacking import publish
+
+    runtime = obj.runtime()
+    found = runtime.store().find_issuer(issuer_ref)
+    published = publish(runtime, found, loads_strict(Path(file).read_bytes()))
+    summary = published.summary()
+    click.echo(f"published {summary['stack']} version {summary['version']}: {summary['id']}")
+    click.echo(f"definition hash {summary['definitionHash']} ({summary['rule']})")
+    if anchor:
+        runtime.anchorer().run_until_idle(timeout=timeout)
+        click.echo("anchored and confirmed")
+
+
+@stack.command("list")
+@click.option("--issuer", "issuer_ref", default="1", show_default=True,
+              help="Issuer id or address.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.pass_obj
+@handle_errors
+def stack_list(obj: Ctx, issuer_ref: str, as_json: bool) -> None:
+    """List an issuer's stack definitions, every version, with their anchoring status.
+
+    \b
+    Example:
+      credanchor stack list --json
+    """
+    from .stacking import list_stacks
+
+    runtime = obj.runtime()
+    found = runtime.store().find_issuer(issuer_ref)
+    for p in list_stacks(runtime, found.id):
+        row = p.summary()
+        click.echo(json.dumps(row) if as_json else
+                   f"{row['stack']:<24} v{row['version']:<3} {row['status']:<9} "
+                   f"{row['definitionHash']}  {row['name']} ({row['rule']})")
+
+
+@stack.command("check")
+@click.argument("stack_id")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--recipient", required=True, help="The learner's e-mail address or identifier.")
+@click.option("--issuer", "issuer_ref", default="1", show_default=True,
+              help="Issuer id or address.")
+@click.option("--version", type=int, help="Definition version (default: the latest).")
+@click.option("--json", "as_json", is_flag=True, help="The eligibility answer as JSON.")
+@click.pass_obj
+@handle_errors
+def stack_check(obj: Ctx, stack_id: str, paths: tuple[str, ...], recipient: str,
+                issuer_ref: str, version: int | None, as_json: bool) -> None:
+    """Check whether the badge files in PATHS earn stack STACK_ID; list what is missing.
+
+    Exit status 0 when eligible, 1 when not.
+
+    \b
+    Example:
+      credanchor stack check data-analyst badges/ --recipient ada@example.org
+    """
+    from .stacking import check_eligibility
+
+    runtime = obj.runtime()
+    found = runtime.store().find_issuer(issuer_ref)
+    result = check_eligibility(runtime, found, stack_id, _load_components(paths), recipient,
+                               version=version).to_dict()
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(f"{'eligible' if result['eligible'] else 'NOT eligible'} for "
+                   f"{result['stack']} version {result['version']} ({result['name']}: "
+                   f"{result['rule']}); {result['usable']} usable of {result['required']} "
+                   "required")
+        for line in result["shortfalls"]:
+            click.echo(f"  {line}")
+        for m in result["missing"]:
+            click.echo(f"  missing: {m['name']} ({m['achievement']}) — {m['reason']}")
+        for c in result["components"]:
+            mark = f"fills {c['requirement']}" if c["requirement"] else "not counted"
+            why = "; ".join(c["problems"])
+            click.echo(f"  #{c['index'] + 1} {c['status'] or '?':<8} {c['name'] or '?'} "
+                       f"({c['issuerName'] or c['issuer'] or '?'}): {mark}"
+                       + (f" — {why}" if why else ""))
+    if not result["eligible"]:
+        sys.exit(EXIT_INVALID)
+
+
+@stack.command("issue")
+@click.argument("stack_id")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--recipient", required=True, help="The learner's e-mail address or identifier.")
+@click.option("--name", help="The learner's name, shown on the qualification.")
+@click.option("--issuer", "issuer_ref", default="1", show_default=True,
+              help="Issuer id or address.")
+@click.option("--version", type=int, help="Definition version (default: the latest).")
+@click.option("--anchor", is_flag=True, help="Seal, anchor and wait for confirmation.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Write the qualification's file here (needs --anchor).")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait with --anchor.")
+@click.pass_obj
+@handle_errors
+def stack_issue(obj: Ctx, stack_id: str, paths: tuple[str, ...], recipient: str,
+                name: str | None, issuer_ref: str, version: int | None, anchor: bool,
+                out: str | None, timeout: float) -> None:
+    """Grant the qualification of stack STACK_ID from the badge files in PATHS; one file then
+    carries the qualification, its definition and every component.
+
+    \b
+    Example:
+      credanchor stack issue data-analyst badges/ --recipient ada@example.org \\
+          --name "Ada Lovelace" --anchor --out qualifications/
+    """
+    from .stacking import issue_qualification
+
+    runtime = obj.runtime()
+    found = runtime.store().find_issuer(issuer_ref)
+    accepted = issue_qualification(runtime, found, stack_id, _load_components(paths), recipient,
+                                   name=name, version=version)
+    click.echo(f"accepted qualification {accepted.id} ({accepted.credential_hash}) as pending")
+    if anchor:
+        runtime.anchorer().run_until_idle(timeout=timeout)
+        click.echo("anchored and confirmed")
+    if out:
+        write_files(runtime, [accepted.id], Path(out))
+        click.echo(f"wrote {Path(out) / (accepted.id.replace(':', '-') + '.json')}")
 
 
 if __name__ == "__main__":  # pragma: no cover
