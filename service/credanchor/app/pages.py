@@ -61,6 +61,11 @@ CHECK_TITLES = {
     "issuer": "Issued by an accredited issuer",
     "revocation": "Not revoked",
     "confirmations": "Final on the blockchain",
+    # stacked qualifications (credanchor.stacking)
+    "stack-definition": "Granted under a published, unchanged rule",
+    "stack-components": "The badges it is built from are genuine and in force",
+    "stack-recipient": "Built from the holder's own badges",
+    "stack-rule": "The badges meet the rule",
 }
 
 # word shown next to each check, and the icon (a <symbol> id in base.html)
@@ -200,6 +205,14 @@ def badge_name(credential: Mapping[str, Any]) -> str | None:
     return _text(achievement_of(credential).get("name")) or _text(credential.get("name"))
 
 
+def stacked_documents(credential: Mapping[str, Any]) -> list[Any]:
+    """The component files a stacked qualification carries (credanchor.stacking), in order."""
+    stack = credential.get("credanchorStack")
+    items = stack.get("components") if isinstance(stack, Mapping) else None
+    return [c.get("credential") if isinstance(c, Mapping) else None
+            for c in (items if isinstance(items, list) else [])]
+
+
 def present(report: Mapping[str, Any], credential: Any = None) -> dict[str, Any]:
     """A report dict (``Report.to_dict()``) plus the submitted credential → what the template
     shows. Recursive over ``components`` (stacked credentials)."""
@@ -225,14 +238,20 @@ def present(report: Mapping[str, Any], credential: Any = None) -> dict[str, Any]
     # What the file says is only worth repeating as fact once the file is known to be unaltered.
     unaltered = any(c["name"] == "integrity" and c["outcome"] == "pass" for c in checks)
     components = []
-    for comp in report.get("components") or []:
+    # A qualification carries its component files in report order; each component's facts
+    # (badge, holder) come from its own file, trusted only as far as its own checks say.
+    carried = stacked_documents(doc)
+    for i, comp in enumerate(report.get("components") or []):
         if isinstance(comp, Mapping):
-            components.append(present(comp, comp.get("credential")))
+            components.append(present(
+                comp, comp.get("credential") or (carried[i] if i < len(carried) else None)))
     return {
         "status": status,
         "icon": icon,
         "explanation": explanation,
-        "checks": checks,
+        # the stack's own checks are shown after the components they are about
+        "checks": [c for c in checks if not str(c["name"]).startswith("stack-")],
+        "stack_checks": [c for c in checks if str(c["name"]).startswith("stack-")],
         "failed": [c for c in checks if c["outcome"] == "fail"],
         "credential_id": report.get("credential_id") or doc.get("id"),
         "badge_name": badge_name(doc),

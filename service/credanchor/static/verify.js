@@ -91,8 +91,22 @@
     return null;
   }
 
+  // Mirrors pages.stacked_documents: the component files a qualification carries, in order.
+  function stackedDocuments(doc) {
+    var stack = doc.credanchorStack;
+    var items = stack && typeof stack === "object" ? stack.components : null;
+    return Array.isArray(items) ? items.map(function (c) {
+      return c && typeof c === "object" ? c.credential : null;
+    }) : [];
+  }
+
+  function isStackCheck(c) {
+    return String(c.name).indexOf("stack-") === 0;
+  }
+
   function present(report, doc) {
     doc = doc && typeof doc === "object" && !Array.isArray(doc) ? doc : {};
+    var carried = stackedDocuments(doc);
     var status = String(report.status || "ERROR").toUpperCase();
     var st = L.statuses[status] || L.statuses.ERROR;
     var checks = (report.checks || []).map(function (c) {
@@ -108,7 +122,10 @@
       status: status,
       icon: st.icon,
       explanation: st.text,
-      checks: checks,
+      // the stack's own checks are shown after the components they are about
+      checks: checks.filter(function (c) { return !isStackCheck(c); }),
+      stackChecks: checks.filter(isStackCheck),
+      failed: checks.filter(function (c) { return c.outcome === "fail"; }),
       badgeName: text(achievementOf(doc).name) || text(doc.name),
       recipient: recipientName(doc),
       unaltered: checks.some(function (c) { return c.name === "integrity" && c.outcome === "pass"; }),
@@ -116,7 +133,9 @@
       claimedIssuer: claimed,
       anchoredAt: formatTime(anchor.anchoredAt),
       explorerUrl: safeUrl(anchor.explorerUrl),
-      components: (report.components || []).map(function (c) { return present(c, c.credential); })
+      components: (report.components || []).map(function (c, i) {
+        return present(c, c.credential || carried[i]);
+      })
     };
   }
 
@@ -129,6 +148,21 @@
     row.appendChild(dd);
     dl.appendChild(row);
     return dd;
+  }
+
+  function renderCheck(c) {
+    var li = el("li", "check outcome-" + c.outcome);
+    li.setAttribute("data-check", c.name);
+    li.appendChild(icon(c.icon));
+    var body = el("div", "check-body");
+    var head = el("p", "check-head");
+    head.appendChild(el("span", "check-title", c.title));
+    head.appendChild(document.createTextNode(" "));
+    head.appendChild(el("span", "check-word", c.word));
+    body.appendChild(head);
+    if (c.message) body.appendChild(el("p", "check-message", c.message));
+    li.appendChild(body);
+    return li;
   }
 
   function renderReport(v, level) {
@@ -149,7 +183,7 @@
     heading.appendChild(document.createTextNode(v.status));
     vbox.appendChild(heading);
     vbox.appendChild(el("p", "verdict-text", v.explanation));
-    var failed = v.checks.filter(function (c) { return c.outcome === "fail"; });
+    var failed = v.failed;
     if (failed.length) {
       var summary = el("p", "verdict-failed", "Failed: ");
       failed.forEach(function (c, i) {
@@ -196,23 +230,21 @@
         "from the file; because the file could not be confirmed, they may be false."));
     }
 
-    article.appendChild(el("h" + sub, "checks-heading", "Checks"));
     var ul = el("ul", "checks");
-    v.checks.forEach(function (c) {
-      var li = el("li", "check outcome-" + c.outcome);
-      li.setAttribute("data-check", c.name);
-      li.appendChild(icon(c.icon));
-      var body = el("div", "check-body");
-      var head = el("p", "check-head");
-      head.appendChild(el("span", "check-title", c.title));
-      head.appendChild(document.createTextNode(" "));
-      head.appendChild(el("span", "check-word", c.word));
-      body.appendChild(head);
-      if (c.message) body.appendChild(el("p", "check-message", c.message));
-      li.appendChild(body);
-      ul.appendChild(li);
-    });
-    article.appendChild(ul);
+    v.checks.forEach(function (c) { ul.appendChild(renderCheck(c)); });
+    if (level > 2) {
+      // a component's own checks fold away, unless something is wrong with it
+      var details = el("details", "checks-details");
+      if (v.status !== "VALID") details.open = true;
+      var passed = v.checks.filter(function (c) { return c.outcome === "pass"; }).length;
+      details.appendChild(el("summary", "checks-summary",
+        "Checks: " + passed + " of " + v.checks.length + " passed"));
+      details.appendChild(ul);
+      article.appendChild(details);
+    } else {
+      article.appendChild(el("h" + sub, "checks-heading", "Checks"));
+      article.appendChild(ul);
+    }
 
     if (v.components.length) {
       var section = el("section", "components");
@@ -225,6 +257,15 @@
       });
       section.appendChild(list);
       article.appendChild(section);
+    }
+
+    if (v.stackChecks.length) {
+      var stackSection = el("section", "stack-checks");
+      stackSection.appendChild(el("h" + sub, "stack-heading", "How the badges add up"));
+      var stackList = el("ul", "checks");
+      v.stackChecks.forEach(function (c) { stackList.appendChild(renderCheck(c)); });
+      stackSection.appendChild(stackList);
+      article.appendChild(stackSection);
     }
     return article;
   }
