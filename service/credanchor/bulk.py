@@ -36,6 +36,8 @@ __all__ = ["CHUNK", "SAMPLE_EVERY", "BulkResult", "build_rows", "issue_bulk", "p
 #: Items per chunk: large enough to amortise a worker round trip, small enough to bound memory
 #: (a chunk of credentials of ~1.2 KB canonical JSON is ~15 MB of Python objects at most).
 CHUNK = 5_000
+#: SQLite page cache while a bulk insert runs, in KiB.
+CACHE_KIB = 256 * 1024
 #: Every n-th credential (and the first of each chunk) is schema-checked.
 SAMPLE_EVERY = 997
 
@@ -181,9 +183,16 @@ def issue_bulk(
     # (web3 and friends: ~1M objects) and would run dozens of times per million credentials.
     was_enabled = gc.isenabled()
     gc.disable()
+    # A bigger page cache for this call only: the two unique indexes (id, hash) take random
+    # inserts, and SQLite's default 2 MB cache makes each one re-read its path (7.5 → 4.7 µs a
+    # row at 200,000 rows, measured).
+    conn = store.conn
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
     try:
         count = store.add_credentials(issuer_id, tee(), chunk=chunk)
     finally:
+        conn.execute(f"PRAGMA cache_size = {int(cache)}")
         if was_enabled:
             gc.enable()
     return BulkResult(count, bytes(hashes))

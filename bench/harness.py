@@ -1,0 +1,346 @@
+"""Plumbing for scripts/bench.py: child processes with their peak memory, anvil, a deployment
+with gunicorn and the worker, and a small HTTP load generator. No figures are decided here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICE = ROOT / "service"
+NODE_BIN = ROOT / "node_modules" / ".bin"
+BIN = Path(sys.executable).parent
+CHAIN_ID = 31337
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(SERVICE) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH")
+                                        else "")
+    env.setdefault("NODE_ENV", "development")  # the OA CLI's online version check aborts offline
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class Run:
+    """A finished child process: its output, wall time and peak RSS (the largest of it and
+    its reaped descendants, as the kernel reports through wait4)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    max_rss_mb: float
+
+    def json(self) -> Any:
+        lines = [ln for ln in self.stdout.splitlines() if ln.startswith("{")]
+        if self.returncode != 0 or not lines:
+            raise RuntimeError(f"child failed ({self.returncode}): {self.stderr[-2000:]}")
+        return json.loads(lines[-1])
+
+
+def run_measured(cmd: list[str], *, timeout: float, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> Run:
+    """Like run(), but reaps with os.wait4 to get this child's own peak RSS."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env or child_env(), cwd=str(cwd or ROOT))
+    import threading
+
+    chunks: dict[str, bytes] = {}
+
+    def drain(name: str, stream: Any) -> None:
+        chunks[name] = stream.read()
+
+    threads = [threading.Thread(target=drain, args=("out", proc.stdout)),
+               threading.Thread(target=drain, args=("err", proc.stderr))]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            os.wait4(proc.pid, 0)
+            for t in threads:
+                t.join()
+            raise RuntimeError(f"timed out after {timeout:.0f} s: {' '.join(cmd[:4])}")
+        time.sleep(0.01)
+    seconds = time.perf_counter() - t0
+    for t in threads:
+        t.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Run(proc.returncode, chunks.get("out", b"").decode("utf-8", "replace"),
+               chunks.get("err", b"").decode("utf-8", "replace"), seconds,
+               usage.ru_maxrss / 1024)
+
+
+# --- anvil ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def anvil_binary() -> str:
+    for candidate in (ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil",
+                      NODE_BIN / "anvil"):
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("anvil")
+    if not found:
+        raise RuntimeError("anvil not found: run `npm ci`")
+    return found
+
+
+@dataclass
+class Anvil:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        import requests
+
+        reply = requests.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method,
+                                              "params": params or []}, timeout=10).json()
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply["result"]
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+def start_anvil() -> Anvil:
+    import requests
+
+    port = free_port()
+    proc = subprocess.Popen([anvil_binary(), "--port", str(port), "--chain-id", str(CHAIN_ID),
+                             "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    node = Anvil(f"http://127.0.0.1:{port}", proc)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            node.rpc("eth_chainId")
+            return node
+        except (requests.ConnectionError, RuntimeError):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                node.stop()
+                raise RuntimeError("anvil did not start") from None
+            time.sleep(0.05)
+
+
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+
+
+# --- a deployment: contract, issuer, gunicorn, worker ---------------------------------------
+
+
+@dataclass
+class Deployment:
+    node: Anvil
+    data_dir: Path
+    env: dict[str, str]
+    contract: str
+    deploy_block: int
+    api_key: str
+    issuer_id: int
+    base: str = ""
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start_services(self, api_workers: int) -> None:
+        port = free_port()
+        full = child_env(self.env)
+        log = open(self.data_dir / "services.log", "ab")  # noqa: SIM115 - closed with the procs
+        self.procs = [
+            subprocess.Popen([str(BIN / "gunicorn"), "-w", str(api_workers), "-b",
+                              f"127.0.0.1:{port}", "--backlog", "2048",
+                              "credanchor.app:create_app()"], env=full, stdout=log, stderr=log),
+            subprocess.Popen([sys.executable, "-m", "credanchor.cli", "worker"], env=full,
+                             stdout=log, stderr=log),
+        ]
+        self.base = f"http://127.0.0.1:{port}"
+        import requests
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.base + "/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not come up; see " + str(self.data_dir / "services.log"))
+
+    def stop(self) -> None:
+        for p in self.procs:
+            stop_process(p)
+        self.node.stop()
+
+
+def deploy(data_dir: Path, *, batch_size: int) -> Deployment:
+    """anvil, the contract, one funded and accredited issuer with an API key."""
+    sys.path.insert(0, str(SERVICE))
+    from credanchor.chain.keys import Signer
+    from credanchor.config import load_settings
+    from credanchor.operations import add_issuer, deploy_contract
+    from credanchor.runtime import Runtime
+
+    node = start_anvil()
+    try:
+        admin = Signer.generate()
+        node.rpc("anvil_setBalance", [admin.address, hex(10**22)])
+        admin_key = "0x" + admin._account.key.hex()
+        env = {
+            "CREDANCHOR_DATA_DIR": str(data_dir),
+            "CREDANCHOR_CHAIN": "rpc",
+            "CREDANCHOR_RPC_URL": node.url,
+            "CREDANCHOR_CHAIN_ID": str(CHAIN_ID),
+            "CREDANCHOR_ADMIN_KEY": admin_key,
+            "CREDANCHOR_KEYSTORE_PASSWORD": "bench-password",
+            "CREDANCHOR_KDF_WORK_FACTOR": "1024",
+            "CREDANCHOR_BATCH_SIZE": str(batch_size),
+            "CREDANCHOR_BATCH_MAX_AGE": "1",
+            "CREDANCHOR_WORKER_INTERVAL": "0.2",
+            # The load test is one client on loopback; the per-client limit would cap it at 10/s.
+            "CREDANCHOR_PUBLIC_RATE_LIMIT": "100000000/minute",
+            "CREDANCHOR_LOG_LEVEL": "WARNING",
+        }
+        deployed = deploy_contract(load_settings(env=env))
+        env["CREDANCHOR_CONTRACT_ADDRESS"] = deployed.contract
+        env["CREDANCHOR_DEPLOY_BLOCK"] = str(deployed.deploy_block)
+        rt = Runtime.open(load_settings(env=env))
+        try:
+            result = add_issuer(rt, name="Bench Academy", url="https://bench.example")
+            node.rpc("anvil_setBalance", [rt.signer_for(result.issuer).address, hex(10**22)])
+        finally:
+            rt.close()
+        return Deployment(node, data_dir, env, deployed.contract, deployed.deploy_block,
+                          str(result.api_key), result.issuer.id)
+    except BaseException:
+        node.stop()
+        raise
+
+
+# --- HTTP load generator ----------------------------------------------------------------------
+
+
+async def _one(host: str, port: int, request: bytes) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        if length:
+            await reader.readexactly(length)
+    finally:
+        writer.close()
+    return time.perf_counter() - t0, status
+
+
+async def _load(host: str, port: int, requests: list[bytes], concurrency: int,
+                max_seconds: float) -> tuple[list[float], dict[int, int], float]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    queue = iter(requests)
+    deadline = time.perf_counter() + max_seconds
+
+    async def worker() -> None:
+        for req in queue:
+            if time.perf_counter() > deadline:
+                return
+            try:
+                dt, status = await _one(host, port, req)
+            except (OSError, asyncio.IncompleteReadError):
+                statuses[-1] = statuses.get(-1, 0) + 1
+                continue
+            latencies.append(dt)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, statuses, time.perf_counter() - t0
+
+
+def load_test(base: str, path: str, bodies: list[bytes], *, total: int, concurrency: int,
+              max_seconds: float) -> dict[str, Any]:
+    """POST ``total`` requests (cycling through ``bodies``) with ``concurrency`` connections at
+    once, bounded by ``max_seconds``; one new connection per request (gunicorn's sync workers
+    close it anyway)."""
+    hostport = base.split("//", 1)[1]
+    host, port = hostport.rsplit(":", 1)
+    reqs = []
+    for i in range(total):
+        body = bodies[i % len(bodies)]
+        reqs.append(
+            f"POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+        )
+    latencies, statuses, seconds = asyncio.run(
+        _load(host, int(port), reqs, concurrency, max_seconds))
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies \
+            else float("nan")
+
+    return {"requests": len(latencies), "seconds": seconds,
+            "rps": len(latencies) / seconds if seconds else 0.0, "p50_ms": pct(0.50),
+            "p99_ms": pct(0.99), "statuses": {str(k): v for k, v in statuses.items()},
+            "concurrency": concurrency}
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_gib = round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+
+    def version(cmd: list[str]) -> str:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return "unavailable"
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem_gib,
+            "python": sys.version.split()[0], "node": version(["node", "--version"]),
+            "kernel": os.uname().release}

@@ -1,0 +1,155 @@
+"""Workloads that scripts/bench.py runs in child processes, one per measurement, so that each
+reports its own peak memory. Usage: python bench/workloads.py KIND ARGS… → one JSON line.
+
+  pipeline N WORKERS DIR   build + canonicalise + hash + store (credanchor.bulk), then seal:
+                           Merkle tree + batch row (Store.seal_batch, as the worker does)
+  tree HASHES_FILE         credanchor.merkle.MerkleTree over the hashes (32 bytes each)
+  offline N                offline verification of N credential files on one core
+  issue LEDGER ISSUER N    bulk-issue N credentials into an existing ledger (pending)
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ACHIEVEMENT = {
+    "name": "Excel Modelling",
+    "description": "Builds, tests and documents financial models in spreadsheets.",
+    "criteria": "Passed a practical assessment marked by two assessors.",
+    "skills": [{"framework": "ESCO", "code": "S5.6.1", "name": "use spreadsheets software",
+                "url": "http://data.europa.eu/esco/skill/1973c966-f236-40c9-b2d4-5d71a89019be"}],
+}
+
+
+def items(n: int, start: int = 0) -> Iterator[dict[str, Any]]:
+    """Simple-form items as an API request or a CSV file gives them: one cohort, one badge."""
+    for i in range(start, start + n):
+        yield {"recipient": {"name": f"Learner {i}", "email": f"learner{i}@example.org"},
+               "achievement": ACHIEVEMENT, "validFrom": "2026-01-15T09:00:00Z"}
+
+
+def _rss_mb(*, children: bool = False) -> float:
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def pipeline(n: int, workers: int, directory: str) -> dict[str, Any]:
+    from credanchor.anchoring import build_tree
+    from credanchor.bulk import issue_bulk
+    from credanchor.credentials import IssuerProfile
+    from credanchor.store import Store
+
+    store = Store(Path(directory) / "ledger.sqlite")
+    address = "0x" + "ab" * 20
+    issuer = store.add_issuer(address=address, name="Bench Academy")
+    profile = IssuerProfile(address=address, chain_id=31337, name="Bench Academy",
+                            url="https://bench.example")
+    t0 = time.perf_counter()
+    result = issue_bulk(store, issuer.id, profile, items(n), workers=workers)
+    t1 = time.perf_counter()
+    gc.disable()
+    batch = store.seal_batch(issuer.id, max_count=n, build_tree=build_tree)
+    t2 = time.perf_counter()
+    assert batch is not None and batch.count == n == result.count
+    size = Path(directory, "ledger.sqlite").stat().st_size
+    store.close()
+    parent, worker = _rss_mb(), _rss_mb(children=True)
+    return {"n": n, "workers": workers, "accept_s": t1 - t0, "seal_s": t2 - t1,
+            "total_s": t2 - t0, "per_s": n / (t2 - t0), "rss_parent_mb": parent,
+            "rss_worker_mb": worker,
+            "rss_total_mb": parent + (worker * workers if workers > 1 else 0),
+            "ledger_mb": size / 2**20}
+
+
+def tree(path: str) -> dict[str, Any]:
+    from credanchor.merkle import MerkleTree
+
+    data = Path(path).read_bytes()
+    hashes = [data[i : i + 32] for i in range(0, len(data), 32)]
+    t0 = time.perf_counter()
+    t = MerkleTree.from_credential_hashes(hashes)
+    seconds = time.perf_counter() - t0
+    return {"root": "0x" + t.root.hex(), "seconds": seconds, "n": len(hashes),
+            "rss_mb": _rss_mb()}
+
+
+def offline(n: int) -> dict[str, Any]:
+    import random
+
+    from credanchor.credentials import IssuerProfile
+    from credanchor.hashing import credential_hash
+    from credanchor.issuance import build_from_item
+    from credanchor.merkle import MerkleTree
+    from credanchor.offline import verify_offline
+    from credanchor.proof import AnchorRef, CredanchorProof, attach_proof
+
+    random.seed(7)
+    profile = IssuerProfile(address="0x" + "ab" * 20, chain_id=31337, name="Bench Academy")
+    batch = 4096  # a proof of 12 hashes
+    creds = [build_from_item(it, profile, validate=False) for it in items(batch)]
+    hashes = [credential_hash(c) for c in creds]
+    t = MerkleTree.from_credential_hashes(hashes)
+    anchor = AnchorRef(31337, "0x" + "cd" * 20, "0x" + "ee" * 32, 1, datetime(2026, 1, 16, tzinfo=UTC))
+    files = [attach_proof(c, CredanchorProof(h, t.root, tuple(p), anchor,
+                                             datetime(2026, 1, 16, tzinfo=UTC)))
+             for c, h, p in zip(creds, hashes, t.iter_proofs(), strict=True)]
+    # What a verifier receives: bytes, parsed here as part of the work.
+    from credanchor.hashing import loads_strict
+
+    blobs = [json.dumps(f).encode() for f in files]
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    out: dict[str, Any] = {"proof_length": len(t.proof_at(0)), "file_bytes": len(blobs[0])}
+    for schema in (False, True):
+        count = n if not schema else max(1, n // 10)
+        t0 = time.perf_counter()
+        for i in range(count):
+            report = verify_offline(loads_strict(blobs[i % batch]), now, schema=schema)
+        dt = time.perf_counter() - t0
+        assert report.status.value == "VALID", report
+        out["with_schema" if schema else "without_schema"] = {"n": count, "per_s": count / dt}
+    out["rss_mb"] = _rss_mb()
+    return out
+
+
+def issue(ledger: str, issuer_id: int, n: int, start: int) -> dict[str, Any]:
+    from credanchor.bulk import issue_bulk
+    from credanchor.credentials import IssuerProfile
+    from credanchor.store import Store
+
+    store = Store(ledger)
+    iss = store.get_issuer(issuer_id)
+    profile = IssuerProfile(address=iss.address, chain_id=31337, name=iss.name, url=iss.url)
+    t0 = time.perf_counter()
+    result = issue_bulk(store, issuer_id, profile, items(n, start))
+    store.close()
+    return {"n": result.count, "seconds": time.perf_counter() - t0, "rss_mb": _rss_mb()}
+
+
+def main(argv: list[str]) -> int:
+    kind, args = argv[0], argv[1:]
+    if kind == "pipeline":
+        directory = args[2] if len(args) > 2 else tempfile.mkdtemp(prefix="bench-pipe-")
+        out = pipeline(int(args[0]), int(args[1]), directory)
+    elif kind == "tree":
+        out = tree(args[0])
+    elif kind == "offline":
+        out = offline(int(args[0]))
+    elif kind == "issue":
+        out = issue(args[0], int(args[1]), int(args[2]), int(args[3]))
+    else:
+        raise SystemExit(f"unknown workload {kind!r}")
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
