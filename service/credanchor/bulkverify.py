@@ -1,0 +1,494 @@
+"""Bulk verification for employers: many credential files, one RPC endpoint, no issuer service.
+
+The verdicts are exactly :class:`credanchor.verifier.Verifier`'s; this module only makes them
+cheap in bulk and gives them their inputs:
+
+* :func:`collect_paths` turns what a user types (files, folders, globs, a CSV listing) into
+  an ordered list of files, checking they exist before any work starts.
+* :func:`open_bulk_verifier` builds a verifier trusting exactly the given (chain id, contract)
+  pairs, reading each chain through its own ``--rpc`` URL. Nothing of the issuer's is needed.
+* :class:`BulkVerifier` works in chunks: it parses a chunk of files, asks the contract's
+  single-call ``verify`` for all of them in JSON-RPC batches (:meth:`CredentialAnchor.verify_many`,
+  200 calls per HTTP request), then lets the verifier run its checks on the answers.
+  Per-root and per-issuer facts (the anchoring transaction, the issuer's accreditation, a batch
+  revocation) are fetched once per run, and the chain head once every few seconds.
+
+WARNING: when the chain cannot answer, the affected credentials are ERROR, never INVALID — the
+same rule as the verifier's; the employer script exits with a distinct code for it.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_utils import to_checksum_address
+from web3.types import RPCEndpoint
+
+from .chain.contract import VERIFY_BATCH, CredentialAnchor
+from .chain.rpc import connect_rpc, redact_url
+from .chain.tx import FeePolicy, chain_errors
+from .chainport import Web3Chain
+from .errors import ChainError, ChainUnavailable, ConfigError, InvalidInput
+from .hashing import keccak256, loads_strict
+from .proof import extract_proof, has_proof
+from .report import Report, Status
+from .verifier import (
+    AnchorTx,
+    IssuerFacts,
+    OnChainVerdict,
+    TrustedContract,
+    TrustList,
+    Verifier,
+)
+
+__all__ = [
+    "BulkVerifier",
+    "FileResult",
+    "PrefetchingReader",
+    "batched_verify",
+    "collect_paths",
+    "open_bulk_verifier",
+]
+
+#: Files parsed, prefetched and verified together: big enough to fill JSON-RPC batches,
+#: small enough that memory stays flat however many files there are.
+CHUNK = 1000
+#: Reads only; no transaction is ever sent, but Web3Chain wants a fee policy.
+_READ_ONLY_FEES = FeePolicy(max_fee_per_gas_cap=1)
+_GLOB_CHARS = frozenset("*?[")
+
+VerifyKey = tuple[bytes, tuple[bytes, ...], bytes]
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+
+def collect_paths(args: Iterable[str]) -> list[Path]:
+    """The files named by ``args``, in order, each once.
+
+    Each argument is a file, a folder (every ``*.json`` below it, sorted), a glob pattern
+    (``badges/**/*.json``; quote it so the shell leaves it alone), or a ``.csv`` listing whose
+    ``path`` column (or else first column) names one file per row, relative to the listing's
+    folder. Raises InvalidInput naming the first thing that does not exist.
+    """
+    found: dict[Path, None] = {}
+    for arg in args:
+        p = Path(arg)
+        if p.is_dir():
+            found.update((q, None) for q in sorted(p.rglob("*.json")) if q.is_file())
+        elif p.is_file() and p.suffix.lower() == ".csv":
+            found.update((q, None) for q in _csv_listing(p))
+        elif p.is_file():
+            found[p] = None
+        elif _GLOB_CHARS & set(arg):
+            matches = sorted(Path(m) for m in glob.glob(arg, recursive=True))
+            files = [m for m in matches if m.is_file()]
+            if not files:
+                raise InvalidInput(f"no file matches {arg}")
+            found.update((m, None) for m in files)
+        else:
+            raise InvalidInput(f"no such file or folder: {arg}")
+    if not found:
+        raise InvalidInput("no credential files found")
+    return list(found)
+
+
+def _csv_listing(listing: Path) -> Iterator[Path]:
+    try:
+        text = listing.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read {listing}: {exc}") from exc
+    rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
+    column, start = 0, 0
+    if rows:
+        header = [c.strip().lower() for c in rows[0]]
+        if "path" in header:
+            column, start = header.index("path"), 1
+    base = listing.parent
+    for number, row in enumerate(rows[start:], start=start + 1):
+        cell = row[column].strip() if column < len(row) else ""
+        if not cell:
+            raise InvalidInput(f"{listing} row {number}: no path")
+        path = Path(cell) if Path(cell).is_absolute() else base / cell
+        if not path.is_file():
+            raise InvalidInput(f"{listing} row {number}: no such file: {cell}")
+        yield path
+
+
+# --- a chain reader that answers from prefetched batches ------------------------------------
+
+
+class PrefetchingReader:
+    """The verifier's :class:`~credanchor.verifier.ChainReader` for one contract, fed in bulk.
+
+    :meth:`prefetch` asks ``verify`` for a whole chunk in JSON-RPC batches; :meth:`verify`
+    then answers from memory (and falls back to a live call for anything not prefetched).
+    Batch revocations are cached per root, the head for ``head_ttl`` seconds: an older head only
+    makes an anchor look shallower, never deeper. Every chain failure reaches the verifier as
+    :class:`ChainUnavailable`, which it reports as ERROR.
+    """
+
+    def __init__(
+        self,
+        chain: Web3Chain,
+        *,
+        head_ttl: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.chain = chain
+        self.chain_id = chain.chain_id
+        self.contract_address = chain.contract_address
+        self.head_ttl = head_ttl
+        self.clock = clock
+        self._verdicts: dict[VerifyKey, OnChainVerdict | ChainUnavailable] = {}
+        self._batch_revocations: dict[bytes, dict[str, Any]] = {}
+        self._head: tuple[float, int] | None = None
+        self.calls = 0  # verify calls made live (not prefetched): a measure of batching misses
+
+    def prefetch(self, keys: Iterable[VerifyKey]) -> None:
+        """Fetch the verdicts of ``keys``; the previous chunk's verdicts are dropped."""
+        todo = list(dict.fromkeys(keys))
+        self._verdicts = {}
+        if not todo:
+            return
+        try:
+            verdicts = batched_verify(self.chain.contract, todo)
+        except ChainError as exc:
+            # Every credential of the chunk gets the failure at once rather than a slow
+            # per-credential retry against a node that just failed.
+            failure = _unavailable(exc)
+            self._verdicts = dict.fromkeys(todo, failure)
+            return
+        self._verdicts = dict(zip(todo, verdicts, strict=True))
+
+    # -- ChainReader --
+
+    def verify(self, credential_hash: bytes, proof: list[bytes], root: bytes) -> OnChainVerdict:
+        found = self._verdicts.get((bytes(credential_hash), tuple(proof), bytes(root)))
+        if isinstance(found, ChainUnavailable):
+            raise found
+        if found is not None:
+            return found
+        self.calls += 1
+        with _reading():
+            return self.chain.verify(credential_hash, proof, root)
+
+    def issuer_facts(self, issuer: str) -> IssuerFacts:
+        with _reading():
+            return self.chain.issuer_facts(issuer)
+
+    def anchor_tx(self, tx_hash: str) -> AnchorTx | None:
+        with _reading():
+            return self.chain.anchor_tx(tx_hash)
+
+    def revocation_reason(self, issuer: str, credential_hash: bytes, root: bytes) -> dict[str, Any]:
+        cached = self._batch_revocations.get(bytes(root))
+        if cached is not None:
+            return cached
+        with _reading():
+            detail = self.chain.revocation_reason(issuer, credential_hash, root)
+        if detail.get("scope") == "batch":  # the same for every credential of the batch
+            self._batch_revocations[bytes(root)] = detail
+        return detail
+
+    def head(self) -> int:
+        now = self.clock()
+        if self._head is None or now - self._head[0] > self.head_ttl:
+            with _reading():
+                self._head = (now, self.chain.head())
+        return self._head[1]
+
+
+@contextmanager
+def _reading() -> Iterator[None]:
+    """Any chain failure inside becomes ChainUnavailable, which the verifier reports as ERROR."""
+    try:
+        yield
+    except ChainError as exc:
+        raise _unavailable(exc) from exc
+
+
+def _unavailable(exc: ChainError) -> ChainUnavailable:
+    return exc if isinstance(exc, ChainUnavailable) else ChainUnavailable(str(exc))
+
+
+# --- the bulk verifier ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One file's outcome: a verification report, or why the file could not be read as one."""
+
+    path: Path
+    report: Report | None
+    error: str | None = None
+
+    @property
+    def status(self) -> Status:
+        return self.report.status if self.report is not None else Status.INVALID
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.report is None:
+            return {"file": str(self.path), "status": str(Status.INVALID), "error": self.error}
+        return {"file": str(self.path), **self.report.to_dict()}
+
+    def reason(self) -> str:
+        """What failed, in one line (empty for VALID)."""
+        if self.report is None:
+            return self.error or ""
+        return "; ".join(f"{c.name}: {c.message}" for c in self.report.checks
+                         if c.outcome in ("fail", "error"))
+
+
+class BulkVerifier:
+    """Verifies files or parsed credentials chunk by chunk (see the module docstring)."""
+
+    def __init__(self, verifier: Verifier, readers: Mapping[tuple[int, str], PrefetchingReader],
+                 *, chunk: int = CHUNK) -> None:
+        self.verifier = verifier
+        self.readers = dict(readers)
+        self.chunk = chunk
+
+    def verify_files(self, paths: Iterable[Path]) -> Iterator[FileResult]:
+        """A result per path, in order."""
+        chunk: list[Path] = []
+        for path in paths:
+            chunk.append(path)
+            if len(chunk) >= self.chunk:
+                yield from self._files_chunk(chunk)
+                chunk = []
+        if chunk:
+            yield from self._files_chunk(chunk)
+
+    def verify_documents(self, documents: Iterable[Mapping[str, Any]]) -> Iterator[Report]:
+        """A report per parsed credential, in order."""
+        chunk: list[Mapping[str, Any]] = []
+        for doc in documents:
+            chunk.append(doc)
+            if len(chunk) >= self.chunk:
+                yield from self._documents_chunk(chunk)
+                chunk = []
+        if chunk:
+            yield from self._documents_chunk(chunk)
+
+    def _files_chunk(self, paths: list[Path]) -> Iterator[FileResult]:
+        parsed: list[tuple[Path, Any, str | None]] = []
+        for path in paths:
+            try:
+                doc = loads_strict(path.read_bytes())
+            except OSError as exc:
+                parsed.append((path, None, f"cannot read the file: {exc.strerror or exc}"))
+                continue
+            except InvalidInput as exc:
+                parsed.append((path, None, f"not a credential file: {exc.detail}"))
+                continue
+            if isinstance(doc, Mapping):
+                parsed.append((path, doc, None))
+            else:
+                parsed.append((path, None, "not a credential file: it holds a JSON "
+                               f"{type(doc).__name__}, not an object"))
+        documents = [doc for _, doc, err in parsed if err is None]
+        reports = iter(self._documents_chunk(documents))
+        for path, _, err in parsed:
+            yield FileResult(path, None, err) if err is not None else FileResult(path, next(reports))
+
+    def _documents_chunk(self, documents: Sequence[Mapping[str, Any]]) -> list[Report]:
+        wanted: dict[tuple[int, str], list[VerifyKey]] = {}
+        for doc in documents:
+            if not has_proof(doc):
+                continue
+            try:
+                proof = extract_proof(doc)
+            except InvalidInput:
+                continue  # the verifier reports the damaged proof itself
+            key = (proof.anchor.chain_id, proof.anchor.contract.lower())
+            if key in self.readers:
+                wanted.setdefault(key, []).append(
+                    (proof.credential_hash, tuple(proof.merkle_proof), proof.merkle_root))
+        for key, reader in self.readers.items():
+            reader.prefetch(wanted.get(key, ()))
+        return [self.verifier.verify(doc) for doc in documents]
+
+
+def open_bulk_verifier(
+    *,
+    rpc_urls: Sequence[str],
+    contract: str | None = None,
+    chain_id: int | None = None,
+    trust_list: str | Path | None = None,
+    min_confirmations: int = 1,
+    timeout: float = 10.0,
+    chunk: int = CHUNK,
+) -> BulkVerifier:
+    """A bulk verifier trusting ``(chain_id, contract)`` and/or the trust-list file's entries.
+
+    Each RPC URL is connected once and serves the trusted contracts of its chain; a trusted
+    chain without a URL makes its credentials ERROR (not INVALID). Raises InvalidInput for
+    contradictory arguments, ChainUnavailable when a node cannot be reached, ConfigError when a
+    trusted contract has no code on its chain or the node serves another chain than
+    ``chain_id``.
+    """
+    entries: list[TrustedContract] = []
+    if trust_list is not None:
+        entries += list(TrustList.load(trust_list))
+    if contract is not None:
+        if chain_id is None:
+            raise InvalidInput("--contract needs --chain-id: trust is for a (chain, contract) pair")
+        entries.append(TrustedContract(int(chain_id), contract))
+    elif chain_id is not None and trust_list is None:
+        raise InvalidInput("--chain-id needs --contract (or give a --trust-list)")
+    if not entries:
+        raise InvalidInput("say what to trust: --contract ADDRESS --chain-id N, or --trust-list FILE")
+    trust = TrustList(entries)
+    if not rpc_urls:
+        raise InvalidInput("give the RPC URL of the chain with --rpc")
+
+    nodes: dict[int, Any] = {}
+    for url in rpc_urls:
+        expected = chain_id if (len(rpc_urls) == 1 and contract is not None) else None
+        w3 = connect_rpc(url, expected_chain_id=expected, timeout=timeout)
+        with chain_errors("reading the chain id"):
+            node_chain = int(w3.eth.chain_id)
+        if node_chain in nodes:
+            raise InvalidInput(f"two --rpc URLs serve chain {node_chain}; give one")
+        nodes[node_chain] = (w3, url)
+
+    readers: dict[tuple[int, str], PrefetchingReader] = {}
+    for entry in trust:
+        if entry.chain_id not in nodes:
+            continue
+        w3, url = nodes[entry.chain_id]
+        anchor = CredentialAnchor(w3, entry.contract)
+        if not anchor.has_code():
+            raise ConfigError(f"no contract at {entry.contract} on chain {entry.chain_id} "
+                              f"({redact_url(url)})")
+        chain = Web3Chain(w3, anchor, chain_id=entry.chain_id, fee_policy=_READ_ONLY_FEES)
+        readers[(entry.chain_id, entry.contract.lower())] = PrefetchingReader(chain)
+    if not readers:
+        served = ", ".join(str(c) for c in nodes)
+        raise InvalidInput(f"the --rpc node(s) serve chain {served}, but no trusted contract "
+                           "is on that chain")
+
+    def lookup(trusted: TrustedContract) -> PrefetchingReader:
+        reader = readers.get((trusted.chain_id, trusted.contract.lower()))
+        if reader is None:
+            raise ChainUnavailable(f"no --rpc URL given for chain {trusted.chain_id}")
+        return reader
+
+    verifier = Verifier(trust, lookup, min_confirmations=min_confirmations)
+    return BulkVerifier(verifier, readers, chunk=chunk)
+
+
+# --- several processes ----------------------------------------------------------------------
+
+_worker: BulkVerifier | BaseException | None = None
+
+
+def _init_worker(options: dict[str, Any]) -> None:
+    global _worker
+    try:
+        _worker = open_bulk_verifier(**options)
+    except BaseException as exc:  # handed to the parent by _work, not lost
+        # Raising here would make the pool start a new worker for ever.
+        _worker = exc
+
+
+def _work(paths: list[Path]) -> list[FileResult]:
+    if isinstance(_worker, BaseException):
+        raise _worker
+    assert _worker is not None
+    return list(_worker.verify_files(paths))
+
+
+def verify_files_in_processes(paths: Sequence[Path], *, jobs: int, chunk: int = CHUNK,
+                              **options: Any) -> Iterator[FileResult]:
+    """:meth:`BulkVerifier.verify_files` over ``jobs`` processes, results in input order.
+
+    The schema check (jsonschema, ~0.4 ms a file) dominates once the chain calls are batched,
+    so big runs scale with cores. Each process opens its own connection and fetches the
+    per-root and per-issuer facts once for itself. ``options`` are
+    :func:`open_bulk_verifier`'s; it is called here first, so bad arguments or an unreachable
+    node fail before any process starts.
+    """
+    import multiprocessing
+
+    open_bulk_verifier(**options)
+    tasks = [list(paths[i:i + chunk]) for i in range(0, len(paths), chunk)]
+    # fork: workers start in milliseconds; each opens its own HTTP session in _init_worker.
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs, initializer=_init_worker, initargs=(options,)) as pool:
+        for results in pool.imap(_work, tasks):
+            yield from results
+
+
+# --- the batched verify call, encoded by hand -----------------------------------------------
+
+#: ``verify(bytes32,bytes32[],bytes32)``: docs/proof-format.md §8.
+_VERIFY_SELECTOR = keccak256(b"verify(bytes32,bytes32[],bytes32)")[:4]
+_OFFSET_3_WORDS = (0x60).to_bytes(32, "big")
+
+
+def verify_calldata(credential_hash: bytes, proof: Sequence[bytes], root: bytes) -> bytes:
+    """ABI calldata of ``verify(credentialHash, proof, root)``, word by word (docs §8)."""
+    return b"".join((_VERIFY_SELECTOR, credential_hash, _OFFSET_3_WORDS, root,
+                     len(proof).to_bytes(32, "big"), *proof))
+
+
+def batched_verify(contract: CredentialAnchor, keys: Sequence[VerifyKey],
+                   *, batch: int = VERIFY_BATCH) -> list[OnChainVerdict]:
+    """The contract's ``verify`` for every key, ``batch`` eth_calls per HTTP request.
+
+    Same answers as :meth:`CredentialAnchor.verify_many`, about ten times cheaper on the
+    client: web3's contract-call machinery spends ~3 ms per call encoding arguments and
+    formatting results, more than the node spends executing them. Falls back to it for a
+    provider without JSON-RPC batching (the embedded chain).
+    """
+    provider = contract.w3.provider
+    if not hasattr(provider, "make_batch_request"):
+        return [OnChainVerdict(r.status, r.issuer or _ZERO, r.anchored_at, r.issuer_active)
+                for r in contract.verify_many(list(keys))]
+    to = contract.address
+    out: list[OnChainVerdict] = []
+    for start in range(0, len(keys), batch):
+        chunk = keys[start:start + batch]
+        calls = [(RPCEndpoint("eth_call"),
+                  [{"to": to, "data": "0x" + verify_calldata(h, p, r).hex()}, "latest"])
+                 for h, p, r in chunk]
+        with chain_errors(f"verifying {len(chunk)} credentials in one batch"):
+            responses = provider.make_batch_request(calls)
+        if not isinstance(responses, list) or len(responses) != len(chunk):
+            raise ChainError(f"the node answered a batch of {len(chunk)} calls with "
+                             f"{_describe(responses)}")
+        for response in responses:
+            out.append(_verdict(response))
+    return out
+
+
+_ZERO = "0x" + "00" * 20
+
+
+def _describe(response: Any) -> str:
+    if isinstance(response, Mapping) and isinstance(response.get("error"), Mapping):
+        return f"an error: {response['error'].get('message', response['error'])}"
+    return f"{len(response)} answers" if isinstance(response, list) else "something else"
+
+
+def _verdict(response: Any) -> OnChainVerdict:
+    if not isinstance(response, Mapping) or "error" in response or "result" not in response:
+        raise ChainError(f"the node refused a verify call: {_describe(response)}")
+    raw = bytes.fromhex(str(response["result"]).removeprefix("0x"))
+    if len(raw) != 128:
+        raise ChainError(f"verify returned {len(raw)} bytes, not 4 words: is this a "
+                         "CredentialAnchor?")
+    status = int.from_bytes(raw[0:32], "big")
+    issuer = to_checksum_address(raw[44:64])
+    anchored_at = int.from_bytes(raw[64:96], "big")
+    active = int.from_bytes(raw[96:128], "big") != 0
+    return OnChainVerdict(status, issuer, anchored_at, active)
