@@ -639,5 +639,15 @@ def stack_issue(obj: Ctx, stack_id: str, paths: tuple[str, ...], recipient: str,
         click.echo(f"wrote {Path(out) / (accepted.id.replace(':', '-') + '.json')}")
 
 
+# -- auditing ---------------------------------------------------------------------------------
+# The auditor's commands live in credanchor.tools: scripts/audit.py and scripts/export.py run
+# the same ones standalone. Under `credanchor` they default to this service's ledger and chain.
+
+from .tools import audit_command, export_command  # noqa: E402
+
+main.add_command(audit_command, "audit")
+main.add_command(export_command, "export")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
