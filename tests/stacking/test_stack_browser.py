@@ -131,6 +131,13 @@ def test_a_revoked_component_is_named_plainly(page: Page, base_url: str, qualifi
     with page.expect_response(f"{base_url}/api/v1/verify"):
         page.get_by_label("Badge file").set_input_files(qualifications["revoked"])
     expect(page.locator("#result-heading")).to_have_text("Result: REVOKED")
+    expect(page.locator("#result > article > .verdict .verdict-text")).to_have_text(
+        "A badge this qualification is built from, or the rule it was granted under, has been "
+        "withdrawn by its issuer, so the qualification no longer counts (see below).")
+    # the component itself keeps the ordinary wording
+    expect(page.locator(".component-list article[data-status='REVOKED'] .verdict-text")
+           ).to_have_text("The issuer has withdrawn this badge, so it no longer counts, even "
+                          "though it was once issued.")
     expect(page.locator("#result > article > .verdict .verdict-failed")).to_have_text(
         "Failed: The badges it is built from are genuine and in force")
     message = page.locator(

@@ -110,9 +110,19 @@ STATUSES = {
 }
 
 
+# A qualification REVOKED because a badge it is built from (or its rule) was withdrawn, while
+# the qualification itself was not revoked.
+STACK_REVOKED = (
+    "i-revoked",
+    "A badge this qualification is built from, or the rule it was granted under, has been "
+    "withdrawn by its issuer, so the qualification no longer counts (see below).",
+)
+
+
 def labels() -> dict[str, Any]:
     """The wording tables, as handed to verify.js."""
     return {
+        "stackRevoked": {"icon": STACK_REVOKED[0], "text": STACK_REVOKED[1]},
         "checks": CHECK_TITLES,
         "outcomes": {k: {"word": w, "icon": i} for k, (w, i) in OUTCOMES.items()},
         "statuses": {k: {"icon": i, "text": t} for k, (i, t) in STATUSES.items()},
@@ -237,6 +247,10 @@ def present(report: Mapping[str, Any], credential: Any = None) -> dict[str, Any]
     anchor = report.get("anchor") if isinstance(report.get("anchor"), Mapping) else None
     # What the file says is only worth repeating as fact once the file is known to be unaltered.
     unaltered = any(c["name"] == "integrity" and c["outcome"] == "pass" for c in checks)
+    if status == "REVOKED" and not any(
+        c["name"] == "revocation" and c["outcome"] == "fail" for c in checks
+    ) and any(str(c["name"]).startswith("stack-") and c["outcome"] == "fail" for c in checks):
+        icon, explanation = STACK_REVOKED
     components = []
     # A qualification carries its component files in report order; each component's facts
     # (badge, holder) come from its own file, trusted only as far as its own checks say.

@@ -115,6 +115,12 @@
       return { name: c.name, title: L.checks[c.name] || c.name, outcome: outcome,
         word: o.word, icon: o.icon, message: c.message || "" };
     });
+    // Mirrors pages.present: REVOKED because of a component, not the qualification itself.
+    if (status === "REVOKED" && L.stackRevoked &&
+        !checks.some(function (c) { return c.name === "revocation" && c.outcome === "fail"; }) &&
+        checks.some(function (c) { return isStackCheck(c) && c.outcome === "fail"; })) {
+      st = L.stackRevoked;
+    }
     var issuer = report.issuer || {};
     var anchor = report.anchor || {};
     var claimed = doc.issuer && typeof doc.issuer === "object" ? text(doc.issuer.name) : null;
