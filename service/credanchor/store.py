@@ -926,7 +926,8 @@ class Store:
         self, issuer_id: int, *, stack: str | None = None, version: int | None = None
     ) -> list[tuple[str, int, StoredCredential]]:
         """``(stack, version, credential row)`` of the issuer's definitions, oldest first."""
-        clauses, params = ["s.issuer_id = ?"], [issuer_id]
+        clauses: list[str] = ["s.issuer_id = ?"]
+        params: list[Any] = [issuer_id]
         if stack is not None:
             clauses.append("s.stack = ?")
             params.append(stack)
