@@ -629,6 +629,8 @@ class Store:
         return self.get_batch(int(batch_id or 0))
 
     def get_batch(self, batch_id: int, *, issuer_id: int | None = None) -> Batch:
+        if not 0 <= batch_id < 2**63:  # beyond SQLite's INTEGER (ids come from URLs)
+            raise NotFound(f"no batch {batch_id}")
         row = self._one("SELECT * FROM batches WHERE id = ?", (batch_id,))
         if row is None or (issuer_id is not None and row["issuer_id"] != issuer_id):
             raise NotFound(f"no batch {batch_id}")
