@@ -133,13 +133,16 @@ def build_from_item(
             raise InvalidInput(f"{w} must be an object")
         evidence.append(Evidence(id=_text(e, "id", w), name=_text(e, "name", w),
                                  narrative=_text(e, "narrative", w)))
-    recipient = Recipient(
-        name=_text(rec, "name", f"{where}.recipient"),
-        email=_text(rec, "email", f"{where}.recipient"),
-        identifier=_text(rec, "identifier", f"{where}.recipient"),
-    )
-    if not (recipient.name or recipient.email or recipient.identifier):
-        raise InvalidInput(f"{where}.recipient needs a name, an email or an identifier")
+    try:  # Recipient validates itself; say which item of the request it was
+        recipient = Recipient(
+            name=_text(rec, "name", f"{where}.recipient"),
+            email=_text(rec, "email", f"{where}.recipient"),
+            identifier=_text(rec, "identifier", f"{where}.recipient"),
+        )
+    except InvalidInput as exc:
+        if exc.detail.startswith(where):
+            raise
+        raise InvalidInput(f"{where}.recipient: {exc.detail}") from exc
     achievement = AchievementSpec(
         name=_text(ach, "name", f"{where}.achievement", required=True) or "",
         description=_text(ach, "description", f"{where}.achievement", required=True) or "",
