@@ -79,6 +79,18 @@ def _proof_checks(credential: Mapping[str, Any]) -> tuple[Check, Check, Any]:
 
     if not has_proof(credential):
         note = "The badge has not been recorded on the blockchain yet (no proof attached)."
+        if computed is None:  # then it never can be: PENDING would promise what cannot come
+            return (
+                Check(
+                    CHECK_INTEGRITY,
+                    Outcome.FAIL,
+                    "The badge contains data that cannot be fingerprinted, so it can never be "
+                    f"recorded on the blockchain ({hash_data['problem']}).",
+                    hash_data,
+                ),
+                Check(CHECK_MERKLE, Outcome.SKIPPED, note, {"pending": True}),
+                None,
+            )
         return (
             Check(CHECK_INTEGRITY, Outcome.SKIPPED, note, {**hash_data, "pending": True}),
             Check(CHECK_MERKLE, Outcome.SKIPPED, note, {"pending": True}),
