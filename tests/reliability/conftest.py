@@ -14,3 +14,30 @@ def node() -> Iterator[AnvilNode]:
     n = start_anvil()
     yield n
     n.stop()
+
+
+# -- the HTTP API in-process, on the embedded chain (tests/conftest.py gives `runtime`) --------
+
+
+@pytest.fixture
+def app(runtime):
+    from credanchor.app import create_app
+
+    app = create_app(runtime=runtime)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def local_issuer(runtime):
+    return runtime.store().list_issuers()[0]
+
+
+@pytest.fixture
+def auth(runtime, local_issuer):
+    return {"Authorization": f"Bearer {runtime.store().create_api_key(local_issuer.id)}"}
