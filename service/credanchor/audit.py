@@ -578,21 +578,21 @@ def _check_revocations(picture: OnChainPicture, ledger: LedgerView,
             "ledger has no record of it",
             {"scope": "credential", "block": fact.block, "txHash": fact.tx_hash,
              "reason": fact.reason, "ledgerBatchId": batch_id}))
-    for root, fact in picture.batch_revocations.items():
+    for root, brev in picture.batch_revocations.items():
         anchor = picture.anchors.get(root)
         issuer = anchor.issuer if anchor is not None else None
         if issuer is None or issuer.lower() not in ours:
             continue
         if (issuer.lower(), "batch", root) in recorded:
             continue
-        by = "its issuer" if fact.by.lower() == issuer.lower() else f"{fact.by} (an admin)"
+        by = "its issuer" if brev.by.lower() == issuer.lower() else f"{brev.by} (an admin)"
         b = by_root.get(root)
         out.append(Discrepancy(
             REVOCATION_MISSING_IN_LEDGER, issuer, to_hex(root),
             f"batch {b.id if b else '(unknown to the ledger)'} was revoked on chain by {by} in "
-            f"block {fact.block}; the ledger has no record of it",
-            {"scope": "batch", "by": fact.by, "block": fact.block, "txHash": fact.tx_hash,
-             "reason": fact.reason, "ledgerBatchId": b.id if b else None}))
+            f"block {brev.block}; the ledger has no record of it",
+            {"scope": "batch", "by": brev.by, "block": brev.block, "txHash": brev.tx_hash,
+             "reason": brev.reason, "ledgerBatchId": b.id if b else None}))
     return out
 
 

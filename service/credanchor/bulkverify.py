@@ -52,6 +52,7 @@ __all__ = [
     "BulkVerifier",
     "FileResult",
     "PrefetchingReader",
+    "batched_revocations",
     "batched_verify",
     "collect_paths",
     "open_bulk_verifier",
@@ -128,11 +129,12 @@ def _csv_listing(listing: Path) -> Iterator[Path]:
 class PrefetchingReader:
     """The verifier's :class:`~credanchor.verifier.ChainReader` for one contract, fed in bulk.
 
-    :meth:`prefetch` asks ``verify`` for a whole chunk in JSON-RPC batches; :meth:`verify`
-    then answers from memory (and falls back to a live call for anything not prefetched).
-    Batch revocations are cached per root, the head for ``head_ttl`` seconds: an older head only
-    makes an anchor look shallower, never deeper. Every chain failure reaches the verifier as
-    :class:`ChainUnavailable`, which it reports as ERROR.
+    :meth:`prefetch` asks ``verify`` for a whole chunk in JSON-RPC batches, then the
+    revocation details of the revoked ones; :meth:`verify` and :meth:`revocation_reason` answer
+    from memory (with a live call for anything not prefetched). Batch revocations are kept per
+    root, the head for ``head_ttl`` seconds: an older head only makes an anchor look shallower,
+    never deeper. Every chain failure reaches the verifier as :class:`ChainUnavailable`, which
+    it reports as ERROR.
     """
 
     def __init__(
@@ -149,24 +151,40 @@ class PrefetchingReader:
         self.clock = clock
         self._verdicts: dict[VerifyKey, OnChainVerdict | ChainUnavailable] = {}
         self._batch_revocations: dict[bytes, dict[str, Any]] = {}
+        self._credential_revocations: dict[tuple[str, bytes], dict[str, Any]] = {}
         self._head: tuple[float, int] | None = None
         self.calls = 0  # verify calls made live (not prefetched): a measure of batching misses
 
     def prefetch(self, keys: Iterable[VerifyKey]) -> None:
-        """Fetch the verdicts of ``keys``; the previous chunk's verdicts are dropped."""
+        """Fetch the verdicts of ``keys``, and the details of the revoked ones; the previous
+        chunk's verdicts are dropped."""
         todo = list(dict.fromkeys(keys))
         self._verdicts = {}
+        self._credential_revocations = {}
         if not todo:
             return
         try:
             verdicts = batched_verify(self.chain.contract, todo)
+            self._verdicts = dict(zip(todo, verdicts, strict=True))
+            if _can_batch(self.chain.contract):
+                self._prefetch_revocations()
         except ChainError as exc:
             # Every credential of the chunk gets the failure at once rather than a slow
             # per-credential retry against a node that just failed.
-            failure = _unavailable(exc)
-            self._verdicts = dict.fromkeys(todo, failure)
-            return
-        self._verdicts = dict(zip(todo, verdicts, strict=True))
+            self._verdicts = dict.fromkeys(todo, _unavailable(exc))
+
+    def _prefetch_revocations(self) -> None:
+        creds = list(dict.fromkeys((v.issuer, k[0]) for k, v in self._verdicts.items()
+                                   if isinstance(v, OnChainVerdict) and v.status == 3))
+        roots = list(dict.fromkeys(k[2] for k, v in self._verdicts.items()
+                                   if isinstance(v, OnChainVerdict) and v.status == 4
+                                   and k[2] not in self._batch_revocations))
+        cred_details, batch_details = batched_revocations(self.chain.contract, creds, roots)
+        for (issuer, h), detail in zip(creds, cred_details, strict=True):
+            self._credential_revocations[(issuer.lower(), h)] = detail
+        for root, detail in zip(roots, batch_details, strict=True):
+            if detail:
+                self._batch_revocations[root] = detail
 
     # -- ChainReader --
 
@@ -192,6 +210,10 @@ class PrefetchingReader:
         cached = self._batch_revocations.get(bytes(root))
         if cached is not None:
             return cached
+        # Prefetched only for verdicts saying CredentialRevoked, so the batch was not revoked.
+        found = self._credential_revocations.get((issuer.lower(), bytes(credential_hash)))
+        if found:
+            return found
         with _reading():
             detail = self.chain.revocation_reason(issuer, credential_hash, root)
         if detail.get("scope") == "batch":  # the same for every credential of the batch
@@ -428,50 +450,53 @@ def verify_files_in_processes(paths: Sequence[Path], *, jobs: int, chunk: int = 
             yield from results
 
 
-# --- the batched verify call, encoded by hand -----------------------------------------------
+# --- batched calls, encoded by hand --------------------------------------------------------
+# web3's contract-call machinery spends ~3 ms a call encoding arguments and formatting results,
+# more than the node spends executing it; these calls are simple enough to encode word by word
+# (docs/proof-format.md section 8) and send as one JSON-RPC batch per ``VERIFY_BATCH`` calls.
 
-#: ``verify(bytes32,bytes32[],bytes32)``: docs/proof-format.md §8.
-_VERIFY_SELECTOR = keccak256(b"verify(bytes32,bytes32[],bytes32)")[:4]
+_VERIFY = keccak256(b"verify(bytes32,bytes32[],bytes32)")[:4]
+_CREDENTIAL_REVOCATION = keccak256(b"credentialRevocation(address,bytes32)")[:4]
+_BATCH_REVOCATION = keccak256(b"batchRevocation(bytes32)")[:4]
 _OFFSET_3_WORDS = (0x60).to_bytes(32, "big")
+_ZERO = "0x" + "00" * 20
 
 
 def verify_calldata(credential_hash: bytes, proof: Sequence[bytes], root: bytes) -> bytes:
     """ABI calldata of ``verify(credentialHash, proof, root)``, word by word (docs §8)."""
-    return b"".join((_VERIFY_SELECTOR, credential_hash, _OFFSET_3_WORDS, root,
+    return b"".join((_VERIFY, credential_hash, _OFFSET_3_WORDS, root,
                      len(proof).to_bytes(32, "big"), *proof))
 
 
-def batched_verify(contract: CredentialAnchor, keys: Sequence[VerifyKey],
-                   *, batch: int = VERIFY_BATCH) -> list[OnChainVerdict]:
-    """The contract's ``verify`` for every key, ``batch`` eth_calls per HTTP request.
+def _can_batch(contract: CredentialAnchor) -> bool:
+    return hasattr(contract.w3.provider, "make_batch_request")
 
-    Same answers as :meth:`CredentialAnchor.verify_many`, about ten times cheaper on the
-    client: web3's contract-call machinery spends ~3 ms per call encoding arguments and
-    formatting results, more than the node spends executing them. Falls back to it for a
-    provider without JSON-RPC batching (the embedded chain).
-    """
+
+def _eth_calls(contract: CredentialAnchor, calldata: Sequence[bytes], *, words: int,
+               batch: int = VERIFY_BATCH) -> list[list[int]]:
+    """``eth_call`` each calldata on ``contract`` in JSON-RPC batches; each result as its
+    ``words`` 32-byte words (unsigned integers)."""
     provider = contract.w3.provider
-    if not hasattr(provider, "make_batch_request"):
-        return [OnChainVerdict(r.status, r.issuer or _ZERO, r.anchored_at, r.issuer_active)
-                for r in contract.verify_many(list(keys))]
     to = contract.address
-    out: list[OnChainVerdict] = []
-    for start in range(0, len(keys), batch):
-        chunk = keys[start:start + batch]
-        calls = [(RPCEndpoint("eth_call"),
-                  [{"to": to, "data": "0x" + verify_calldata(h, p, r).hex()}, "latest"])
-                 for h, p, r in chunk]
-        with chain_errors(f"verifying {len(chunk)} credentials in one batch"):
-            responses = provider.make_batch_request(calls)
+    out: list[list[int]] = []
+    for start in range(0, len(calldata), batch):
+        chunk = calldata[start:start + batch]
+        calls = [(RPCEndpoint("eth_call"), [{"to": to, "data": "0x" + data.hex()}, "latest"])
+                 for data in chunk]
+        with chain_errors(f"{len(chunk)} calls in one batch"):
+            responses = provider.make_batch_request(calls)  # type: ignore[attr-defined]
         if not isinstance(responses, list) or len(responses) != len(chunk):
             raise ChainError(f"the node answered a batch of {len(chunk)} calls with "
                              f"{_describe(responses)}")
         for response in responses:
-            out.append(_verdict(response))
+            if not isinstance(response, Mapping) or "error" in response or "result" not in response:
+                raise ChainError(f"the node refused a call: {_describe(response)}")
+            raw = bytes.fromhex(str(response["result"]).removeprefix("0x"))
+            if len(raw) != 32 * words:
+                raise ChainError(f"a call returned {len(raw)} bytes, not {words} words: is "
+                                 f"{to} a CredentialAnchor?")
+            out.append([int.from_bytes(raw[i:i + 32], "big") for i in range(0, len(raw), 32)])
     return out
-
-
-_ZERO = "0x" + "00" * 20
 
 
 def _describe(response: Any) -> str:
@@ -480,15 +505,34 @@ def _describe(response: Any) -> str:
     return f"{len(response)} answers" if isinstance(response, list) else "something else"
 
 
-def _verdict(response: Any) -> OnChainVerdict:
-    if not isinstance(response, Mapping) or "error" in response or "result" not in response:
-        raise ChainError(f"the node refused a verify call: {_describe(response)}")
-    raw = bytes.fromhex(str(response["result"]).removeprefix("0x"))
-    if len(raw) != 128:
-        raise ChainError(f"verify returned {len(raw)} bytes, not 4 words: is this a "
-                         "CredentialAnchor?")
-    status = int.from_bytes(raw[0:32], "big")
-    issuer = to_checksum_address(raw[44:64])
-    anchored_at = int.from_bytes(raw[64:96], "big")
-    active = int.from_bytes(raw[96:128], "big") != 0
-    return OnChainVerdict(status, issuer, anchored_at, active)
+def _address(word: int) -> str:
+    return to_checksum_address(word.to_bytes(32, "big")[12:])
+
+
+def batched_verify(contract: CredentialAnchor, keys: Sequence[VerifyKey],
+                   *, batch: int = VERIFY_BATCH) -> list[OnChainVerdict]:
+    """The contract's ``verify`` for every key, in JSON-RPC batches: the same answers as
+    :meth:`CredentialAnchor.verify_many`, about ten times cheaper on the client. Falls back to
+    it for a provider without batching (the embedded chain)."""
+    if not _can_batch(contract):
+        return [OnChainVerdict(r.status, r.issuer or _ZERO, r.anchored_at, r.issuer_active)
+                for r in contract.verify_many(list(keys))]
+    results = _eth_calls(contract, [verify_calldata(*k) for k in keys], words=4, batch=batch)
+    return [OnChainVerdict(status, _address(issuer), anchored_at, active != 0)
+            for status, issuer, anchored_at, active in results]
+
+
+def batched_revocations(contract: CredentialAnchor, credentials: Sequence[tuple[str, bytes]],
+                        roots: Sequence[bytes]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``credentialRevocation(issuer, hash)`` and ``batchRevocation(root)`` in batches, as
+    :meth:`Web3Chain.revocation_reason` words them (``{}`` when not revoked)."""
+    creds = _eth_calls(contract, [
+        _CREDENTIAL_REVOCATION + bytes(12) + bytes.fromhex(issuer[2:]) + h
+        for issuer, h in credentials], words=2)
+    batches = _eth_calls(contract, [_BATCH_REVOCATION + r for r in roots], words=3)
+    return (
+        [{"scope": "credential", "reason": reason, "revokedAt": at} if at else {}
+         for at, reason in creds],
+        [{"scope": "batch", "reason": reason, "revokedAt": at, "by": _address(by)} if by else {}
+         for by, at, reason in batches],
+    )

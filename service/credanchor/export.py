@@ -162,7 +162,7 @@ def open_ledger(path: str | Path, *, issuer: str | None = None) -> LedgerView:
     return ExportLedger(p, issuer=issuer)
 
 
-def _checksum(address: str, where: str) -> str:
+def _checksum(address: Any, where: str) -> str:
     if not isinstance(address, str) or not is_address(address):
         raise InvalidInput(f"{where}: {address!r} is not an Ethereum address")
     return to_checksum_address(address)

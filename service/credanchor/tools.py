@@ -155,7 +155,7 @@ def verify_command(inputs: tuple[str, ...], rpc_urls: tuple[str, ...], contract:
     from .report import Status
 
     paths = collect_paths(inputs)
-    options = {"rpc_urls": rpc_urls, "contract": contract, "chain_id": chain_id,
+    options: dict[str, Any] = {"rpc_urls": rpc_urls, "contract": contract, "chain_id": chain_id,
                "trust_list": trust_list, "min_confirmations": confirmations, "timeout": timeout}
     jobs = min(jobs, -(-len(paths) // CHUNK))  # no more processes than chunks
     if jobs > 1:

@@ -191,9 +191,11 @@ def test_unreachable_chain_exits_4(files):
 
 
 def test_hand_encoded_batches_answer_like_web3(files):
-    from credanchor.bulkverify import batched_verify, verify_calldata
+    from credanchor.bulkverify import batched_revocations, batched_verify, verify_calldata
     from credanchor.chain.contract import CredentialAnchor
     from credanchor.chain.rpc import connect_rpc
+    from credanchor.chain.tx import FeePolicy
+    from credanchor.chainport import Web3Chain
     from credanchor.proof import extract_proof
 
     contract = CredentialAnchor(connect_rpc(files.node_url, expected_chain_id=31337),
@@ -210,6 +212,15 @@ def test_hand_encoded_batches_answer_like_web3(files):
     assert [(v.status, v.issuer, v.anchored_at, v.issuer_active) for v in ours] == [
         (r.status, r.issuer or "0x" + "00" * 20, r.anchored_at, r.issuer_active) for r in theirs]
     assert {v.status for v in ours} == {0, 1, 2, 3, 4}
+    # revocation details, batched, worded as the verifier's reader words them
+    chain = Web3Chain(contract.w3, contract, chain_id=31337,
+                      fee_policy=FeePolicy(max_fee_per_gas_cap=1))
+    creds = [(v.issuer, k[0]) for k, v in zip(keys, ours, strict=True) if v.status in (0, 3)]
+    roots = [k[2] for k, v in zip(keys, ours, strict=True) if v.status in (0, 4)]
+    cred_details, batch_details = batched_revocations(contract, creds, roots)
+    assert cred_details == [chain.revocation_reason(i, h, bytes(32)) for i, h in creds]
+    assert batch_details == [chain.revocation_reason(ours[0].issuer, bytes(32), r) for r in roots]
+    assert {d.get("scope") for d in cred_details + batch_details} == {None, "credential", "batch"}
     assert verify_calldata(h, list(path), root) == bytes.fromhex(
         contract._contract.encode_abi("verify", args=[h, list(path), root])[2:])
 
