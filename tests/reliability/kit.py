@@ -160,6 +160,15 @@ def restart_anvil(node: AnvilNode, state: Path, *extra: str) -> AnvilNode:
 # -- end-of-test invariants -------------------------------------------------------------------
 
 
+def ledger_state(runtime: Runtime) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table a request could write: equal before and after a refused
+    request means nothing was stored half-way."""
+    db = runtime.store().db
+    return {t: [tuple(r) for r in db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall()]
+            for t in ("credentials", "idempotency", "batches", "revocations", "events",
+                      "tx_attempts", "api_keys", "issuers")}
+
+
 @dataclass(frozen=True)
 class Audit:
     credentials: int
@@ -218,6 +227,7 @@ __all__ = [
     "deploy_service",
     "free_port",
     "http_ok",
+    "ledger_state",
     "restart_anvil",
     "spawn_gunicorn",
     "spawn_worker",

@@ -12,6 +12,7 @@ import pytest
 
 from credanchor.app import create_app
 from credanchor.runtime import Runtime
+from reliability.kit import ledger_state
 from support import make_settings, sample_items
 
 PROBLEM = "application/problem+json"
@@ -20,13 +21,6 @@ CSV = "text/csv"
 CSV_HEADER = b"recipient_name,recipient_email,achievement_name,achievement_description\n"
 GOOD_ROW = b"Ada,ada@example.org,Excel,Builds models\n"
 GOOD_ITEM = json.dumps(sample_items(1)[0]).encode()
-
-
-def ledger_state(runtime) -> dict[str, list]:
-    db = runtime.store().db
-    return {t: [tuple(r) for r in db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall()]
-            for t in ("credentials", "idempotency", "batches", "revocations", "events",
-                      "tx_attempts")}
 
 
 def assert_problem(resp, status: int, code: str | None = None) -> dict:
