@@ -52,6 +52,7 @@ __all__ = [
     "Discrepancy",
     "OnChainPicture",
     "build_report",
+    "find_deploy_block",
     "reconcile",
     "render_html",
     "render_markdown",
@@ -323,6 +324,30 @@ def replay(
     if picture.last_block_hash is None:  # pins what was audited: block number and hash
         picture.last_block_hash = _block_hash(w3, picture.to_block)
     return picture
+
+
+def find_deploy_block(contract: CredentialAnchor) -> int | None:
+    """The block the contract was created in, by bisecting ``eth_getCode`` over history
+    (about 25 calls). None when the node keeps no old state (a pruned, non-archive node) or
+    there is no code at the address."""
+    w3 = contract.w3
+    try:
+        with chain_errors("looking for the deployment block"):
+            head = int(w3.eth.block_number)
+            if not w3.eth.get_code(contract.address, head):
+                return None
+            lo, hi = 0, head
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if w3.eth.get_code(contract.address, mid):
+                    hi = mid
+                else:
+                    lo = mid + 1
+            return lo
+    except ChainUnavailable:
+        raise
+    except ChainError:
+        return None
 
 
 def _block_hash(w3: Any, number: int) -> str | None:

@@ -35,7 +35,7 @@ from .chain.contract import VERIFY_BATCH, CredentialAnchor
 from .chain.rpc import connect_rpc, redact_url
 from .chain.tx import FeePolicy, chain_errors
 from .chainport import Web3Chain
-from .errors import ChainError, ChainUnavailable, ConfigError, InvalidInput
+from .errors import ChainError, ChainUnavailable, ConfigError, CredanchorError, InvalidInput
 from .hashing import keccak256, loads_strict
 from .proof import extract_proof, has_proof
 from .report import Report, Status
@@ -316,12 +316,23 @@ class BulkVerifier:
             else:
                 parsed.append((path, None, "not a credential file: it holds a JSON "
                                f"{type(doc).__name__}, not an object"))
-        documents = [doc for _, doc, err in parsed if err is None]
-        reports = iter(self._documents_chunk(documents))
-        for path, _, err in parsed:
-            yield FileResult(path, None, err) if err is not None else FileResult(path, next(reports))
+        self._prefetch([doc for _, doc, err in parsed if err is None])
+        for path, doc, err in parsed:
+            if err is not None:
+                yield FileResult(path, None, err)
+                continue
+            try:
+                yield FileResult(path, self.verifier.verify(doc))
+            except ChainError:
+                raise  # the reader turns these into ERROR reports; anything else is a bug
+            except CredanchorError as exc:  # one odd file must not end a run of thousands
+                yield FileResult(path, None, f"cannot be verified: {exc.detail}")
 
     def _documents_chunk(self, documents: Sequence[Mapping[str, Any]]) -> list[Report]:
+        self._prefetch(documents)
+        return [self.verifier.verify(doc) for doc in documents]
+
+    def _prefetch(self, documents: Sequence[Mapping[str, Any]]) -> None:
         wanted: dict[tuple[int, str], list[VerifyKey]] = {}
         for doc in documents:
             if not has_proof(doc):
@@ -336,7 +347,6 @@ class BulkVerifier:
                     (proof.credential_hash, tuple(proof.merkle_proof), proof.merkle_root))
         for key, reader in self.readers.items():
             reader.prefetch(wanted.get(key, ()))
-        return [self.verifier.verify(doc) for doc in documents]
 
 
 def open_bulk_verifier(

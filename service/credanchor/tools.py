@@ -217,6 +217,14 @@ def _contract_for(rpc_url: str | None, contract: str | None, chain_id: int | Non
     anchor = CredentialAnchor(w3, contract, deploy_block=from_block or 0)
     if not anchor.has_code():
         raise ConfigError(f"no contract at {contract} on this chain")
+    if not from_block:
+        from .audit import find_deploy_block
+
+        found = find_deploy_block(anchor)
+        if found is None:
+            click.echo("warning: the node keeps no old state to find the deployment block; "
+                       "replaying from block 0 (give --from-block)", err=True)
+        anchor.deploy_block = found or 0
     return anchor, lambda: None
 
 
@@ -239,7 +247,8 @@ def _ledger_path(ledger: str | None) -> str:
 @click.option("--issuer", help="Reconcile only this ledger issuer (address, or id in a "
                                "database).")
 @click.option("--from-block", type=click.IntRange(min=0),
-              help="The contract's deployment block (events are replayed from there) [0].")
+              help="The contract's deployment block, where the replay starts [found by "
+                   "bisecting eth_getCode, which needs a node with old state].")
 @click.option("--to-block", type=click.IntRange(min=0), help="Last block to replay [head].")
 @click.option("--step", default=2000, show_default=True, type=click.IntRange(min=1),
               help="Blocks per eth_getLogs request (halved when the node refuses a range).")

@@ -202,3 +202,14 @@ def test_unreachable_chain_and_bad_input(world, tmp_path, capsys):
     assert r.returncode == 3 and "serves chain id 31337" in r.stderr
     r = run_inline(audit_command, "--bogus", capsys=capsys)
     assert r.returncode == 3
+
+
+def test_the_deployment_block_is_found_when_not_given(world, capsys):
+    r = run_inline(audit_command, *world.chain_args(), "--ledger", str(world.ledger), "--json",
+                   capsys=capsys)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["chain"]["fromBlock"] == world.deploy_block >= 1
+    assert report["chain"]["events"] == replay(CredentialAnchor(
+        connect_rpc(world.node.url, expected_chain_id=31337), world.contract,
+        deploy_block=world.deploy_block)).events
