@@ -8,10 +8,11 @@ cheap in bulk and gives them their inputs:
 * :func:`open_bulk_verifier` builds a verifier trusting exactly the given (chain id, contract)
   pairs, reading each chain through its own ``--rpc`` URL. Nothing of the issuer's is needed.
 * :class:`BulkVerifier` works in chunks: it parses a chunk of files, asks the contract's
-  single-call ``verify`` for all of them in JSON-RPC batches (:meth:`CredentialAnchor.verify_many`,
-  200 calls per HTTP request), then lets the verifier run its checks on the answers.
-  Per-root and per-issuer facts (the anchoring transaction, the issuer's accreditation, a batch
-  revocation) are fetched once per run, and the chain head once every few seconds.
+  single-call ``verify`` for all of them in JSON-RPC batches of 200 calls (:func:`batched_verify`),
+  then the revocation details of the revoked ones, and lets the verifier run its checks on the
+  answers. Per-root and per-issuer facts (the anchoring transaction, the issuer's accreditation,
+  a batch revocation) are fetched once per run, and the chain head once every few seconds.
+* :func:`verify_files_in_processes` spreads the chunks over several processes.
 
 WARNING: when the chain cannot answer, the affected credentials are ERROR, never INVALID — the
 same rule as the verifier's; the employer script exits with a distinct code for it.
@@ -56,6 +57,8 @@ __all__ = [
     "batched_verify",
     "collect_paths",
     "open_bulk_verifier",
+    "verify_calldata",
+    "verify_files_in_processes",
 ]
 
 #: Files parsed, prefetched and verified together: big enough to fill JSON-RPC batches,
@@ -289,17 +292,6 @@ class BulkVerifier:
         if chunk:
             yield from self._files_chunk(chunk)
 
-    def verify_documents(self, documents: Iterable[Mapping[str, Any]]) -> Iterator[Report]:
-        """A report per parsed credential, in order."""
-        chunk: list[Mapping[str, Any]] = []
-        for doc in documents:
-            chunk.append(doc)
-            if len(chunk) >= self.chunk:
-                yield from self._documents_chunk(chunk)
-                chunk = []
-        if chunk:
-            yield from self._documents_chunk(chunk)
-
     def _files_chunk(self, paths: list[Path]) -> Iterator[FileResult]:
         parsed: list[tuple[Path, Any, str | None]] = []
         for path in paths:
@@ -322,15 +314,12 @@ class BulkVerifier:
                 yield FileResult(path, None, err)
                 continue
             try:
-                yield FileResult(path, self.verifier.verify(doc))
+                result = FileResult(path, self.verifier.verify(doc))
             except ChainError:
                 raise  # the reader turns these into ERROR reports; anything else is a bug
             except CredanchorError as exc:  # one odd file must not end a run of thousands
-                yield FileResult(path, None, f"cannot be verified: {exc.detail}")
-
-    def _documents_chunk(self, documents: Sequence[Mapping[str, Any]]) -> list[Report]:
-        self._prefetch(documents)
-        return [self.verifier.verify(doc) for doc in documents]
+                result = FileResult(path, None, f"cannot be verified: {exc.detail}")
+            yield result
 
     def _prefetch(self, documents: Sequence[Mapping[str, Any]]) -> None:
         wanted: dict[tuple[int, str], list[VerifyKey]] = {}
