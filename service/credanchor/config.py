@@ -66,6 +66,8 @@ class Settings:
     tx_timeout: float = 120.0
     rpc_timeout: float = 10.0
     worker_interval: float = 1.0
+    #: Seconds the web app reuses fetched anchor transactions and issuer records.
+    verify_cache_ttl: float = 10.0
     #: Limits of the issuing API.
     max_credentials_per_request: int = 10_000
     max_body_bytes: int = 16 * 1024 * 1024

@@ -43,6 +43,7 @@ class Runtime:
         self._signers: dict[str, Any] = {}
         self._local = threading.local()
         self._worker: threading.Thread | None = None
+        self._shared_verifier: Verifier | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         # The service always trusts its own deployment; the trust-list file adds others.
@@ -136,8 +137,22 @@ class Runtime:
 
     # -- verification -------------------------------------------------------------------------
 
-    def verifier(self) -> Verifier:
-        """A verifier whose caches live as long as it does: one per request or per run."""
+    def verifier(self, *, shared: bool = False) -> Verifier:
+        """A verifier on this service's trust list.
+
+        ``shared=True``: the process-wide one the web app uses for every request; its cached
+        facts (anchor transactions, issuer records) expire after ``verify_cache_ttl`` seconds,
+        so a suspension or revocation of an issuer shows within that time (revocation of a
+        credential or batch is read fresh on every request by the contract's ``verify``).
+        Otherwise a fresh verifier whose caches live as long as it does (one CLI run)."""
+        if shared:
+            if self._shared_verifier is None:
+                self._shared_verifier = self._make_verifier(
+                    cache_ttl=self.settings.verify_cache_ttl, head_ttl=1.0)
+            return self._shared_verifier
+        return self._make_verifier(cache_ttl=None, head_ttl=0.0)
+
+    def _make_verifier(self, *, cache_ttl: float | None, head_ttl: float) -> Verifier:
         def reader(trusted: TrustedContract):
             if (trusted.chain_id, trusted.contract.lower()) == (
                 self.chain.chain_id, self.chain.contract_address.lower()
@@ -147,10 +162,11 @@ class Runtime:
                 f"no RPC endpoint configured for trusted chain {trusted.chain_id}"
             )
 
-        return Verifier(self.trust, reader, min_confirmations=self.settings.confirmations)
+        return Verifier(self.trust, reader, min_confirmations=self.settings.confirmations,
+                        cache_ttl=cache_ttl, head_ttl=head_ttl)
 
     def verify(self, document: Any) -> Report:
-        return self.verifier().verify(document)
+        return self.verifier(shared=True).verify(document)
 
     # -- anchoring ----------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -164,15 +165,21 @@ class Verifier:
         min_confirmations: int = 1,
         schema: bool = True,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cache_ttl: float | None = None,
+        head_ttl: float = 0.0,
     ) -> None:
+        """``cache_ttl``: seconds a fetched anchor transaction or issuer record is reused
+        (None: for the verifier's lifetime — one run of a script). A long-lived, shared
+        verifier (the service) sets a few seconds, so a suspension shows within that time.
+        ``head_ttl``: seconds the chain head is reused for the confirmation count."""
         self.trust = trust
         self.readers = readers
         self.min_confirmations = min_confirmations
         self.schema = schema
         self.clock = clock
-        self._lock = threading.Lock()
-        self._tx_cache: dict[tuple[int, str], AnchorTx | None] = {}
-        self._issuer_cache: dict[tuple[int, str], IssuerFacts] = {}
+        self._tx_cache = _Cache(cache_ttl)
+        self._issuer_cache = _Cache(cache_ttl)
+        self._head_cache = _Cache(head_ttl)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -346,7 +353,9 @@ class Verifier:
                             verdict: OnChainVerdict) -> Check:
         if verdict.status in (1, 2):
             return Check("confirmations", Outcome.SKIPPED, "Not checked: the anchor is not valid.")
-        depth = reader.head() - proof.anchor.block_number + 1
+        depth = self._cached_head(reader) - proof.anchor.block_number + 1
+        if depth < self.min_confirmations:  # a cached head may predate this anchor: ask again
+            depth = self._cached_head(reader, fresh=True) - proof.anchor.block_number + 1
         if depth < self.min_confirmations:
             return Check("confirmations", Outcome.WARN,
                          f"Recorded only {depth} block(s) ago; wait for {self.min_confirmations}.",
@@ -359,27 +368,60 @@ class Verifier:
 
     def _cached_tx(self, reader: ChainReader, tx_hash: str) -> AnchorTx | None:
         key = (reader.chain_id, tx_hash.lower())
-        with self._lock:
-            if key in self._tx_cache:
-                return self._tx_cache[key]
-        tx = reader.anchor_tx(tx_hash)
-        if tx is not None:  # an unknown tx may still appear; don't cache absence
-            with self._lock:
-                self._tx_cache[key] = tx
+        hit, tx = self._tx_cache.get(key)
+        if not hit:
+            tx = reader.anchor_tx(tx_hash)
+            if tx is not None:  # an unknown tx may still appear; don't cache absence
+                self._tx_cache.put(key, tx)
         return tx
 
     def _cached_issuer(self, reader: ChainReader, address: str) -> IssuerFacts:
         key = (reader.chain_id, address.lower())
-        with self._lock:
-            if key in self._issuer_cache:
-                return self._issuer_cache[key]
-        facts = reader.issuer_facts(address)
-        with self._lock:
-            self._issuer_cache[key] = facts
+        hit, facts = self._issuer_cache.get(key)
+        if not hit:
+            facts = reader.issuer_facts(address)
+            self._issuer_cache.put(key, facts)
         return facts
 
+    def _cached_head(self, reader: ChainReader, *, fresh: bool = False) -> int:
+        hit, head = self._head_cache.get(reader.chain_id)
+        if fresh or not hit:
+            head = reader.head()
+            self._head_cache.put(reader.chain_id, head)
+        return head
+
     def forget(self) -> None:
-        """Drop cached facts (issuer status can change; long-lived verifiers call this)."""
+        """Drop every cached fact."""
+        for cache in (self._tx_cache, self._issuer_cache, self._head_cache):
+            cache.clear()
+
+
+class _Cache:
+    """A small thread-safe cache whose entries expire after ``ttl`` seconds (None: never;
+    0: nothing is kept). Bounded: past ``maxsize`` entries it starts afresh."""
+
+    def __init__(self, ttl: float | None, maxsize: int = 100_000) -> None:
+        self.ttl = ttl
+        self.maxsize = maxsize
+        self._data: dict[Any, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> tuple[bool, Any]:
         with self._lock:
-            self._tx_cache.clear()
-            self._issuer_cache.clear()
+            entry = self._data.get(key)
+        if entry is None or (self.ttl is not None and entry[0] < time.monotonic()):
+            return False, None
+        return True, entry[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        if self.ttl == 0:
+            return
+        expires = float("inf") if self.ttl is None else time.monotonic() + self.ttl
+        with self._lock:
+            if len(self._data) >= self.maxsize:
+                self._data.clear()
+            self._data[key] = (expires, value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
