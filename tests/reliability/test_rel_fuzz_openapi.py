@@ -82,6 +82,11 @@ def seen(api_schema):
                "POST /api/v1/batches", "GET /api/v1/batches/{batch_id}"):
         assert counts[(op, "2xx")] >= 1 and counts[(op, "4xx")] >= 1, (op, counts)
     assert counts[("POST /api/v1/credentials", "4xx")] >= 100
+    by_class: Counter[str] = Counter()
+    for (_, status), n in counts.items():
+        by_class[status] += n
+    print(f"\nschemathesis: {len(operations)} operations, {sum(calls.values())} requests, "
+          f"{dict(sorted(by_class.items()))}")
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
