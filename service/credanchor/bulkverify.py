@@ -30,9 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from eth_utils import to_checksum_address
-from web3.types import RPCEndpoint
 
-from .chain.contract import VERIFY_BATCH, CredentialAnchor
+from .chain.contract import VERIFY_BATCH, CredentialAnchor, verify_calldata
 from .chain.rpc import connect_rpc, redact_url
 from .chain.tx import FeePolicy, chain_errors
 from .chainport import Web3Chain
@@ -454,54 +453,13 @@ def verify_files_in_processes(paths: Sequence[Path], *, jobs: int, chunk: int = 
 # more than the node spends executing it; these calls are simple enough to encode word by word
 # (docs/proof-format.md section 8) and send as one JSON-RPC batch per ``VERIFY_BATCH`` calls.
 
-_VERIFY = keccak256(b"verify(bytes32,bytes32[],bytes32)")[:4]
 _CREDENTIAL_REVOCATION = keccak256(b"credentialRevocation(address,bytes32)")[:4]
 _BATCH_REVOCATION = keccak256(b"batchRevocation(bytes32)")[:4]
-_OFFSET_3_WORDS = (0x60).to_bytes(32, "big")
 _ZERO = "0x" + "00" * 20
-
-
-def verify_calldata(credential_hash: bytes, proof: Sequence[bytes], root: bytes) -> bytes:
-    """ABI calldata of ``verify(credentialHash, proof, root)``, word by word (docs §8)."""
-    return b"".join((_VERIFY, credential_hash, _OFFSET_3_WORDS, root,
-                     len(proof).to_bytes(32, "big"), *proof))
 
 
 def _can_batch(contract: CredentialAnchor) -> bool:
     return hasattr(contract.w3.provider, "make_batch_request")
-
-
-def _eth_calls(contract: CredentialAnchor, calldata: Sequence[bytes], *, words: int,
-               batch: int = VERIFY_BATCH) -> list[list[int]]:
-    """``eth_call`` each calldata on ``contract`` in JSON-RPC batches; each result as its
-    ``words`` 32-byte words (unsigned integers)."""
-    provider = contract.w3.provider
-    to = contract.address
-    out: list[list[int]] = []
-    for start in range(0, len(calldata), batch):
-        chunk = calldata[start:start + batch]
-        calls = [(RPCEndpoint("eth_call"), [{"to": to, "data": "0x" + data.hex()}, "latest"])
-                 for data in chunk]
-        with chain_errors(f"{len(chunk)} calls in one batch"):
-            responses = provider.make_batch_request(calls)  # type: ignore[attr-defined]
-        if not isinstance(responses, list) or len(responses) != len(chunk):
-            raise ChainError(f"the node answered a batch of {len(chunk)} calls with "
-                             f"{_describe(responses)}")
-        for response in responses:
-            if not isinstance(response, Mapping) or "error" in response or "result" not in response:
-                raise ChainError(f"the node refused a call: {_describe(response)}")
-            raw = bytes.fromhex(str(response["result"]).removeprefix("0x"))
-            if len(raw) != 32 * words:
-                raise ChainError(f"a call returned {len(raw)} bytes, not {words} words: is "
-                                 f"{to} a CredentialAnchor?")
-            out.append([int.from_bytes(raw[i:i + 32], "big") for i in range(0, len(raw), 32)])
-    return out
-
-
-def _describe(response: Any) -> str:
-    if isinstance(response, Mapping) and isinstance(response.get("error"), Mapping):
-        return f"an error: {response['error'].get('message', response['error'])}"
-    return f"{len(response)} answers" if isinstance(response, list) else "something else"
 
 
 def _address(word: int) -> str:
@@ -510,25 +468,20 @@ def _address(word: int) -> str:
 
 def batched_verify(contract: CredentialAnchor, keys: Sequence[VerifyKey],
                    *, batch: int = VERIFY_BATCH) -> list[OnChainVerdict]:
-    """The contract's ``verify`` for every key, in JSON-RPC batches: the same answers as
-    :meth:`CredentialAnchor.verify_many`, about ten times cheaper on the client. Falls back to
-    it for a provider without batching (the embedded chain)."""
-    if not _can_batch(contract):
-        return [OnChainVerdict(r.status, r.issuer or _ZERO, r.anchored_at, r.issuer_active)
-                for r in contract.verify_many(list(keys))]
-    results = _eth_calls(contract, [verify_calldata(*k) for k in keys], words=4, batch=batch)
-    return [OnChainVerdict(status, _address(issuer), anchored_at, active != 0)
-            for status, issuer, anchored_at, active in results]
+    """The contract's ``verify`` for every key, as the verifier's values
+    (:meth:`CredentialAnchor.verify_many` sends them as JSON-RPC batches)."""
+    return [OnChainVerdict(r.status, r.issuer or _ZERO, r.anchored_at, r.issuer_active)
+            for r in contract.verify_many(list(keys), batch=batch)]
 
 
 def batched_revocations(contract: CredentialAnchor, credentials: Sequence[tuple[str, bytes]],
                         roots: Sequence[bytes]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``credentialRevocation(issuer, hash)`` and ``batchRevocation(root)`` in batches, as
     :meth:`Web3Chain.revocation_reason` words them (``{}`` when not revoked)."""
-    creds = _eth_calls(contract, [
+    creds = contract.eth_calls([
         _CREDENTIAL_REVOCATION + bytes(12) + bytes.fromhex(issuer[2:]) + h
         for issuer, h in credentials], words=2)
-    batches = _eth_calls(contract, [_BATCH_REVOCATION + r for r in roots], words=3)
+    batches = contract.eth_calls([_BATCH_REVOCATION + r for r in roots], words=3)
     return (
         [{"scope": "credential", "reason": reason, "revokedAt": at} if at else {}
          for at, reason in creds],
