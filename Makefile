@@ -29,6 +29,7 @@ test-py: setup-py
 lint: setup
 	npx solhint 'contracts/**/*.sol'
 	$(PYTHON) -m ruff check service tests scripts
+	$(PYTHON) -m mypy
 
 coverage: compile
 	npx hardhat coverage

@@ -371,6 +371,7 @@ class Anchorer:
         head = self.chain.head()
         requeued = []
         for op in self._recent_confirmed(table, head):
+            assert op.block_number is not None  # confirmed operations carry their block
             canonical = self.chain.block_hash(op.block_number)
             if canonical == op.block_hash:
                 continue

@@ -15,13 +15,16 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
 from .config import Settings, load_settings
 from .errors import CredanchorError, InvalidInput
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
 
 EXIT_INVALID = 1  # verify: at least one credential is not VALID
 EXIT_USAGE = 2  # click's own
@@ -33,7 +36,7 @@ class Ctx:
     def __init__(self, config: str | None, data_dir: str | None) -> None:
         self.config = config
         self.data_dir = data_dir
-        self._runtime = None
+        self._runtime: Runtime | None = None
 
     def settings(self, **overrides: Any) -> Settings:
         if self.data_dir:

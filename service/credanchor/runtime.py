@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .anchoring import Anchorer, AnchorPolicy, worker_lock
-from .chainport import ChainPort, open_chain
+from .chainport import Web3Chain, open_chain
 from .config import Settings
 from .credentials import IssuerProfile
 from .errors import ConfigError, KeyUnavailable, NotFound
@@ -36,7 +36,7 @@ class Deployment:
 class Runtime:
     """Everything a credanchor process needs, opened once."""
 
-    def __init__(self, settings: Settings, chain: ChainPort, *, passwords: dict[str, str]) -> None:
+    def __init__(self, settings: Settings, chain: Web3Chain, *, passwords: dict[str, str]) -> None:
         self.settings = settings
         self.chain = chain
         self._passwords = passwords  # keystore path -> password; never logged

@@ -650,7 +650,8 @@ class Store:
         self, *, issuer_id: int | None = None, status: str | None = None, limit: int = 100,
         after_id: int = 0,
     ) -> list[Batch]:
-        clauses, params = ["id > ?"], [after_id]
+        clauses: list[str] = ["id > ?"]
+        params: list[Any] = [after_id]
         if issuer_id is not None:
             clauses.append("issuer_id = ?")
             params.append(issuer_id)

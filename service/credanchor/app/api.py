@@ -444,7 +444,8 @@ def init_app(app: Flask) -> None:
     # the registered view.
     for view in (verify, issuers, public_status):
         endpoint = f"api.{view.__name__}"
-        app.view_functions[endpoint] = limiter.limit(rate)(app.view_functions[endpoint])
+        app.view_functions[endpoint] = limiter.limit(rate)(  # type: ignore[assignment]
+            app.view_functions[endpoint])
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/openapi.json", "openapi", openapi)
     app.after_request(_cors)

@@ -25,7 +25,7 @@ AUTH_ERRORS = {
     "401": _problem("Missing or unknown API key"),
     "403": _problem("The issuer is suspended"),
 }
-SECURED = [{"apiKey": []}]
+SECURED: list[dict[str, list[str]]] = [{"apiKey": []}]
 
 REASON_BODY = {
     "required": False,
