@@ -115,7 +115,8 @@ def test_hundred_sigkills_lose_nothing_and_anchor_each_root_once(node, tmp_path)
     assert set(reached) == set(faults.POINTS), (reached, not_reached)
 
     # One clean worker drains everything; then it stops on SIGTERM like a deployed one.
-    final = spawn_worker(service, stderr=open(log_path, "ab"))  # noqa: SIM115 - closed with proc
+    with open(log_path, "ab") as log:
+        final = spawn_worker(service, stderr=log)  # the child keeps its own copy of the fd
     try:
         store = rt.store()
 

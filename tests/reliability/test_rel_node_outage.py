@@ -43,7 +43,8 @@ def test_node_outage_keeps_accepting_reports_error_and_resumes(tmp_path):
         auth = {"Authorization": f"Bearer {service.api_key}"}
         worker_log = tmp_path / "worker.log"
         procs.append(spawn_gunicorn(service, port, workers=2))
-        procs.append(spawn_worker(service, stderr=open(worker_log, "wb")))  # noqa: SIM115
+        with open(worker_log, "wb") as log:  # the child keeps its own copy of the fd
+            procs.append(spawn_worker(service, stderr=log))
         wait_for(lambda: http_ok(f"{base}/healthz"), 30, "gunicorn")
 
         def post(n: int, start: int) -> list[str]:
