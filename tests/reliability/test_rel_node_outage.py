@@ -9,6 +9,7 @@ once, and the same badge verifies VALID again."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 
@@ -120,3 +121,62 @@ def test_node_outage_keeps_accepting_reports_error_and_resumes(tmp_path):
         for p in procs:
             stop(p)
         node.stop()
+
+
+def test_a_hung_node_costs_one_rpc_timeout_per_verification_and_nothing_else(node, tmp_path):
+    """The other way a node fails: it accepts connections and never answers (SIGSTOP). Each
+    verification waits for ``CREDANCHOR_RPC_TIMEOUT`` (3 s here) and answers ERROR; issuing
+    does not touch the node and stays fast; when the node wakes up everything is anchored."""
+    service = deploy_service(node, tmp_path / "data", CREDANCHOR_RPC_TIMEOUT="3")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {service.api_key}"}
+    procs = [spawn_gunicorn(service, port, workers=2), spawn_worker(service)]
+    try:
+        wait_for(lambda: http_ok(f"{base}/healthz"), 30, "gunicorn")
+        r = requests.post(f"{base}/api/v1/credentials", json=sample_items(2), headers=auth,
+                          timeout=10)
+        ids = [c["id"] for c in r.json()["credentials"]]
+
+        def download(cid: str):
+            r = requests.get(f"{base}/api/v1/credentials/{cid}?download=1", headers=auth,
+                             timeout=10)
+            return r.json() if r.status_code == 200 else None
+
+        badge = wait_for(lambda: download(ids[0]), 60, "the first anchor")
+        node.process.send_signal(signal.SIGSTOP)
+        try:
+            issue_times, verify_times = [], []
+            hung_since = time.monotonic()
+            while time.monotonic() - hung_since < 12:
+                t0 = time.monotonic()
+                r = requests.post(f"{base}/api/v1/credentials",
+                                  json=sample_items(1, start=100 + len(ids)), headers=auth,
+                                  timeout=30)
+                assert r.status_code == 202, r.text
+                ids += [c["id"] for c in r.json()["credentials"]]
+                issue_times.append(time.monotonic() - t0)
+                t0 = time.monotonic()
+                report = requests.post(f"{base}/api/v1/verify", json=badge, timeout=60).json()
+                verify_times.append(time.monotonic() - t0)
+                assert report["status"] == "ERROR", report
+        finally:
+            node.process.send_signal(signal.SIGCONT)
+        print(f"\nhung node: {len(verify_times)} verifications ERROR in "
+              f"{min(verify_times):.1f}-{max(verify_times):.1f}s, {len(issue_times)} issues "
+              f"202 in at most {max(issue_times) * 1000:.0f} ms")
+        assert max(issue_times) < 2.0, issue_times
+        assert 2.5 < max(verify_times) < 15, verify_times
+        assert all(p.poll() is None for p in procs), "a process died while the node hung"
+        wait_for(lambda: all(download(cid) for cid in ids), 90,
+                 "everything issued while the node hung to be anchored", poll=0.5)
+        assert requests.post(f"{base}/api/v1/verify", json=badge, timeout=10).json()[
+            "status"] == "VALID"
+    finally:
+        for p in procs:
+            stop(p)
+    rt = service.runtime()
+    try:
+        assert_exactly_once(rt, ids)
+    finally:
+        rt.close()
