@@ -9,8 +9,9 @@ The same class serves the embedded EVM and any JSON-RPC node; only :func:`open_c
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,8 +23,10 @@ from .chain.contract import CredentialAnchor, OnChainAnchor
 from .chain.keys import Signer
 from .chain.tx import FeePolicy, Fees, SignedTx, TxRequest, chain_errors
 from .config import Settings
-from .errors import ChainError, ConfigError, NonceAlreadyUsed
+from .errors import ChainError, ChainUnavailable, ConfigError, NonceAlreadyUsed
 from .verifier import AnchorTx, IssuerFacts, OnChainVerdict
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,22 +96,35 @@ class Web3Chain:
         self.admin = admin
         self._closer = closer
         self.embedded: Any = None  # the EmbeddedChain, when that is the transport
+        #: Set when the node was down at start: the chain-id and contract check still owed.
+        self.deferred_check: Callable[[], int] | None = None
 
     def __repr__(self) -> str:
         return f"Web3Chain(chain {self.chain_id}, {self.contract_address})"
 
+    def _contact(self) -> None:
+        """Settle the start-up check owed since a start without the node (ChainUnavailable
+        while it is still down; ChainIdMismatch / ConfigError if it is the wrong node)."""
+        if self.deferred_check is not None:
+            self.deferred_check()
+            self.deferred_check = None
+            log.info("node reachable again; chain %s and contract checked", self.chain_id)
+
     # -- writes -------------------------------------------------------------------------------
 
     def head(self) -> int:
+        self._contact()
         with chain_errors("reading the head block"):
             return int(self.w3.eth.block_number)
 
     def nonce(self, address: str, *, pending: bool) -> int:
+        self._contact()
         with chain_errors("reading the nonce"):
             return int(self.w3.eth.get_transaction_count(
                 Web3.to_checksum_address(address), "pending" if pending else "latest"))
 
     def fees(self) -> Fees:
+        self._contact()
         return txmod.suggest_fees(self.w3, self.fee_policy)
 
     def bump_fees(self, max_fee: int, tip: int) -> Fees:
@@ -130,6 +146,7 @@ class Web3Chain:
             txmod.broadcast(self.w3, signed)
 
     def receipt(self, tx_hash: str) -> Receipt | None:
+        self._contact()
         r = txmod.receipt_or_none(self.w3, tx_hash)
         if r is None:
             return None
@@ -156,6 +173,7 @@ class Web3Chain:
                 return None
 
     def anchor_of(self, root: bytes) -> OnChainAnchor | None:
+        self._contact()
         return self.contract.anchor_of(root)
 
     def batch_revoked(self, root: bytes) -> bool:
@@ -190,11 +208,13 @@ class Web3Chain:
     # -- reads for the verifier ---------------------------------------------------------------
 
     def verify(self, credential_hash: bytes, proof: list[bytes], root: bytes) -> OnChainVerdict:
+        self._contact()
         r = self.contract.verify(credential_hash, proof, root)
         return OnChainVerdict(r.status, r.issuer or "0x" + "00" * 20, r.anchored_at,
                               r.issuer_active)
 
     def issuer_facts(self, issuer: str) -> IssuerFacts:
+        self._contact()
         i = self.contract.issuer_info(issuer)
         return IssuerFacts(i.name, i.profile_uri, i.active, i.accredited_at, i.suspended_at)
 
@@ -232,6 +252,7 @@ class Web3Chain:
 
     def accredited_issuers(self) -> list[dict[str, Any]]:
         """Every address ever accredited (from events), with its current on-chain record."""
+        self._contact()
         seen: dict[str, None] = {}
         for e in self.contract.events(names=["IssuerAccredited"]):
             seen.setdefault(e.args["issuer"], None)
@@ -309,17 +330,39 @@ def open_chain(settings: Settings) -> tuple[Web3Chain, Bootstrap]:
             signers={setup.issuer.address: setup.issuer},
         )
         return chain, boot
-    from .chain.rpc import connect_rpc
+    from .chain.rpc import check_chain_id, connect_rpc
 
     if not settings.contract_address:
         raise ConfigError("CREDANCHOR_CONTRACT_ADDRESS is required with an RPC chain "
                           "(deploy one with `credanchor deploy --rpc URL`)")
     assert settings.rpc_url
-    w3 = connect_rpc(settings.rpc_url, expected_chain_id=settings.chain_id,
-                     timeout=settings.rpc_timeout)
-    chain_id = int(w3.eth.chain_id)
+    url = settings.rpc_url
+    w3 = connect_rpc(url, expected_chain_id=settings.chain_id, timeout=settings.rpc_timeout,
+                     check=False)
     contract = CredentialAnchor(w3, settings.contract_address, deploy_block=settings.deploy_block)
-    if not contract.has_code():
-        raise ConfigError(f"no contract at {settings.contract_address} on chain {chain_id}")
     admin = Signer.from_key(settings.admin_key.reveal()) if settings.admin_key else None
-    return Web3Chain(w3, contract, chain_id=chain_id, fee_policy=policy, admin=admin), Bootstrap()
+
+    def first_contact() -> int:
+        chain_id = check_chain_id(w3, url, settings.chain_id)
+        if not contract.has_code():
+            raise ConfigError(f"no contract at {settings.contract_address} on chain {chain_id}")
+        return chain_id
+
+    try:
+        chain_id = first_contact()
+        deferred = None
+    except ChainUnavailable as exc:
+        # Start anyway (issuing keeps working, /verify says ERROR), provided we know which
+        # chain to expect: the check then runs on the first contact with the node. A web
+        # worker restarted during an outage must not take the whole service down.
+        if settings.chain_id is None:
+            raise ConfigError(
+                f"the node is unreachable ({exc.detail}) and CREDANCHOR_CHAIN_ID is not set, "
+                "so the chain cannot be checked later; set it to start without the node"
+            ) from exc
+        log.warning("node unreachable at start (%s); checking chain %s on first contact",
+                    exc.detail, settings.chain_id)
+        chain_id, deferred = settings.chain_id, first_contact
+    chain = Web3Chain(w3, contract, chain_id=chain_id, fee_policy=policy, admin=admin)
+    chain.deferred_check = deferred
+    return chain, Bootstrap()

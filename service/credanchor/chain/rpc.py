@@ -42,6 +42,7 @@ def connect_rpc(
     timeout: float = 10,
     retries: int = 2,
     poa: bool = False,
+    check: bool = True,
 ) -> Web3:
     """A Web3 on ``url`` whose chain id has been checked.
 
@@ -71,6 +72,13 @@ def connect_rpc(
     w3 = Web3(provider)
     if poa:
         w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    if check:
+        check_chain_id(w3, url, expected_chain_id)
+    return w3
+
+
+def check_chain_id(w3: Web3, url: str, expected_chain_id: int | None) -> int:
+    """Ask the node for its chain id; ChainIdMismatch if it is not the expected one."""
     where = redact_url(url)
     with chain_errors(f"connecting to {where}"):
         chain_id = int(w3.eth.chain_id)
@@ -80,4 +88,4 @@ def connect_rpc(
             f"{expected_chain_id} is configured"
         )
     log.info("connected to %s (chain id %d)", where, chain_id)
-    return w3
+    return chain_id
