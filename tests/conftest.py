@@ -8,6 +8,8 @@ import pytest
 from credanchor.runtime import Runtime
 from support import make_settings
 
+pytest_plugins = ["browserkit"]
+
 
 @pytest.fixture
 def settings(tmp_path):
