@@ -30,6 +30,7 @@ from .errors import (
     CredanchorError,
     InvalidInput,
 )
+from .hashing import loads_strict
 
 EXIT_OK = 0
 EXIT_FOUND = 1  # verify: not all VALID; audit: discrepancies
@@ -181,6 +182,13 @@ def verify_command(inputs: tuple[str, ...], rpc_urls: tuple[str, ...], contract:
                 reason = result.reason()
                 click.echo(f"{status.value:<8} {result.path!s:<{width}}"
                            + (f"  {reason}" if reason else ""))
+                if result.report is not None and result.report.components:
+                    # A stacked qualification: show its components and rule as a tree.
+                    from .stacking import tree_lines
+
+                    document = loads_strict(result.path.read_bytes())
+                    for line in tree_lines(result.report, document):
+                        click.echo(line)
     elapsed = time.perf_counter() - started
     total = sum(counts.values())
     figures = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
