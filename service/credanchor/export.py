@@ -33,6 +33,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -457,7 +458,7 @@ class ExportLedger:
         out = []
         for i, e in enumerate(self._list("batches")):
             where = f"batches[{i}]"
-            try:
+            with self._parsing(where, "garbles"):
                 batch = LedgerBatch(
                     id=int(e["id"]),
                     issuer=_checksum(e["issuer"], f"{where}.issuer"),
@@ -468,13 +469,20 @@ class ExportLedger:
                     block_number=None if e.get("block") is None else int(e["block"]),
                     anchored_at=None if e.get("anchoredAt") is None else int(e["anchoredAt"]),
                 )
-            except (KeyError, TypeError, ValueError) as exc:
-                if isinstance(exc, InvalidInput):
-                    raise
-                raise InvalidInput(f"{self.path}: {where} lacks or garbles {exc}") from exc
             if self._mine(batch.issuer):
                 out.append(batch)
         return out
+
+    @contextmanager
+    def _parsing(self, where: str, how: str) -> Iterator[None]:
+        """Turn a missing or mistyped member into one InvalidInput naming the file and place."""
+        try:
+            yield
+        except InvalidInput:
+            raise
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            detail = f"lacks or garbles {exc}" if how == "garbles" else f"is malformed ({exc})"
+            raise InvalidInput(f"{self.path}: {where} {detail}") from exc
 
     def _entry(self, batch_id: int) -> Mapping[str, Any]:
         if self._entries is None:
@@ -502,22 +510,18 @@ class ExportLedger:
     def material(self, batch: LedgerBatch) -> BatchMaterial:
         dump = self._dump(batch.id)
         where = f"batch {batch.id} dump"
-        try:
+        with self._parsing(where, "malformed"):
             nodes = b"".join(bytes.fromhex(str(x)[2:]) for x in dump["tree"])
             hashes = [from_hex32(v["value"][0], what=f"{where} value")
                       for v in dump["values"]]
             indices = [int(v["treeIndex"]) for v in dump["values"]]
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            if isinstance(exc, InvalidInput):
-                raise
-            raise InvalidInput(f"{self.path}: {where} is malformed ({exc})") from exc
         return BatchMaterial(hashes, nodes, indices)
 
     def revocations(self) -> list[LedgerRevocation]:
         out = []
         for i, e in enumerate(self._list("revocations")):
             where = f"revocations[{i}]"
-            try:
+            with self._parsing(where, "garbles"):
                 r = LedgerRevocation(
                     issuer=_checksum(e["issuer"], f"{where}.issuer"),
                     kind=str(e["kind"]),
@@ -526,10 +530,6 @@ class ExportLedger:
                     state=str(e["state"]),
                     tx_hash=e.get("txHash"),
                 )
-            except (KeyError, TypeError, ValueError) as exc:
-                if isinstance(exc, InvalidInput):
-                    raise
-                raise InvalidInput(f"{self.path}: {where} lacks or garbles {exc}") from exc
             if self._mine(r.issuer):
                 out.append(r)
         return out
