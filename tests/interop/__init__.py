@@ -1,0 +1,1 @@
+"""Interoperability tests: credanchor badges against third-party VC verifiers (docs/interop.md)."""
