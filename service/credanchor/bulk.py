@@ -20,18 +20,26 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
 from .credentials import IssuerProfile
-from .errors import SchemaInvalid
+from .errors import CredanchorError, SchemaInvalid
 from .hashing import canonicalize, keccak256
 from .issuance import build_from_item
 
-__all__ = ["CHUNK", "SAMPLE_EVERY", "BulkResult", "build_rows", "issue_bulk", "prepare_rows"]
+__all__ = [
+    "CHUNK",
+    "SAMPLE_EVERY",
+    "BulkResult",
+    "build_rows",
+    "build_rows_reporting",
+    "issue_bulk",
+    "prepare_rows",
+]
 
 #: Items per chunk: large enough to amortise a worker round trip, small enough to bound memory
 #: (a chunk of credentials of ~1.2 KB canonical JSON is ~15 MB of Python objects at most).
@@ -75,6 +83,41 @@ def build_rows(
         body = canonicalize(credential)
         append((credential["id"], keccak256(body), body.decode("utf-8")))
     return rows
+
+
+def build_rows_reporting(
+    items: Sequence[Any], profile: IssuerProfile, refused: Callable[[int, str], None]
+) -> Iterator[Row]:
+    """:func:`build_rows` for a whole file, item by item, that goes on past a bad item: each
+    one is handed to ``refused(index, detail)`` (the detail names it ``$[i]``, or ``$`` for a
+    single item) and skipped, so the caller can report every refused item, not only the first.
+
+    Any exception counts as a refusal (an unexpected one is named as such): one odd item must
+    not end a run over a file of thousands with a traceback. The schema sample is the same as
+    :func:`build_rows` over chunks of :data:`CHUNK`.
+    """
+    total = len(items)
+    for i, item in enumerate(items):
+        where = "$" if total == 1 else f"$[{i}]"
+        try:
+            credential = build_from_item(item, profile, where,
+                                         validate=i % CHUNK == 0 or i % SAMPLE_EVERY == 0)
+            credential.pop("proof", None)
+            body = canonicalize(credential)
+        except CredanchorError as exc:
+            refused(i, _naming(exc.detail, where))
+            continue
+        except Exception as exc:  # a bug one item triggers: reported like the others
+            refused(i, f"{where}: cannot be issued (an internal error; please report it): "
+                       f"{type(exc).__name__}: {exc}")
+            continue
+        yield credential["id"], keccak256(body), body.decode("utf-8")
+
+
+def _naming(detail: str, where: str) -> str:
+    """``detail`` prefixed with ``where`` unless it already starts with it."""
+    named = detail.startswith(where) and detail[len(where):len(where) + 1] in ("", ".", ":", " ")
+    return detail if named else f"{where}: {detail}"
 
 
 def prepare_rows(items: Sequence[Any], profile: IssuerProfile) -> list[Row]:

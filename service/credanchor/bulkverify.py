@@ -16,6 +16,10 @@ cheap in bulk and gives them their inputs:
 
 WARNING: when the chain cannot answer, the affected credentials are ERROR, never INVALID — the
 same rule as the verifier's; the employer script exits with a distinct code for it.
+
+Every file gets a :class:`FileResult`, whatever happens to the others: a file that cannot be
+read or parsed is INVALID with the reason, and one whose verification fails unexpectedly (a
+bug) is ERROR with the exception named — it never ends the run.
 """
 
 from __future__ import annotations
@@ -246,21 +250,38 @@ def _unavailable(exc: ChainError) -> ChainUnavailable:
 # --- the bulk verifier ----------------------------------------------------------------------
 
 
+#: FileResult.failure values: why a file has no report.
+NOT_A_CREDENTIAL = "input"  # unreadable, not JSON, not a credential: INVALID
+CHAIN_FAILED = "chain"  # the chain could not be read for it: ERROR
+FAULT = "fault"  # verifying it raised unexpectedly (a bug): ERROR
+
+
 @dataclass(frozen=True)
 class FileResult:
-    """One file's outcome: a verification report, or why the file could not be read as one."""
+    """One file's outcome: a verification report, or why there is none (``error``, and
+    ``failure``: :data:`NOT_A_CREDENTIAL`, :data:`CHAIN_FAILED` or :data:`FAULT`)."""
 
     path: Path
     report: Report | None
     error: str | None = None
+    failure: str = NOT_A_CREDENTIAL
 
     @property
     def status(self) -> Status:
-        return self.report.status if self.report is not None else Status.INVALID
+        if self.report is not None:
+            return self.report.status
+        return Status.INVALID if self.failure == NOT_A_CREDENTIAL else Status.ERROR
+
+    @property
+    def chain_trouble(self) -> bool:
+        """Whether the chain could not answer for this file (ERROR checks or no report)."""
+        if self.report is not None:
+            return self.report.status == Status.ERROR
+        return self.failure == CHAIN_FAILED
 
     def to_dict(self) -> dict[str, Any]:
         if self.report is None:
-            return {"file": str(self.path), "status": str(Status.INVALID), "error": self.error}
+            return {"file": str(self.path), "status": str(self.status), "error": self.error}
         return {"file": str(self.path), **self.report.to_dict()}
 
     def reason(self) -> str:
@@ -292,49 +313,68 @@ class BulkVerifier:
             yield from self._files_chunk(chunk)
 
     def _files_chunk(self, paths: list[Path]) -> Iterator[FileResult]:
-        parsed: list[tuple[Path, Any, str | None]] = []
+        parsed: list[tuple[Path, Any, FileResult | None]] = []
         for path in paths:
             try:
                 doc = loads_strict(path.read_bytes())
             except OSError as exc:
-                parsed.append((path, None, f"cannot read the file: {exc.strerror or exc}"))
+                parsed.append((path, None, FileResult(
+                    path, None, f"cannot read the file: {exc.strerror or exc}")))
                 continue
             except InvalidInput as exc:
-                parsed.append((path, None, f"not a credential file: {exc.detail}"))
+                parsed.append((path, None, FileResult(
+                    path, None, f"not a credential file: {exc.detail}")))
+                continue
+            except Exception as exc:  # one odd file must not end the run
+                parsed.append((path, None, _fault(path, exc)))
                 continue
             if isinstance(doc, Mapping):
                 parsed.append((path, doc, None))
             else:
-                parsed.append((path, None, "not a credential file: it holds a JSON "
-                               f"{type(doc).__name__}, not an object"))
-        self._prefetch([doc for _, doc, err in parsed if err is None])
-        for path, doc, err in parsed:
-            if err is not None:
-                yield FileResult(path, None, err)
+                parsed.append((path, None, FileResult(
+                    path, None, "not a credential file: it holds a JSON "
+                    f"{type(doc).__name__}, not an object")))
+        self._prefetch([doc for _, doc, done in parsed if done is None])
+        for path, doc, done in parsed:
+            if done is not None:
+                yield done
                 continue
             try:
                 result = FileResult(path, self.verifier.verify(doc))
-            except ChainError:
-                raise  # the reader turns these into ERROR reports; anything else is a bug
+            except ChainError as exc:  # the reader makes these ERROR reports; should one escape
+                result = FileResult(path, None, f"the chain could not be read: {exc.detail}",
+                                    CHAIN_FAILED)
             except CredanchorError as exc:  # one odd file must not end a run of thousands
                 result = FileResult(path, None, f"cannot be verified: {exc.detail}")
+            except Exception as exc:  # nor a bug that one file triggers
+                result = _fault(path, exc)
             yield result
 
     def _prefetch(self, documents: Sequence[Mapping[str, Any]]) -> None:
+        """Ask the chain for the whole chunk at once. Best effort: a document or a reader
+        that fails here is left to the verifier, which reports it file by file."""
         wanted: dict[tuple[int, str], list[VerifyKey]] = {}
         for doc in documents:
-            if not has_proof(doc):
-                continue
             try:
+                if not has_proof(doc):
+                    continue
                 proof = extract_proof(doc)
-            except InvalidInput:
-                continue  # the verifier reports the damaged proof itself
+            except Exception:  # InvalidInput (a damaged proof), or a bug
+                continue
             key = (proof.anchor.chain_id, proof.anchor.contract.lower())
             if key in self.readers:
                 wanted.setdefault(key, []).append(
                     (proof.credential_hash, tuple(proof.merkle_proof), proof.merkle_root))
         for key, reader in self.readers.items():
-            reader.prefetch(wanted.get(key, ()))
+            try:
+                reader.prefetch(wanted.get(key, ()))
+            except Exception:  # chain failures are handled inside: this is a bug
+                reader.prefetch(())  # so each file asks for itself, and reports the fault
+
+
+def _fault(path: Path, exc: Exception) -> FileResult:
+    return FileResult(path, None, "could not be verified (an internal error; please report "
+                      f"it): {type(exc).__name__}: {exc}", FAULT)
 
 
 def open_bulk_verifier(

@@ -2,6 +2,7 @@
 
 Errors from the library (:class:`~credanchor.errors.CredanchorError`) become a one-line
 message on stderr and a non-zero exit; nothing prints a traceback at an operator.
+Every line that can carry text from a file goes through :func:`credanchor.terminal.printable`.
 Configuration comes from ``CREDANCHOR_*`` variables and an optional ``--config`` TOML file.
 """
 
@@ -22,11 +23,12 @@ import click
 from . import __version__
 from .config import Settings, load_settings
 from .errors import CredanchorError, InvalidInput
+from .terminal import printable
 
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-EXIT_INVALID = 1  # verify: at least one credential is not VALID
+EXIT_INVALID = 1  # verify: at least one credential is not VALID (or could not be verified)
 EXIT_USAGE = 2  # click's own
 EXIT_ERROR = 3  # a credanchor error (bad input, configuration, …)
 EXIT_CHAIN = 4  # the chain could not be reached
@@ -63,10 +65,10 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except ChainUnavailable as exc:
-            click.echo(f"error: {exc.detail}", err=True)
+            click.echo(printable(f"error: {exc.detail}"), err=True)
             sys.exit(EXIT_CHAIN)
         except CredanchorError as exc:
-            click.echo(f"error: {exc.detail}", err=True)
+            click.echo(printable(f"error: {exc.detail}"), err=True)
             sys.exit(EXIT_ERROR)
 
     return wrapper
@@ -181,7 +183,8 @@ def issuer_add(obj: Ctx, name: str, url: str | None, keystore: str | None) -> No
 
     runtime = obj.runtime()
     result = add_issuer(runtime, name=name, url=url, keystore=Path(keystore) if keystore else None)
-    click.echo(f"issuer {result.issuer.id}: {result.issuer.name} ({result.issuer.address})")
+    click.echo(printable(f"issuer {result.issuer.id}: {result.issuer.name} "
+                         f"({result.issuer.address})"))
     click.echo(f"accredited on chain: {'yes' if result.accredited else 'no - ask the registry admin'}")
     click.echo(f"API key (shown once, store it now): {result.api_key}")
 
@@ -218,9 +221,9 @@ def issuer_list(obj: Ctx, as_json: bool) -> None:
         facts = runtime.chain.issuer_facts(i.address)
         row = {"id": i.id, "name": i.name, "address": i.address, "status": i.status,
                "accredited": facts.active, "onChainName": facts.name}
-        click.echo(json.dumps(row) if as_json else
+        click.echo(json.dumps(row) if as_json else printable(
                    f"{i.id:>3}  {i.address}  {i.status:<9}  "
-                   f"{'accredited' if facts.active else 'NOT accredited':<14}  {i.name}")
+                   f"{'accredited' if facts.active else 'NOT accredited':<14}  {i.name}"))
 
 
 @issuer.command("suspend")
@@ -264,40 +267,51 @@ def issue(obj: Ctx, file: str, issuer_ref: str, anchor: bool, out: str | None,
     """
     from rich.progress import Progress
 
-    from .issuance import issue as do_issue
-    from .issuance import load_items
+    from .issuance import issue_all, load_items
 
     runtime = obj.runtime()
     store = runtime.store()
     found = store.find_issuer(issuer_ref)
     data = Path(file).read_bytes()
     items = load_items(data, "text/csv" if file.lower().endswith(".csv") else "application/json")
-    accepted = []
-    chunk = max(1, min(runtime.settings.max_credentials_per_request, 10_000))
+    refusal: InvalidInput | None = None
+    # All or nothing, every item checked: a bad item is named with every other bad one, and
+    # nothing of the file is issued (rich draws only the bar; no file text goes through it).
     with Progress(transient=True, disable=len(items) < 1000) as progress:
         task = progress.add_task("issuing", total=len(items))
-        for start in range(0, len(items), chunk):
-            part = items[start:start + chunk]
-            accepted += do_issue(store, found, runtime.issuer_profile(found), part,
-                                 max_items=len(part))
-            progress.advance(task, len(part))
+        try:
+            accepted = issue_all(store, found, runtime.issuer_profile(found), items,
+                                 progress=lambda n: progress.advance(task, n))
+        except InvalidInput as exc:
+            if "refused" not in exc.extra:
+                raise
+            refusal = exc
+    if refusal is not None:
+        for detail in refusal.extra["refused"]:
+            click.echo(printable(f"error: {detail}"), err=True)
+        raise refusal
     click.echo(f"accepted {len(accepted)} credential(s) as pending")
     if anchor:
         runtime.anchorer().run_until_idle(timeout=timeout)
         click.echo("anchored and confirmed")
     if out:
         written = write_files(runtime, [a.id for a in accepted], Path(out))
-        click.echo(f"wrote {written} credential file(s) to {out}")
+        click.echo(printable(f"wrote {written} credential file(s) to {out}"))
 
 
 def write_files(runtime: Any, ids: list[str], out: Path) -> int:
+    """Write each credential's holder file into ``out``, named from its id but never outside
+    ``out`` (:func:`credanchor.issuance.holder_file_path`); return how many."""
+    from .issuance import holder_file_path
+
     out.mkdir(parents=True, exist_ok=True)
     store = runtime.store()
     proofs = runtime.proofs()
+    taken: set[str] = set()
     n = 0
     for cid in ids:
         document = proofs.credential_file(store.get_credential(cid))
-        (out / (cid.replace(":", "-") + ".json")).write_text(
+        holder_file_path(out, cid, taken).write_text(
             json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         n += 1
     return n
@@ -380,44 +394,73 @@ def iter_credential_files(paths: tuple[str, ...]) -> Iterator[Path]:
 def verify(obj: Ctx, paths: tuple[str, ...], as_json: bool) -> None:
     """Verify credential files or folders against the chain.
 
-    Exit status 0 only when every credential is VALID; 4 when the chain was unreachable.
+    Every file gets a line, whatever happens verifying another. Exit status 0 only when every
+    credential is VALID; 4 when the chain was unreachable; 1 otherwise (including a file
+    that could not be verified at all: ERROR, with the reason).
 
     \b
     Example:
       credanchor verify badges/ --json
     """
+    from .errors import ChainError
     from .hashing import loads_strict
-    from .report import Status
+    from .report import Report, Status
 
     runtime = obj.runtime()
     verifier = runtime.verifier()
     statuses = []
+    chain_trouble = False
     for path in iter_credential_files(paths):
+        document: Any = None
+        report: Report | None = None
+        failing: list[Any] = []
         try:
             document = loads_strict(path.read_bytes())
             report = verifier.verify(document)
-            status, failing = report.status, [c for c in report.checks
-                                              if c.outcome in ("fail", "error")]
+            status = report.status
+            failing = [c for c in report.checks if c.outcome in ("fail", "error")]
             data = report.to_dict()
+            chain_trouble |= status == Status.ERROR  # ERROR checks: the chain did not answer
         except InvalidInput as exc:
-            status, failing, data = Status.INVALID, [], {"status": "INVALID", "error": exc.detail}
+            status, data = Status.INVALID, {"error": exc.detail}
+        except OSError as exc:
+            status, data = Status.INVALID, {"error": f"cannot read the file: {exc.strerror or exc}"}
+        except ChainError as exc:  # the verifier turns these into ERROR checks; just in case
+            chain_trouble = True
+            status, data = Status.ERROR, {"error": f"the chain could not be read: {exc.detail}"}
+        except CredanchorError as exc:
+            status, data = Status.INVALID, {"error": f"cannot be verified: {exc.detail}"}
+        except Exception as exc:  # one odd file must not end a run of thousands
+            status, data = Status.ERROR, {"error": "could not be verified (an internal error; "
+                                          f"please report it): {type(exc).__name__}: {exc}"}
+        if report is None:
+            data = {"status": status.value, **data}
         statuses.append(status)
-        if as_json:
+        if as_json:  # json.dumps escapes every control character: safe for a terminal
             click.echo(json.dumps({"file": str(path), **data}))
         else:
             why = "; ".join(f"{c.name}: {c.message}" for c in failing) or data.get("error", "")
-            click.echo(f"{status.value:<8} {path}{'  — ' + why if why else ''}")
-            if data.get("components"):  # a stacked qualification: show its tree
-                from .stacking import tree_lines
-
-                for line in tree_lines(report, document):
-                    click.echo(line)
+            click.echo(printable(f"{status.value:<8} {path}{'  — ' + why if why else ''}"))
+            if report is not None and data.get("components"):  # a stacked qualification
+                _echo_tree(report, document)
     if not statuses:
         raise InvalidInput("no credential files found")
-    if any(s == Status.ERROR for s in statuses):
+    if chain_trouble:
         sys.exit(EXIT_CHAIN)
     if any(s != Status.VALID for s in statuses):
         sys.exit(EXIT_INVALID)
+
+
+def _echo_tree(report: Any, document: Any) -> None:
+    """A stacked qualification's components and rule as a tree, below its line."""
+    from .stacking import tree_lines
+
+    try:
+        lines = list(tree_lines(report, document))
+    except Exception as exc:  # the verdict is printed already; the tree is extra
+        lines = [f"  (its components cannot be shown: {type(exc).__name__}: {exc})"]
+    for line in lines:
+        click.echo(printable(line))
 
 
 # -- operating --------------------------------------------------------------------------------
@@ -478,7 +521,7 @@ def config(obj: Ctx) -> None:
       CREDANCHOR_CHAIN=rpc CREDANCHOR_RPC_URL=http://127.0.0.1:8545 credanchor config
     """
     for key, value in obj.settings().masked().items():
-        click.echo(f"{key} = {value}")
+        click.echo(printable(f"{key} = {value}"))  # values may come from a TOML file
 
 
 # -- stacked qualifications -------------------------------------------------------------------
@@ -524,8 +567,9 @@ def stack_publish(obj: Ctx, file: str, issuer_ref: str, anchor: bool, timeout: f
     found = runtime.store().find_issuer(issuer_ref)
     published = publish(runtime, found, loads_strict(Path(file).read_bytes()))
     summary = published.summary()
-    click.echo(f"published {summary['stack']} version {summary['version']}: {summary['id']}")
-    click.echo(f"definition hash {summary['definitionHash']} ({summary['rule']})")
+    click.echo(printable(f"published {summary['stack']} version {summary['version']}: "
+                         f"{summary['id']}"))
+    click.echo(printable(f"definition hash {summary['definitionHash']} ({summary['rule']})"))
     if anchor:
         runtime.anchorer().run_until_idle(timeout=timeout)
         click.echo("anchored and confirmed")
@@ -550,9 +594,9 @@ def stack_list(obj: Ctx, issuer_ref: str, as_json: bool) -> None:
     found = runtime.store().find_issuer(issuer_ref)
     for p in list_stacks(runtime, found.id):
         row = p.summary()
-        click.echo(json.dumps(row) if as_json else
+        click.echo(json.dumps(row) if as_json else printable(
                    f"{row['stack']:<24} v{row['version']:<3} {row['status']:<9} "
-                   f"{row['definitionHash']}  {row['name']} ({row['rule']})")
+                   f"{row['definitionHash']}  {row['name']} ({row['rule']})"))
 
 
 @stack.command("check")
@@ -584,20 +628,21 @@ def stack_check(obj: Ctx, stack_id: str, paths: tuple[str, ...], recipient: str,
     if as_json:
         click.echo(json.dumps(result))
     else:
-        click.echo(f"{'eligible' if result['eligible'] else 'NOT eligible'} for "
-                   f"{result['stack']} version {result['version']} ({result['name']}: "
-                   f"{result['rule']}); {result['usable']} usable of {result['required']} "
-                   "required")
+        # The names, issuers and problems come from the presented files: escaped.
+        click.echo(printable(
+            f"{'eligible' if result['eligible'] else 'NOT eligible'} for "
+            f"{result['stack']} version {result['version']} ({result['name']}: "
+            f"{result['rule']}); {result['usable']} usable of {result['required']} required"))
         for line in result["shortfalls"]:
-            click.echo(f"  {line}")
+            click.echo(printable(f"  {line}"))
         for m in result["missing"]:
-            click.echo(f"  missing: {m['name']} ({m['achievement']}) — {m['reason']}")
+            click.echo(printable(f"  missing: {m['name']} ({m['achievement']}) — {m['reason']}"))
         for c in result["components"]:
             mark = f"fills {c['requirement']}" if c["requirement"] else "not counted"
             why = "; ".join(c["problems"])
-            click.echo(f"  #{c['index'] + 1} {c['status'] or '?':<8} {c['name'] or '?'} "
-                       f"({c['issuerName'] or c['issuer'] or '?'}): {mark}"
-                       + (f" — {why}" if why else ""))
+            click.echo(printable(f"  #{c['index'] + 1} {c['status'] or '?':<8} {c['name'] or '?'} "
+                                 f"({c['issuerName'] or c['issuer'] or '?'}): {mark}"
+                                 + (f" — {why}" if why else "")))
     if not result["eligible"]:
         sys.exit(EXIT_INVALID)
 
@@ -633,13 +678,16 @@ def stack_issue(obj: Ctx, stack_id: str, paths: tuple[str, ...], recipient: str,
     found = runtime.store().find_issuer(issuer_ref)
     accepted = issue_qualification(runtime, found, stack_id, _load_components(paths), recipient,
                                    name=name, version=version)
-    click.echo(f"accepted qualification {accepted.id} ({accepted.credential_hash}) as pending")
+    click.echo(printable(f"accepted qualification {accepted.id} ({accepted.credential_hash}) "
+                         "as pending"))
     if anchor:
         runtime.anchorer().run_until_idle(timeout=timeout)
         click.echo("anchored and confirmed")
     if out:
+        from .issuance import holder_file_name
+
         write_files(runtime, [accepted.id], Path(out))
-        click.echo(f"wrote {Path(out) / (accepted.id.replace(':', '-') + '.json')}")
+        click.echo(printable(f"wrote {Path(out) / holder_file_name(accepted.id)}"))
 
 
 # -- auditing ---------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ __all__ = [
     "accept_credential",
     "build_credential",
     "format_datetime",
+    "is_absolute_uri",
     "issuer_did",
     "parse_datetime",
     "parse_issuer_did",
@@ -572,6 +573,33 @@ def validate_credential(credential: Mapping[str, Any]) -> None:
     )
 
 
+# RFC 3986 ``absolute-URI``: a scheme, ':', then only URI characters (unreserved, reserved or
+# %-escapes). No whitespace, controls or non-ASCII: an IRI must be %-encoded to be a URI.
+_ABSOLUTE_URI = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+"
+)
+
+
+def is_absolute_uri(value: object) -> bool:
+    """Whether ``value`` is an absolute URI (``urn:uuid:…``, ``https://…``, ``did:…``)."""
+    return type(value) is str and _ABSOLUTE_URI.fullmatch(value) is not None
+
+
+def _require_uri_id(credential: Mapping[str, Any]) -> None:
+    """The credential's ``id`` must be a URI, as OB 3.0 and VC 2.0 say.
+
+    The vendored schema records that only in a ``$comment`` (no ``format``), so it accepted
+    any string — and ids name the holders' files: ``../../x`` or ``/tmp/x`` led ``issue --out``
+    outside its folder. Checked where an issuer's complete credential is accepted, not when
+    verifying: badges already issued with such an id stay verifiable.
+    """
+    value = credential.get("id")
+    if not is_absolute_uri(value):
+        message = f"{value!r:.120} is not an absolute URI (scheme:rest, e.g. urn:uuid:…)"
+        raise SchemaInvalid(f"$.id: {message}", errors=[{"path": "$.id", "message": message}],
+                            errorCount=1)
+
+
 def _json_copy(value: Any, path: str = "$") -> Any:
     """Deep copy of plain JSON data; anything else (sets, bytes, objects) is refused."""
     t = type(value)
@@ -596,7 +624,7 @@ def accept_credential(document: Mapping[str, Any], *, issuer: IssuerProfile) -> 
 
     The document must validate against the schema (so it has an ``id``: nothing is added —
     the id is part of what the issuer wrote and signs off, and a verifier must see exactly
-    that), its issuer id must be this issuer's ``did:pkh`` (same chain and address; the
+    that), its id must be an absolute URI (SchemaInvalid otherwise), its issuer id must be this issuer's ``did:pkh`` (same chain and address; the
     address may be spelled in any valid case), and it must be canonicalisable. Any existing
     top-level ``proof`` is dropped: it belongs to another system and is not hashed anyway.
     Returns a new dict; the input is not modified.
@@ -610,6 +638,7 @@ def accept_credential(document: Mapping[str, Any], *, issuer: IssuerProfile) -> 
     credential = _json_copy(document)
     credential.pop("proof", None)
     validate_credential(credential)
+    _require_uri_id(credential)
     named = credential["issuer"]
     named_id = named.get("id") if isinstance(named, dict) else named
     try:

@@ -19,11 +19,14 @@ CSV columns are listed in :data:`CSV_COLUMNS` (see examples/badges.csv).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from .credentials import (
@@ -275,6 +278,59 @@ def issue(
     return accepted
 
 
+#: At most this many refused items are listed by :func:`issue_all` (its count covers all).
+MAX_REFUSALS_LISTED = 50
+
+
+def issue_all(
+    store: Store,
+    issuer: Issuer,
+    profile: IssuerProfile,
+    items: Sequence[Any],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> list[Accepted]:
+    """Accept every item of a file as pending, all or nothing, in one transaction.
+
+    Unlike :func:`issue` (one API request, which stops at its first bad item), every item is
+    checked, so a file's author learns about all its bad items at once. If any is refused,
+    nothing is stored and InvalidInput says how many, with ``extra["refused"]`` listing the
+    first :data:`MAX_REFUSALS_LISTED` details, each naming its item (``$[i]: …``).
+    ``progress`` is called with the number of items checked.
+    """
+    if not items:
+        raise InvalidInput("no credentials in the file")
+    refused: list[str] = []
+    count = 0
+    accepted: list[Accepted] = []
+
+    def note(index: int, detail: str) -> None:
+        nonlocal count
+        count += 1
+        if len(refused) < MAX_REFUSALS_LISTED:
+            refused.append(detail)
+        if progress is not None:
+            progress(1)
+
+    def rows() -> Iterator[tuple[str, bytes, str]]:
+        from .bulk import build_rows_reporting
+
+        for row in build_rows_reporting(items, profile, note):
+            if progress is not None:
+                progress(1)
+            if count:  # nothing will be stored; go on only to find every bad item
+                continue
+            accepted.append(Accepted(row[0], to_hex(row[1])))
+            yield row
+        if count:  # raised inside the transaction, so it is rolled back
+            listed = "" if count <= len(refused) else f" (the first {len(refused)} listed)"
+            raise InvalidInput(f"{count} of {len(items)} item(s) refused; nothing was issued"
+                               + listed, refused=refused, refusedCount=count)
+
+    store.add_credentials(issuer.id, rows())
+    return accepted
+
+
 def load_items(data: bytes, content_type: str | None) -> list[Any]:
     """A request body or file: a JSON object, a JSON array, or CSV."""
     from .hashing import loads_strict
@@ -335,6 +391,48 @@ class ProofBuilder:
             yield self.credential_file(c)
 
 
+_PLAIN_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def holder_file_name(credential_id: str) -> str:
+    """The name of a credential's holder file: the id with ``:`` as ``-`` (``urn-uuid-….json``)
+    when that is a plain file name; otherwise the id's letters, digits, ``.``, ``_`` and ``-``
+    (at most 80, never ``..``) and 16 hex digits of its SHA-256, so that no id — ``../x``,
+    ``/tmp/x``, ``https://a/../b`` — can name a path, and different ids different files."""
+    plain = credential_id.replace(":", "-")
+    if _PLAIN_FILE_NAME.fullmatch(plain) and ".." not in plain:
+        return plain + ".json"
+    return _hashed_file_name(credential_id)
+
+
+def _hashed_file_name(credential_id: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]", "-", credential_id)
+    stem = re.sub(r"\.{2,}", "-", stem)
+    stem = re.sub(r"-{2,}", "-", stem).strip("-._")[:80].strip("-._")
+    digest = hashlib.sha256(credential_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{stem or 'credential'}-{digest}.json"
+
+
+def holder_file_path(out: Path, credential_id: str, taken: set[str] | None = None) -> Path:
+    """Where ``credential_id``'s holder file goes in folder ``out``, which must exist.
+
+    ``taken`` holds the names already written in this run: an id whose plain name is taken
+    (``a:b`` and ``a-b``) gets the hashed form instead of overwriting the other file. The path
+    is checked to lead straight into ``out`` after resolving symlinks (a link planted in the
+    folder is not followed out of it); InvalidInput otherwise.
+    """
+    name = holder_file_name(credential_id)
+    if taken is not None:
+        if name in taken:
+            name = _hashed_file_name(credential_id)
+        taken.add(name)
+    path = out / name
+    if path.resolve().parent != out.resolve():
+        raise InvalidInput(f"refusing to write the file of credential {credential_id!r:.120}: "
+                           f"{path} leads outside {out}")
+    return path
+
+
 def recompute_hash(document: str) -> bytes:
     """Hash of a stored canonical document (audits re-derive it from the stored bytes)."""
     return keccak256(document.encode("utf-8"))
@@ -346,7 +444,10 @@ __all__ = [
     "ProofBuilder",
     "build_from_item",
     "credential_hash",
+    "holder_file_name",
+    "holder_file_path",
     "issue",
+    "issue_all",
     "load_items",
     "parse_csv",
     "prepare",

@@ -1136,15 +1136,19 @@ def component_documents(credential: Any) -> list[Any]:
 
 def tree_lines(report: Report, credential: Any, indent: str = "  ") -> Iterable[str]:
     """The stack as text for the CLI: each component (status, badge, issuer, why), nested,
-    then the stack checks."""
+    then the stack checks. Names and messages come from the file: each line is terminal-safe
+    (credanchor.terminal), so a component's name cannot rewrite the tree on screen."""
+    from .terminal import printable
+
     docs = component_documents(credential)
     for i, comp in enumerate(report.components):
         doc = docs[i] if i < len(docs) else None
         cand = candidate_from(doc, i, report=comp)
         why = "; ".join(f"{c.name}: {c.message}" for c in comp.checks
                         if c.outcome in (Outcome.FAIL, Outcome.ERROR))
-        yield f"{indent}├ {comp.status.value:<8} {cand.label}" + (f" — {why}" if why else "")
+        yield printable(f"{indent}├ {comp.status.value:<8} {cand.label}"
+                        + (f" — {why}" if why else ""))
         yield from tree_lines(comp, doc, indent + "│ ")
     for c in report.checks:
         if c.name.startswith("stack-"):
-            yield f"{indent}{c.name}: {c.outcome.value} — {c.message}"
+            yield printable(f"{indent}{c.name}: {c.outcome.value} — {c.message}")

@@ -7,8 +7,12 @@ same commands, which then default to the service's own configuration (ledger, RP
 contract, deployment block).
 
 Exit codes (:func:`run`): 0 success (verify: every credential VALID; audit: clean),
-1 verify: some credential not VALID / audit: discrepancies found, 3 bad usage or input,
-4 the chain could not be reached or read, 130 interrupted.
+1 verify: some credential not VALID (a file that could not be verified at all is ERROR and
+counts here) / audit: discrepancies found, 3 bad usage or input, 4 the chain could not be
+reached or read, 130 interrupted.
+
+Text from files (check messages quoting a credential, file names, a ledger export's names)
+is printed through :func:`credanchor.terminal.printable`, so it cannot steer the terminal.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from .errors import (
     InvalidInput,
 )
 from .hashing import loads_strict
+from .terminal import printable, printable_data
 
 EXIT_OK = 0
 EXIT_FOUND = 1  # verify: not all VALID; audit: discrepancies
@@ -67,13 +72,13 @@ def _errors(fn: Callable[..., int]) -> Callable[..., int]:
         try:
             code = fn(*args, **kwargs)
         except (ChainIdMismatch, ConfigError, InvalidInput) as exc:
-            click.echo(f"error: {exc.detail}", err=True)
+            click.echo(printable(f"error: {exc.detail}"), err=True)
             code = EXIT_INPUT
         except ChainError as exc:  # unreachable, or refused what we asked
-            click.echo(f"error: the chain could not be read: {exc.detail}", err=True)
+            click.echo(printable(f"error: the chain could not be read: {exc.detail}"), err=True)
             code = EXIT_CHAIN
         except CredanchorError as exc:
-            click.echo(f"error: {exc.detail}", err=True)
+            click.echo(printable(f"error: {exc.detail}"), err=True)
             code = EXIT_INPUT
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -142,8 +147,9 @@ def verify_command(inputs: tuple[str, ...], rpc_urls: tuple[str, ...], contract:
     No issuer service or database is involved: each file is checked on its own, and the chain
     is asked through JSON-RPC batches of the contract's `verify`.
 
-    Prints a table (or JSON lines) and a summary on stderr. Exit status: 0 every credential
-    VALID, 1 some not VALID, 3 bad input, 4 the chain could not be reached.
+    Prints a table (or JSON lines) and a summary on stderr; every file gets a row, a file
+    that could not be verified at all an ERROR row with the reason. Exit status: 0 every
+    credential VALID, 1 some not VALID, 3 bad input, 4 the chain could not be reached.
 
     \b
     Examples:
@@ -164,7 +170,8 @@ def verify_command(inputs: tuple[str, ...], rpc_urls: tuple[str, ...], contract:
     else:
         results = open_bulk_verifier(**options).verify_files(paths)
     counts: dict[str, int] = {}
-    width = max(len(str(p)) for p in paths) if len(paths) <= 1000 else 0
+    chain_trouble = False
+    width = max(len(printable(p)) for p in paths) if len(paths) <= 1000 else 0
     started = time.perf_counter()
     if not as_json:
         click.echo(f"{'STATUS':<8} {'FILE':<{width}}  DETAIL")
@@ -173,30 +180,39 @@ def verify_command(inputs: tuple[str, ...], rpc_urls: tuple[str, ...], contract:
         for result in results:
             status = result.status
             counts[status.value] = counts.get(status.value, 0) + 1
+            chain_trouble |= result.chain_trouble
             progress.advance(task)
             if problems_only and status == Status.VALID:
                 continue
-            if as_json:
+            if as_json:  # json.dumps escapes every control character: safe for a terminal
                 click.echo(json.dumps(result.to_dict()))
             else:
                 reason = result.reason()
-                click.echo(f"{status.value:<8} {result.path!s:<{width}}"
-                           + (f"  {reason}" if reason else ""))
+                click.echo(printable(f"{status.value:<8} {printable(result.path):<{width}}"
+                                     + (f"  {reason}" if reason else "")))
                 if result.report is not None and result.report.components:
-                    # A stacked qualification: show its components and rule as a tree.
-                    from .stacking import tree_lines
-
-                    document = loads_strict(result.path.read_bytes())
-                    for line in tree_lines(result.report, document):
-                        click.echo(line)
+                    _echo_tree(result)
     elapsed = time.perf_counter() - started
     total = sum(counts.values())
     figures = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
     click.echo(f"verified {total} file(s): {figures} — {elapsed:.1f} s, "
                f"{total / elapsed if elapsed else 0:,.0f} files/s", err=True)
-    if counts.get(Status.ERROR.value):
+    if chain_trouble:  # not for an ERROR that is a fault of ours: retrying would not help
         return EXIT_CHAIN
     return EXIT_OK if counts.get(Status.VALID.value, 0) == total else EXIT_FOUND
+
+
+def _echo_tree(result: Any) -> None:
+    """A stacked qualification's components and rule as a tree, below its row."""
+    from .stacking import tree_lines
+
+    try:
+        document = loads_strict(result.path.read_bytes())
+        lines = list(tree_lines(result.report, document))
+    except Exception as exc:  # the verdict is printed already; the tree is extra
+        lines = [f"  (its components cannot be shown: {type(exc).__name__}: {exc})"]
+    for line in lines:
+        click.echo(printable(line))
 
 
 # -- audit ------------------------------------------------------------------------------------
@@ -344,11 +360,14 @@ def audit_command(rpc_url: str | None, contract: str | None, chain_id: int | Non
         view.close()
     if report_path:
         write_report(report, report_path)
+    # The summaries are for people and quote the ledger's and the chain's names: every string
+    # escaped first, so none can break a line or steer a terminal (the JSON report is exact).
+    readable = printable_data(report)
     if summary_path:
         render = render_html if summary_path.lower().endswith((".html", ".htm")) else \
             render_markdown
-        Path(summary_path).write_text(render(report), encoding="utf-8")
-    click.echo(json.dumps(report, indent=2) if as_json else render_markdown(report), nl=False)
+        Path(summary_path).write_text(render(readable), encoding="utf-8")
+    click.echo(json.dumps(report, indent=2) if as_json else render_markdown(readable), nl=False)
     if as_json:
         click.echo()
     return EXIT_OK if report["clean"] else EXIT_FOUND
@@ -404,9 +423,9 @@ def export_command(ledger: str | None, out: str, issuer: str | None, chain_id: i
                                     force=force, progress=lambda n: progress.advance(task, n))
     finally:
         view.close()
-    click.echo(f"exported {summary.issuers} issuer(s), {summary.batches} batch(es), "
-               f"{summary.credentials} credential hash(es), {summary.revocations} "
-               f"revocation(s) to {summary.path}")
+    click.echo(printable(f"exported {summary.issuers} issuer(s), {summary.batches} batch(es), "
+                         f"{summary.credentials} credential hash(es), {summary.revocations} "
+                         f"revocation(s) to {summary.path}"))
     return EXIT_OK
 
 
