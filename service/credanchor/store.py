@@ -431,6 +431,22 @@ class Store:
             self._event(f"issuer.{status}", issuer_id=issuer_id)
         return self.get_issuer(issuer_id)
 
+    def suspended_issuer_ids(self) -> set[int]:
+        """Issuers suspended in the ledger: the worker neither seals nor anchors for them."""
+        return {r[0] for r in self.conn.execute(
+            "SELECT id FROM issuers WHERE status = 'suspended'")}
+
+    def held_work(self) -> tuple[int, int]:
+        """(pending credentials, queued batches) of issuers suspended in the ledger: work
+        that waits for their reinstatement."""
+        pending = self.conn.execute(
+            "SELECT count(*) FROM credentials c JOIN issuers i ON i.id = c.issuer_id "
+            "WHERE c.batch_id IS NULL AND i.status = 'suspended'").fetchone()[0]
+        queued = self.conn.execute(
+            "SELECT count(*) FROM batches b JOIN issuers i ON i.id = b.issuer_id "
+            "WHERE b.status = 'queued' AND i.status = 'suspended'").fetchone()[0]
+        return int(pending), int(queued)
+
     def create_api_key(self, issuer_id: int) -> str:
         """A new API key for the issuer. The plaintext is returned once and never stored."""
         self.get_issuer(issuer_id)
