@@ -8,6 +8,7 @@ accredits a local issuer); the ``rpc`` mode connects to a node and checks its ch
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from .credentials import IssuerProfile
 from .errors import ConfigError, KeyUnavailable, NotFound
 from .issuance import ProofBuilder
 from .report import Report
-from .store import Issuer, Store
+from .store import Issuer, Store, make_private_dir, owner_only
 from .verifier import TrustedContract, TrustList, Verifier
 
 log = logging.getLogger(__name__)
@@ -58,12 +59,15 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        secure_data_dir(settings.data_dir)
         chain, bootstrap = open_chain(settings)
         runtime = cls(settings, chain, passwords=bootstrap.passwords)
         runtime._signers.update(bootstrap.signers)
         if bootstrap.local_issuer is not None:
             runtime._register_local_issuer(*bootstrap.local_issuer)
+        # The embedded chain's database and state file were just created under the umask
+        # (inside the 0700 directory, so nobody else could reach them meanwhile).
+        secure_data_dir(settings.data_dir)
         return runtime
 
     def _register_local_issuer(self, address: str, keystore: str) -> None:
@@ -212,3 +216,14 @@ class Runtime:
         self._worker.join(timeout=30)
         self._worker = None
         self._stop.clear()
+
+
+def secure_data_dir(data_dir: Path) -> None:
+    """Create the data directory 0700 and take group and others' access away from everything
+    below it (files 0600, directories 0700): it holds the ledger (names, salted e-mail hashes
+    and their salts, API-key digests), keystores and the embedded chain. Symbolic links are
+    neither followed nor changed."""
+    make_private_dir(data_dir)
+    for root, dirs, files in os.walk(data_dir):
+        for name in (*dirs, *files):
+            owner_only(Path(root) / name)

@@ -13,15 +13,20 @@ Rules that keep the exactly-once promise:
 
 WARNING: no private key and no API key is ever stored here in clear: API keys are stored as
 SHA-256 digests (they are 256-bit random strings, so a plain digest is not brute-forceable),
-and issuer signing keys live in encrypted keystore files outside the database.
+and issuer signing keys live in encrypted keystore files outside the database. The file still
+holds names and salted e-mail hashes with their salts, so it is created 0600 in a 0700
+directory (:func:`make_private_file`); SQLite gives its -wal and -shm files the same mode.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import secrets
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,7 +39,13 @@ import sqlite_utils
 from . import faults
 from .errors import Conflict, NotFound, StoreError
 
+log = logging.getLogger(__name__)
+
 API_KEY_PREFIX = "cak_"
+
+#: Modes the data directory and the ledger are created with: only the service's user reads them.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 #: Batch / chain-operation states, in order. ``failed`` is terminal and needs an operator.
 OP_STATES = ("queued", "submitted", "confirmed", "failed")
@@ -186,6 +197,36 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and missing parents) 0700, or take group and others' access away from
+    an existing one. Only the last component is tightened: the parents are not ours."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    owner_only(path)
+
+
+def make_private_file(path: Path) -> None:
+    """Create ``path`` empty and 0600 unless it exists (then take group and others' access
+    away), so that whatever opens it next never creates it readable under the umask."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        owner_only(path)
+
+
+def owner_only(path: Path) -> None:
+    """Take group and others' permissions away from ``path`` (the owner's stay as they are:
+    0644 becomes 0600, 0755 becomes 0700). Symbolic links are neither followed nor changed;
+    a missing path is ignored; a file we may not change is logged, not fatal."""
+    try:
+        st = os.lstat(path)
+        if st.st_mode & 0o077 and not stat.S_ISLNK(st.st_mode):
+            os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700)
+    except FileNotFoundError:
+        pass
+    except PermissionError as exc:
+        log.warning("cannot make %s private: %s", path, exc)
+
+
 def hash_api_key(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
 
@@ -294,7 +335,10 @@ class Store:
         self.path = Path(path)
         self.clock = clock
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.path.parent)
+            make_private_file(self.path)
+            for suffix in ("-wal", "-shm"):  # left readable by an older version
+                owner_only(self.path.with_name(self.path.name + suffix))
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 30000")
             self.db = sqlite_utils.Database(conn)
