@@ -31,8 +31,9 @@ def create_app(
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["credanchor"] = runtime
 
-    from . import api, pages, problems
+    from . import api, hosts, pages, problems
 
+    app.wsgi_app = hosts.HostGuard(app.wsgi_app, hosts.allowed_hosts(runtime.settings))  # type: ignore[method-assign]
     problems.init_app(app)
     api.init_app(app)
     pages.init_app(app)
