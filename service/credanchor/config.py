@@ -85,6 +85,9 @@ class Settings:
     #: Further host names the service answers to, comma-separated (".example.org" also allows
     #: its subdomains). Loopback names are always allowed; any other Host header gets a 400.
     allowed_hosts: str | None = None
+    #: Reverse proxies in front of the service whose X-Forwarded-For is trusted (Werkzeug's
+    #: ProxyFix): the rate limiter then keys on the real client. 0: the peer is the client.
+    trusted_proxies: int = 0
     issuer_name: str = "Demo Issuer"
     issuer_url: str | None = None
     log_level: str = "INFO"
@@ -186,6 +189,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("confirmations must be at least 1")
     if s.max_fee_gwei <= 0:
         raise ConfigError("max_fee_gwei must be positive")
+    if s.trusted_proxies < 0:
+        raise ConfigError("trusted_proxies must be 0 (no proxy) or the number of proxies")
     if s.public_url is not None:
         try:
             parts = urlsplit(s.public_url)
