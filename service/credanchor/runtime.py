@@ -20,6 +20,7 @@ from .config import Settings
 from .credentials import IssuerProfile
 from .errors import ConfigError, KeyUnavailable, NotFound
 from .issuance import ProofBuilder
+from .issuerindex import IssuerIndex
 from .report import Report
 from .store import Issuer, Store, make_private_dir, owner_only
 from .verifier import TrustedContract, TrustList, Verifier
@@ -54,6 +55,8 @@ class Runtime:
         extra = TrustList.load(settings.trust_list) if settings.trust_list else TrustList([])
         self.trust = TrustList([*trusted, *extra])
         self.deployment = Deployment(chain.chain_id, chain.contract_address, chain.deploy_block)
+        #: The public issuer list, indexed in the ledger (GET /api/v1/issuers).
+        self.issuer_index = IssuerIndex(chain, self.store, ttl=settings.verify_cache_ttl)
 
     # -- opening ------------------------------------------------------------------------------
 
