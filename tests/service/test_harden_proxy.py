@@ -64,5 +64,5 @@ def test_without_the_setting_x_forwarded_for_is_ignored(direct):
 def test_trusted_proxies_must_not_be_negative(tmp_path):
     from credanchor.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="trusted_proxies"):
+    with pytest.raises(ConfigError, match="trusted_proxies must be 0"):
         make_settings(tmp_path / "data", trusted_proxies=-1)
