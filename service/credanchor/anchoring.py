@@ -20,6 +20,13 @@ and every step is written to the ledger before the next one starts:
 So a root is anchored at most once (the contract refuses a second ``anchor``; we never try when
 it is done) and at least once (nothing leaves ``queued``/``submitted`` except by confirmation).
 
+An issuer suspended in the *ledger* (``credanchor issuer suspend``, with or without the admin
+key) gets nothing sealed and nothing newly signed: its credentials stay pending and its queued
+batches stay queued until it is reinstated. Without the admin key the contract still calls it
+active, so this check is the only thing that stops its anchoring. A transaction signed before
+the suspension is followed to its end (it is already on the wire), and its revocations still go
+out (the contract lets a suspended issuer revoke; withdrawing a badge only reduces harm).
+
 The :class:`Anchorer` is driven by ``credanchor worker`` (its own process) or by a thread in
 ``credanchor serve``. Only one may run per ledger and sender; :func:`worker_lock` enforces it.
 """
@@ -70,6 +77,8 @@ class StepReport:
     submitted: list[tuple[str, int]] = field(default_factory=list)
     confirmed: list[tuple[str, int]] = field(default_factory=list)
     requeued: list[tuple[str, int]] = field(default_factory=list)
+    #: Queued batches of issuers suspended in the ledger: left alone until reinstatement.
+    held: list[tuple[str, int]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -110,8 +119,11 @@ class Anchorer:
         """Seal batches for issuers whose backlog is big or old enough (or all, with force)."""
         sealed: list[Batch] = []
         now = self.clock()
+        suspended = self.store.suspended_issuer_ids()
         for iid, count, oldest in self.store.issuers_with_pending():
             if issuer_id is not None and iid != issuer_id:
+                continue
+            if iid in suspended:  # its credentials stay pending until it is reinstated
                 continue
             due = force or count >= self.policy.batch_size or (
                 oldest is not None and now - oldest >= self.policy.batch_max_age
@@ -148,7 +160,9 @@ class Anchorer:
                     report.errors.append(f"{table} {op_id}: {exc}")
                     continue
                 self._failures.pop((table, op_id), None)
-                if outcome == "submitted":
+                if outcome == "held":
+                    report.held.append((table, op_id))
+                elif outcome == "submitted":
                     report.submitted.append((table, op_id))
                 elif outcome == "confirmed":
                     report.confirmed.append((table, op_id))
@@ -183,25 +197,34 @@ class Anchorer:
         log.info("anchoring worker stopped")
 
     def run_until_idle(self, *, timeout: float = 60.0, force_seal: bool = True) -> None:
-        """Seal everything and drive it to confirmation (CLI ``--anchor``, tests)."""
+        """Seal everything and drive it to confirmation (CLI ``--anchor``, tests).
+
+        The work of issuers suspended in the ledger is held, not waited for: this returns
+        when only held work is left (it stays pending and queued, and is logged)."""
         deadline = time.monotonic() + timeout
         first = True
         while True:
             report = self.step(force_seal=force_seal and first)
             first = False
+            held_pending, held_batches = self.store.held_work()
             busy = (
-                self.store.due_ops("batches", ("queued", "submitted"), float("inf"))
+                len(self.store.due_ops("batches", ("queued", "submitted"), float("inf")))
+                > held_batches
                 or self.store.due_ops("revocation_ops", ("queued", "submitted"), float("inf"))
-                or self.store.pending_summary()[0]
+                or self.store.pending_summary()[0] > held_pending
             )
             if not busy:
+                if held_pending or held_batches:
+                    log.warning("held for suspended issuers: %s pending credential(s), %s "
+                                "queued batch(es); anchored once they are reinstated",
+                                held_pending, held_batches)
                 return
             if time.monotonic() > deadline:
                 detail = "; ".join(report.errors[-3:]) or "operations still in flight"
                 raise ChainError(f"anchoring did not finish within {timeout:.0f}s: {detail}")
             if not report.busy:
                 self.chain.wait_a_moment()
-            if self.store.pending_summary()[0]:
+            if self.store.pending_summary()[0] > held_pending:
                 self.seal_due(force=True)
 
     # -- the state machine for one operation --------------------------------------------------
@@ -210,6 +233,8 @@ class Anchorer:
         """Move one operation forward as far as it can go now. Returns its status."""
         op = self.store.get_op(table, op_id)
         issuer = self.store.get_issuer(op.issuer_id)
+        if op.status == "queued" and table == "batches" and not issuer.active:
+            return "held"  # suspended in the ledger: nothing is signed until reinstatement
         if op.status == "queued":
             done = self._already_done(table, op, issuer)
             if done is not None:

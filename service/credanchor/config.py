@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
@@ -77,8 +78,16 @@ class Settings:
     trust_list: Path | None = None
     #: Block explorer base URL ("https://sepolia.etherscan.io"); transaction links when set.
     explorer_url: str | None = None
-    #: Public base URL of this service (links and QR codes); derived from the request if unset.
+    #: Public base URL of this service ("https://badges.example.org"): every absolute link
+    #: (verify links, QR codes) is built on it, and its host is one the service answers to.
+    #: Unset: links use the request's host, which must then be loopback or an allowed host.
     public_url: str | None = None
+    #: Further host names the service answers to, comma-separated (".example.org" also allows
+    #: its subdomains). Loopback names are always allowed; any other Host header gets a 400.
+    allowed_hosts: str | None = None
+    #: Reverse proxies in front of the service whose X-Forwarded-For is trusted (Werkzeug's
+    #: ProxyFix): the rate limiter then keys on the real client. 0: the peer is the client.
+    trusted_proxies: int = 0
     issuer_name: str = "Demo Issuer"
     issuer_url: str | None = None
     log_level: str = "INFO"
@@ -180,6 +189,18 @@ def _validate(s: Settings) -> None:
         raise ConfigError("confirmations must be at least 1")
     if s.max_fee_gwei <= 0:
         raise ConfigError("max_fee_gwei must be positive")
+    if s.trusted_proxies < 0:
+        raise ConfigError("trusted_proxies must be 0 (no proxy) or the number of proxies")
+    if s.public_url is not None:
+        try:
+            parts = urlsplit(s.public_url)
+            ok = (parts.scheme in ("http", "https") and bool(parts.hostname)
+                  and not parts.query and (parts.port is None or parts.port > 0))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError(f"CREDANCHOR_PUBLIC_URL must be http(s)://host[:port][/path], "
+                              f"not {s.public_url!r}")
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:

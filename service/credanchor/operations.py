@@ -73,6 +73,25 @@ def suspend_issuer(runtime: Any, ref: str) -> IssuerResult:
     return IssuerResult(issuer, on_chain)
 
 
+def reactivate_issuer(runtime: Any, ref: str) -> IssuerResult:
+    """Reinstate a suspended issuer: its API keys work again and the worker anchors the
+    credentials it held back (see Anchorer); on chain too when we hold the admin key.
+    ``accredited`` is the issuer's on-chain state afterwards: without the admin key a chain
+    suspension stays until the registry admin lifts it, and anchoring fails until then."""
+    store = runtime.store()
+    issuer = store.find_issuer(ref)
+    issuer = store.set_issuer_status(issuer.id, "active")
+    chain = runtime.chain
+    active = chain.contract.issuer_info(issuer.address).active
+    if chain.admin is not None and not active:
+        # accreditIssuer re-activates a suspended issuer (docs/contract.md).
+        chain.admin_send(chain.contract.accredit_issuer(issuer.address, issuer.name,
+                                                        issuer.url or ""))
+        active = True
+    runtime.wake_worker()
+    return IssuerResult(issuer, active)
+
+
 @dataclass(frozen=True)
 class Deployed:
     contract: str

@@ -8,6 +8,7 @@ accredits a local issuer); the ``rpc`` mode connects to a node and checks its ch
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +20,9 @@ from .config import Settings
 from .credentials import IssuerProfile
 from .errors import ConfigError, KeyUnavailable, NotFound
 from .issuance import ProofBuilder
+from .issuerindex import IssuerIndex
 from .report import Report
-from .store import Issuer, Store
+from .store import Issuer, Store, make_private_dir, owner_only
 from .verifier import TrustedContract, TrustList, Verifier
 
 log = logging.getLogger(__name__)
@@ -53,17 +55,22 @@ class Runtime:
         extra = TrustList.load(settings.trust_list) if settings.trust_list else TrustList([])
         self.trust = TrustList([*trusted, *extra])
         self.deployment = Deployment(chain.chain_id, chain.contract_address, chain.deploy_block)
+        #: The public issuer list, indexed in the ledger (GET /api/v1/issuers).
+        self.issuer_index = IssuerIndex(chain, self.store, ttl=settings.verify_cache_ttl)
 
     # -- opening ------------------------------------------------------------------------------
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        secure_data_dir(settings.data_dir)
         chain, bootstrap = open_chain(settings)
         runtime = cls(settings, chain, passwords=bootstrap.passwords)
         runtime._signers.update(bootstrap.signers)
         if bootstrap.local_issuer is not None:
             runtime._register_local_issuer(*bootstrap.local_issuer)
+        # The embedded chain's database and state file were just created under the umask
+        # (inside the 0700 directory, so nobody else could reach them meanwhile).
+        secure_data_dir(settings.data_dir)
         return runtime
 
     def _register_local_issuer(self, address: str, keystore: str) -> None:
@@ -212,3 +219,14 @@ class Runtime:
         self._worker.join(timeout=30)
         self._worker = None
         self._stop.clear()
+
+
+def secure_data_dir(data_dir: Path) -> None:
+    """Create the data directory 0700 and take group and others' access away from everything
+    below it (files 0600, directories 0700): it holds the ledger (names, salted e-mail hashes
+    and their salts, API-key digests), keystores and the embedded chain. Symbolic links are
+    neither followed nor changed."""
+    make_private_dir(data_dir)
+    for root, dirs, files in os.walk(data_dir):
+        for name in (*dirs, *files):
+            owner_only(Path(root) / name)

@@ -13,15 +13,20 @@ Rules that keep the exactly-once promise:
 
 WARNING: no private key and no API key is ever stored here in clear: API keys are stored as
 SHA-256 digests (they are 256-bit random strings, so a plain digest is not brute-forceable),
-and issuer signing keys live in encrypted keystore files outside the database.
+and issuer signing keys live in encrypted keystore files outside the database. The file still
+holds names and salted e-mail hashes with their salts, so it is created 0600 in a 0700
+directory (:func:`make_private_file`); SQLite gives its -wal and -shm files the same mode.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import secrets
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,7 +39,13 @@ import sqlite_utils
 from . import faults
 from .errors import Conflict, NotFound, StoreError
 
+log = logging.getLogger(__name__)
+
 API_KEY_PREFIX = "cak_"
+
+#: Modes the data directory and the ledger are created with: only the service's user reads them.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 #: Batch / chain-operation states, in order. ``failed`` is terminal and needs an operator.
 OP_STATES = ("queued", "submitted", "confirmed", "failed")
@@ -183,7 +194,52 @@ MIGRATIONS: tuple[str, ...] = (
         WHEN EXISTS (SELECT 1 FROM stack_definitions s WHERE s.credential_id = OLD.id)
         BEGIN SELECT RAISE(ABORT, 'a published stack definition is immutable'); END;
     """,
+    # 4: the chain's issuer list, indexed (credanchor.issuerindex): a cache of the contract's
+    # records, rebuilt from its events whenever needed; the cursor (last block scanned and its
+    # hash) lives in meta. Not ledger state: it appends no event.
+    """
+    CREATE TABLE chain_issuers (
+        chain_id INTEGER NOT NULL,
+        contract TEXT NOT NULL,
+        address TEXT NOT NULL,
+        record TEXT NOT NULL,
+        first_block INTEGER NOT NULL,
+        first_log INTEGER NOT NULL,
+        PRIMARY KEY (chain_id, contract, address)
+    );
+    CREATE INDEX chain_issuers_order ON chain_issuers(chain_id, contract, first_block, first_log);
+    """,
 )
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and missing parents) 0700, or take group and others' access away from
+    an existing one. Only the last component is tightened: the parents are not ours."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    owner_only(path)
+
+
+def make_private_file(path: Path) -> None:
+    """Create ``path`` empty and 0600 unless it exists (then take group and others' access
+    away), so that whatever opens it next never creates it readable under the umask."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        owner_only(path)
+
+
+def owner_only(path: Path) -> None:
+    """Take group and others' permissions away from ``path`` (the owner's stay as they are:
+    0644 becomes 0600, 0755 becomes 0700). Symbolic links are neither followed nor changed;
+    a missing path is ignored; a file we may not change is logged, not fatal."""
+    try:
+        st = os.lstat(path)
+        if st.st_mode & 0o077 and not stat.S_ISLNK(st.st_mode):
+            os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700)
+    except FileNotFoundError:
+        pass
+    except PermissionError as exc:
+        log.warning("cannot make %s private: %s", path, exc)
 
 
 def hash_api_key(key: str) -> bytes:
@@ -294,7 +350,10 @@ class Store:
         self.path = Path(path)
         self.clock = clock
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.path.parent)
+            make_private_file(self.path)
+            for suffix in ("-wal", "-shm"):  # left readable by an older version
+                owner_only(self.path.with_name(self.path.name + suffix))
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 30000")
             self.db = sqlite_utils.Database(conn)
@@ -430,6 +489,22 @@ class Store:
             conn.execute("UPDATE issuers SET status = ? WHERE id = ?", (status, issuer_id))
             self._event(f"issuer.{status}", issuer_id=issuer_id)
         return self.get_issuer(issuer_id)
+
+    def suspended_issuer_ids(self) -> set[int]:
+        """Issuers suspended in the ledger: the worker neither seals nor anchors for them."""
+        return {r[0] for r in self.conn.execute(
+            "SELECT id FROM issuers WHERE status = 'suspended'")}
+
+    def held_work(self) -> tuple[int, int]:
+        """(pending credentials, queued batches) of issuers suspended in the ledger: work
+        that waits for their reinstatement."""
+        pending = self.conn.execute(
+            "SELECT count(*) FROM credentials c JOIN issuers i ON i.id = c.issuer_id "
+            "WHERE c.batch_id IS NULL AND i.status = 'suspended'").fetchone()[0]
+        queued = self.conn.execute(
+            "SELECT count(*) FROM batches b JOIN issuers i ON i.id = b.issuer_id "
+            "WHERE b.status = 'queued' AND i.status = 'suspended'").fetchone()[0]
+        return int(pending), int(queued)
 
     def create_api_key(self, issuer_id: int) -> str:
         """A new API key for the issuer. The plaintext is returned once and never stored."""
@@ -948,6 +1023,62 @@ class Store:
             (r["stack_name"], r["stack_version"], _row(StoredCredential, r))
             for r in self.db.query(sql, params)
         ]
+
+    # -- the chain's issuer list (credanchor.issuerindex) ---------------------------------------
+
+    @staticmethod
+    def _index_key(chain_id: int, contract: str) -> str:
+        return f"issuer-index:{chain_id}:{contract.lower()}"
+
+    def issuer_index_cursor(self, chain_id: int, contract: str) -> tuple[int, str] | None:
+        """(last block scanned, its hash), or None before the first scan."""
+        raw = self.get_meta(self._index_key(chain_id, contract))
+        if raw is None:
+            return None
+        value = json.loads(raw)
+        return int(value["block"]), str(value["hash"])
+
+    def indexed_issuers(self, chain_id: int, contract: str) -> list[dict[str, Any]]:
+        """The indexed records, in the order the issuers first appeared on chain."""
+        return [
+            json.loads(r[0])
+            for r in self.conn.execute(
+                "SELECT record FROM chain_issuers WHERE chain_id = ? AND contract = ? "
+                "ORDER BY first_block, first_log",
+                (chain_id, contract.lower()),
+            )
+        ]
+
+    def update_issuer_index(
+        self, chain_id: int, contract: str, records: dict[str, dict[str, Any]],
+        first_seen: dict[str, tuple[int, int]], *, cursor: tuple[int, str], rebuild: bool,
+    ) -> bool:
+        """Store fresh records (an issuer keeps its first position) and move the cursor, in one
+        transaction. Unless rebuilding, a scan that ends below the stored cursor is dropped:
+        another process got further, and its records are at least as new. False then."""
+        key = self._index_key(chain_id, contract)
+        contract = contract.lower()
+        with self.transaction() as conn:
+            if not rebuild:
+                current = self.issuer_index_cursor(chain_id, contract)
+                if current is not None and current[0] > cursor[0]:
+                    return False
+            else:
+                conn.execute("DELETE FROM chain_issuers WHERE chain_id = ? AND contract = ?",
+                             (chain_id, contract))
+            conn.executemany(
+                "INSERT INTO chain_issuers (chain_id, contract, address, record, first_block, "
+                "first_log) VALUES (?,?,?,?,?,?) ON CONFLICT (chain_id, contract, address) "
+                "DO UPDATE SET record = excluded.record",
+                [(chain_id, contract, address, json.dumps(record), *first_seen[address])
+                 for address, record in records.items()],
+            )
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps({"block": cursor[0], "hash": cursor[1]})),
+            )
+        return True
 
     # -- event log ----------------------------------------------------------------------------
 

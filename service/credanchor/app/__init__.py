@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Settings, load_settings
 from ..runtime import Runtime
@@ -31,8 +32,14 @@ def create_app(
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["credanchor"] = runtime
 
-    from . import api, pages, problems
+    from . import api, hosts, pages, problems
 
+    # Outermost first: ProxyFix sets the client address from X-Forwarded-For (so the rate
+    # limiter keys on the real client, not on the proxy) only when proxies are configured:
+    # without one, any client could name its own address and pick a fresh bucket.
+    app.wsgi_app = hosts.HostGuard(app.wsgi_app, hosts.allowed_hosts(runtime.settings))  # type: ignore[method-assign]
+    if runtime.settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=runtime.settings.trusted_proxies)  # type: ignore[method-assign]
     problems.init_app(app)
     api.init_app(app)
     pages.init_app(app)

@@ -382,7 +382,7 @@ def issuers() -> Response:
     return jsonify({
         "chainId": runtime.chain.chain_id,
         "contract": runtime.chain.contract_address,
-        "issuers": runtime.chain.accredited_issuers(),
+        "issuers": runtime.issuer_index.issuers(),  # indexed: O(1) RPC calls per request
     })
 
 

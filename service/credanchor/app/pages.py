@@ -31,14 +31,13 @@ from flask import (
     abort,
     render_template,
     request,
-    url_for,
 )
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from ..errors import CredanchorError, InvalidInput
 from ..hashing import loads_strict
-from . import get_runtime, problems
+from . import get_runtime, hosts, problems
 
 log = logging.getLogger(__name__)
 
@@ -396,9 +395,9 @@ def _shared_or_404(credential_id: str) -> dict[str, Any]:
 
 
 def verify_url(credential_id: str) -> str:
-    """Absolute link to this credential's verification (QR codes leave the site)."""
-    base = get_runtime().settings.public_url or request.host_url
-    return base.rstrip("/") + url_for("pages.verify", id=credential_id)
+    """Absolute link to this credential's verification (QR codes leave the site): on the
+    public URL, never on a Host header the guard has not checked (hosts.py)."""
+    return hosts.external_url("pages.verify", id=credential_id)
 
 
 def qr_svg(data: str) -> Markup:
