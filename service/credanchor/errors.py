@@ -81,6 +81,13 @@ class NotEligible(InvalidInput):
     status, code, title = 422, "not-eligible", "Not eligible for this qualification"
 
 
+class StatusListInvalid(InvalidInput):
+    """A Bitstring Status List, its ``encodedList`` or a ``BitstringStatusListEntry`` is
+    malformed (caller's fault, not a bug)."""
+
+    status, code, title = 422, "status-list-invalid", "Malformed Bitstring Status List"
+
+
 class Unauthorized(CredanchorError):
     """No API key, or one that matches no active issuer."""
 
@@ -171,6 +178,13 @@ class AnchorFailed(ChainError):
     """A batch could not be anchored (it stays in its durable state and will be retried)."""
 
     status, code, title = 502, "anchor-failed", "Anchoring failed"
+
+
+class StatusListFull(CredanchorError):
+    """Every index of a status list is taken: nothing can be allocated in it. The ledger opens a
+    new list when this happens, so one reaching a client means that roll-over is missing."""
+
+    status, code, title = 507, "status-list-full", "Status list full"
 
 
 class KeyUnavailable(CredanchorError):
