@@ -177,6 +177,27 @@ def test_unreadable_dates_are_invalid(anchored, field, value):
     assert report.status == Status.INVALID
 
 
+@pytest.mark.parametrize("field", ["validFrom", "validUntil"])
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-23:59"])
+@pytest.mark.parametrize("proved", [True, False], ids=["anchored", "no-proof"])
+def test_a_date_unrepresentable_in_utc_is_invalid_not_a_crash(anchored, field, value, proved):
+    """Issue 12: these dates made ``astimezone`` raise OverflowError out of the verifier."""
+    c = copy.deepcopy(anchored[0])
+    c[field] = value
+    if proved:
+        (c,) = anchor_batch([{k: v for k, v in c.items() if k != "proof"}])
+    else:
+        del c["proof"]
+    report = verify_offline(c, NOW)
+    assert report.status == Status.INVALID  # never PENDING, even without a proof
+    validity = report.check("validity")
+    assert validity.outcome == Outcome.FAIL and validity.data["reason"] == "bad-date"
+    assert f"({field})" in validity.message
+    schema = report.check("schema")
+    assert schema.outcome == Outcome.FAIL and f"$.{field}" in schema.message
+    assert report.check("integrity").outcome == (Outcome.PASS if proved else Outcome.SKIPPED)
+
+
 def test_arguments_are_checked(anchored):
     with pytest.raises(InvalidInput):
         offline_checks(["not a credential"])  # type: ignore[arg-type]

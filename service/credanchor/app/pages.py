@@ -36,6 +36,7 @@ from flask import (
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from ..credentials import parse_datetime
 from ..errors import CredanchorError, InvalidInput
 from ..hashing import loads_strict
 from . import get_runtime, problems
@@ -163,8 +164,7 @@ def format_time(value: Any) -> str | None:
         if isinstance(value, int | float) and not isinstance(value, bool):
             dt = datetime.fromtimestamp(value, UTC)
         elif isinstance(value, str):
-            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            dt = dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
+            dt = parse_datetime(value, lenient=True)
         else:
             return None
     except (ValueError, OverflowError, OSError):
