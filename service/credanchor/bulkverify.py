@@ -200,6 +200,12 @@ class PrefetchingReader:
         with _reading():
             return self.chain.verify(credential_hash, proof, root)
 
+    def verify_many(self, keys: Sequence[VerifyKey]) -> list[OnChainVerdict]:
+        """Verdicts of keys not in the chunk (a stacked qualification's components), in one
+        batched call (the verifier's tree prefetch)."""
+        with _reading():
+            return batched_verify(self.chain.contract, keys)
+
     def issuer_facts(self, issuer: str) -> IssuerFacts:
         with _reading():
             return self.chain.issuer_facts(issuer)

@@ -31,7 +31,7 @@ import copy
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -83,6 +83,7 @@ __all__ = [
     "list_stacks",
     "parse_definition",
     "publish",
+    "tree_documents",
     "tree_lines",
     "verify_qualification",
 ]
@@ -501,6 +502,15 @@ def _human_date(dt: datetime) -> str:
     return f"{dt.day} {dt:%B %Y}"
 
 
+def _days_before(at: datetime, days: int) -> datetime:
+    """``at`` minus ``days``; a carried ``stackedAt`` in year 1 must not crash the rule check
+    with OverflowError (issue 12), and nothing is older than the earliest date there is."""
+    try:
+        return at - timedelta(days=days)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
+
+
 def evaluate(definition: StackDefinition, candidates: Sequence[Candidate], *, at: datetime,
              require_valid: bool = True) -> Assessment:
     """Which candidates fill which requirement, and what is still missing.
@@ -540,7 +550,7 @@ def evaluate(definition: StackDefinition, candidates: Sequence[Candidate], *, at
             if cand.valid_from > at:
                 why.append("it was not valid yet at the time of stacking")
             if rule.max_age_days is not None and \
-                    cand.valid_from < at - timedelta(days=rule.max_age_days):
+                    cand.valid_from < _days_before(at, rule.max_age_days):
                 why.append(f"it is older than {rule.max_age_days} days (awarded "
                            f"{_human_date(cand.valid_from)})")
         if cand.valid_until is not None and cand.valid_until <= at:
@@ -728,9 +738,12 @@ def assess(verifier: Any, definition: StackDefinition, components: Sequence[Any]
            identifier: str, *, at: datetime) -> tuple[tuple[Candidate, ...], Assessment]:
     """Verify every presented component against the chain and apply the rule at ``at``."""
     candidates = []
-    for i, doc in enumerate(components):
-        report = verifier.verify(doc) if isinstance(doc, Mapping) else None
-        candidates.append(candidate_from(doc, i, report=report, identifier=identifier))
+    # One request: every presented component (and whatever it carries) counts against the
+    # verifier's bound together, and their chain reads are batched and shared.
+    with verifier.tree(*components):
+        for i, doc in enumerate(components):
+            report = verifier.verify(doc) if isinstance(doc, Mapping) else None
+            candidates.append(candidate_from(doc, i, report=report, identifier=identifier))
     return tuple(candidates), evaluate(definition, candidates, at=at)
 
 
@@ -910,11 +923,9 @@ def _definition_check(verifier: Any, credential: Mapping[str, Any], own: Report,
                      f"The stack definition {what} was published by another issuer "
                      f"({definition.issuer}) than the one granting this qualification.",
                      data), definition
-    # The definition is not an OB credential: verify its anchor with the schema check off.
-    plain = type(verifier)(verifier.trust, verifier.readers,
-                           min_confirmations=verifier.min_confirmations, schema=False,
-                           clock=verifier.clock)
-    report = plain.verify(claim.definition_doc)
+    # The definition is not an OB credential: verify its anchor with the schema check off —
+    # through the same verifier, so its caches and the tree's batched chain reads serve it.
+    report = verifier.verify(claim.definition_doc, schema=False)
     data.update(status=str(report.status), anchor=dict(report.anchor or {}))
     if report.status == Status.VALID:
         ours, theirs = (own.anchor or {}).get("anchoredAt"), (report.anchor or {}).get(
@@ -1086,7 +1097,18 @@ def verify_qualification(verifier: Any, credential: Mapping[str, Any], own: Repo
     qualification INVALID; one that could not be checked, ERROR; a revoked component or a
     withdrawn definition, REVOKED with the component named in the message. ``own`` may
     already be a full report of this qualification (its stack checks are then replaced), so a
-    verifier can re-check with the holder's identifier as ``recipient``."""
+    verifier can re-check with the holder's identifier as ``recipient``.
+
+    The whole tree is one verification (``verifier.tree``): counted offline first — more
+    than the verifier's ``max_credentials`` raises TooManyCredentials before any chain call —
+    then verified through one verifier and its caches, the contract asked about every
+    credential of the tree at once."""
+    with verifier.tree(credential):
+        return _verify_qualification(verifier, credential, own, recipient)
+
+
+def _verify_qualification(verifier: Any, credential: Mapping[str, Any], own: Report,
+                          recipient: str | None) -> Report:
     checks = [c for c in own.checks if not c.name.startswith("stack-")]
     try:
         claim = _read_claim(credential)
@@ -1124,6 +1146,32 @@ def verify_qualification(verifier: Any, credential: Mapping[str, Any], own: Repo
     ]
     return Report(overall_status(checks), tuple(checks), own.credential_id, own.credential_hash,
                   own.issuer, own.anchor, components=tuple(reports))
+
+
+def tree_documents(roots: Iterable[Any]) -> Iterator[Mapping[str, Any]]:
+    """Every document verifying ``roots`` verifies against the chain, found offline: each
+    root, and for a qualification its carried definition and every component, recursively
+    to the depth :func:`verify_qualification` descends (``MAX_STACK_DEPTH``). Lazy, so a
+    caller bounding the count stops reading a crafted file as soon as it is over the bound.
+    An upper bound: a definition that fails its offline checks is counted, not verified."""
+    for root in roots:
+        if isinstance(root, Mapping):
+            yield from _walk(root, 0)
+
+
+def _walk(doc: Mapping[str, Any], depth: int) -> Iterator[Mapping[str, Any]]:
+    yield doc
+    if not is_qualification(doc) or depth >= MAX_STACK_DEPTH:
+        return
+    try:
+        claim = _read_claim(doc)
+    except InvalidInput:
+        return  # reported as malformed; nothing under it is verified
+    if isinstance(claim.definition_doc, Mapping):
+        yield claim.definition_doc
+    for _, _, component in claim.components:
+        if isinstance(component, Mapping):
+            yield from _walk(component, depth + 1)
 
 
 def component_documents(credential: Any) -> list[Any]:
