@@ -601,10 +601,25 @@ class PublishedStack:
     definition: StackDefinition
     credential: Any  # store.StoredCredential: the row that anchors it
     file: Mapping[str, Any] | None  # the document with its proof once anchored
+    #: When its issuer withdrew it (revoked the definition or its batch in the ledger), unix
+    #: seconds; None while it stands.
+    withdrawn_at: float | None = None
 
     @property
     def status(self) -> str:
         return str(self.credential.status)
+
+    def refuse_if_withdrawn(self) -> None:
+        """Conflict (409) once withdrawn: no eligibility and no grant under a withdrawn rule,
+        from the moment the issuer asks, before the revocation even reaches the chain."""
+        if self.withdrawn_at is None:
+            return
+        d = self.definition
+        when = datetime.fromtimestamp(self.withdrawn_at, UTC)
+        raise Conflict(f"stack {d.stack!r} version {d.version} was withdrawn by its issuer on "
+                       f"{_human_date(when)}; no qualification can be granted under it "
+                       "(publish a new version to grant again)",
+                       withdrawnAt=format_datetime(when))
 
     def summary(self) -> dict[str, Any]:
         d = self.definition
@@ -658,7 +673,18 @@ def _published(runtime: Any, row: Any) -> PublishedStack:
                        f"{to_hex(cred.credential_hash)}; it was changed after publication")
     definition = parse_definition(json.loads(cred.document))
     file = runtime.proofs().credential_file(cred) if cred.status == "anchored" else None
-    return PublishedStack(definition, cred, file)
+    return PublishedStack(definition, cred, file, _withdrawn_at(runtime.store(), cred))
+
+
+def _withdrawn_at(store: Any, cred: Any) -> float | None:
+    """When the definition was withdrawn: revoked itself, or with its whole batch. Anchored
+    and revoked are separate facts in the ledger (a revoked row stays "anchored"), so the
+    anchored status alone says nothing about whether the rule still stands."""
+    found = store.revocation_of(cred.issuer_id, "credential", cred.credential_hash)
+    if found is None and cred.batch_id is not None:
+        batch = store.get_batch(cred.batch_id)
+        found = store.revocation_of(cred.issuer_id, "batch", batch.root)
+    return None if found is None else float(found["created_at"])
 
 
 def list_stacks(runtime: Any, issuer_id: int) -> list[PublishedStack]:
@@ -751,6 +777,7 @@ def check_eligibility(runtime: Any, issuer: Any, stack: str, components: Any, re
                       *, version: int | None = None) -> Eligibility:
     """Whether these component files, presented by ``recipient``, earn the stack now."""
     published = get_stack(runtime, issuer.id, stack, version)
+    published.refuse_if_withdrawn()
     docs = _components(components)
     verifier = runtime.verifier()
     candidates, assessment = assess(verifier, published.definition, docs,
@@ -942,9 +969,7 @@ def _definition_check(verifier: Any, credential: Mapping[str, Any], own: Report,
                      f"“{definition.name}”, whose rule was recorded on the blockchain on {when} "
                      "and has not changed since.", data), definition
     if report.status == Status.REVOKED:
-        return Check(CHECK_STACK_DEFINITION, Outcome.FAIL,
-                     f"The issuer has withdrawn the stack definition {what}.",
-                     {**data, "reason": REASON_REVOKED}), definition
+        return _withdrawn_check(what, claim, report, data), definition
     if report.status == Status.ERROR:
         return Check(CHECK_STACK_DEFINITION, Outcome.ERROR,
                      f"Could not reach the blockchain to check the stack definition {what}.",
@@ -962,6 +987,32 @@ def _definition_check(verifier: Any, credential: Mapping[str, Any], own: Report,
     return Check(CHECK_STACK_DEFINITION, Outcome.FAIL,
                  f"The stack definition {what} is not recorded as published: "
                  f"{_failed_titles(report)}", data), definition
+
+
+def _withdrawn_check(what: str, claim: _Claim, report: Report, data: dict[str, Any]) -> Check:
+    """A withdrawn definition: the qualification is REVOKED either way — granted before the
+    withdrawal it no longer stands, granted after it never should have been — and the
+    message says which, with the dates (docs/stacking.md, "Withdrawing a definition")."""
+    check = report.check("revocation")
+    at = check.data.get("revokedAt") if check is not None else None
+    stacked = _human_date(claim.stacked_at)
+    if not (isinstance(at, int) and at > 0):
+        return Check(CHECK_STACK_DEFINITION, Outcome.FAIL,
+                     f"The issuer has withdrawn the stack definition {what}, so the "
+                     "qualification no longer stands.", {**data, "reason": REASON_REVOKED})
+    when = datetime.fromtimestamp(at, UTC)
+    after = when >= claim.stacked_at
+    data = {**data, "reason": REASON_REVOKED, "withdrawnAt": format_datetime(when),
+            "grantedAfterWithdrawal": not after}
+    if after:
+        text = (f"The issuer withdrew the stack definition {what} on {_human_date(when)}, "
+                f"after this qualification was granted on {stacked}, so the qualification "
+                "no longer stands.")
+    else:
+        text = (f"This qualification was granted on {stacked} under the stack definition "
+                f"{what}, which its issuer had already withdrawn on {_human_date(when)}: it "
+                "does not stand.")
+    return Check(CHECK_STACK_DEFINITION, Outcome.FAIL, text, data)
 
 
 def _components_check(claim: _Claim, reports: Sequence[Report],

@@ -1,6 +1,6 @@
 """Issue 12 on real parts (embedded EVM, SQLite ledger): a qualification is one bounded unit of
-verification, its chain reads shared and batched; a crafted stacking date does not crash the
-rule check.
+verification, its chain reads shared and batched; a withdrawn definition grants nothing more;
+a crafted stacking date does not crash the rule check.
 
 The chain reads are counted by :class:`CountingReader`, a pass-through around the runtime's
 real chain reader: every call still reaches the embedded EVM, the verifier is the real one.
@@ -9,6 +9,7 @@ real chain reader: every call still reaches the embedded EVM, the verifier is th
 from __future__ import annotations
 
 import copy
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -16,11 +17,12 @@ from typing import Any
 import pytest
 
 from credanchor import stacking
-from credanchor.errors import TooManyCredentials
+from credanchor.errors import Conflict, TooManyCredentials
+from credanchor.hashing import canonicalize, keccak256
 from credanchor.report import Outcome, Status
 from credanchor.verifier import TrustList, Verifier
 
-from .stackkit import ADA, World
+from .stackkit import ADA, World, data_analyst
 
 pytestmark = pytest.mark.slow
 
@@ -172,6 +174,95 @@ def test_eligibility_counts_every_presented_component_together(world, qualificat
                     json={"recipient": ADA, "components": components})
     assert r.status_code == 413 and r.mimetype == "application/problem+json"
     assert r.get_json()["code"] == "too-many-credentials"
+
+
+# -- 3. a withdrawn definition -----------------------------------------------------------------
+
+
+def _grant_without_the_withdrawal_check(world: World, stack: str, docs: list[dict]) -> dict:
+    """What ``issue_qualification`` did before the fix, step by step: assess, build, store."""
+    runtime = world.runtime
+    published = stacking.get_stack(runtime, world.acme.id, stack)
+    verifier = runtime.verifier()
+    candidates, assessment = stacking.assess(verifier, published.definition, docs, ADA,
+                                             at=verifier.clock())
+    eligibility = stacking.Eligibility(published, candidates, assessment, tuple(docs))
+    credential = stacking.qualification_document(
+        profile=runtime.issuer_profile(world.acme), published=published,
+        eligibility=eligibility, recipient=ADA, name="Ada Lovelace",
+        stacked_at=verifier.clock().replace(microsecond=0), valid_until=None)
+    canonical = canonicalize({k: v for k, v in credential.items() if k != "proof"})
+    runtime.store().add_credentials(world.acme.id, [(credential["id"], keccak256(canonical),
+                                                     canonical.decode("utf-8"))])
+    world.anchor()
+    return runtime.proofs().credential_file(runtime.store().get_credential(credential["id"]))
+
+
+def test_a_withdrawn_definition_grants_nothing_and_its_qualifications_are_revoked(
+        world, client, acme_auth):
+    body = data_analyst([world.other.address])
+    body["stack"] = "withdrawn-later"
+    stacking.publish(world.runtime, world.acme, body)
+    world.anchor()
+    docs = world.files("ada-excel", "ada-sql", "ada-viz")
+    before = world.grant("withdrawn-later", docs)
+    row = stacking.get_stack(world.runtime, world.acme.id, "withdrawn-later").credential
+    world.runtime.store().add_revocation(world.acme.id, "credential", row.credential_hash, 5)
+
+    # Refused as soon as the issuer asks, before the revocation reaches the chain. Before the
+    # fix the definition's row was still "anchored", which was all the check looked at.
+    for attempt in (stacking.check_eligibility, stacking.issue_qualification):
+        with pytest.raises(Conflict, match=r"^stack 'withdrawn-later' version 1 was withdrawn "
+                                           r"by its issuer on .*; no qualification can be "
+                                           r"granted under it"):
+            attempt(world.runtime, world.acme, "withdrawn-later", docs, ADA)
+    for action in ("eligibility", "issue"):
+        r = client.post(f"/api/v1/stacks/withdrawn-later/{action}", headers=acme_auth,
+                        json={"recipient": ADA, "components": docs})
+        assert r.status_code == 409 and r.mimetype == "application/problem+json"
+        problem = r.get_json()
+        assert problem["code"] == "conflict" and "was withdrawn" in problem["detail"]
+        assert problem["withdrawnAt"].endswith("Z")
+
+    world.runtime.anchorer().run_until_idle(timeout=120, force_seal=False)
+    report = world.runtime.verify(stacking.get_stack(world.runtime, world.acme.id,
+                                                     "withdrawn-later").file)
+    revoked_at = report.check("revocation").data["revokedAt"]
+    while time.time() < revoked_at + 1:  # the embedded chain's clock may run a little ahead
+        time.sleep(0.2)
+    after = _grant_without_the_withdrawal_check(world, "withdrawn-later", docs)
+
+    # docs/stacking.md: granted before the withdrawal, it no longer stands; granted after it,
+    # it never should have been. REVOKED either way, the message says which.
+    old = world.runtime.verify(before)
+    assert old.status == Status.REVOKED
+    check = old.check("stack-definition")
+    assert check.data["grantedAfterWithdrawal"] is False
+    assert check.message.startswith("The issuer withdrew the stack definition “withdrawn-later” "
+                                    "version 1 on ")
+    assert ", after this qualification was granted on " in check.message
+    assert check.message.endswith(", so the qualification no longer stands.")
+    new = world.runtime.verify(after)
+    assert new.status == Status.REVOKED
+    check = new.check("stack-definition")
+    assert check.data["grantedAfterWithdrawal"] is True
+    assert "under the stack definition “withdrawn-later” version 1, which its issuer had " \
+           "already withdrawn on " in check.message
+    assert check.message.endswith(": it does not stand.")
+    assert [r.status for r in new.components] == [Status.VALID] * 3
+
+
+def test_a_definition_withdrawn_with_its_batch_grants_nothing(world):
+    body = data_analyst([world.other.address])
+    body["stack"] = "withdrawn-batch"
+    stacking.publish(world.runtime, world.acme, body)
+    world.anchor()
+    row = stacking.get_stack(world.runtime, world.acme.id, "withdrawn-batch").credential
+    store = world.runtime.store()
+    store.add_revocation(world.acme.id, "batch", store.get_batch(row.batch_id).root, 2)
+    with pytest.raises(Conflict, match="was withdrawn"):
+        stacking.check_eligibility(world.runtime, world.acme, "withdrawn-batch",
+                                   world.files("ada-excel"), ADA)
 
 
 # -- 2. a crafted stacking date ----------------------------------------------------------------

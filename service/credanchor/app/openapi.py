@@ -244,6 +244,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _json(ref("Eligibility")),
                                   "400": _problem("Malformed request"),
                                   "404": _problem("No such stack (for you)"),
+                                  "409": _problem("The stack definition was withdrawn"),
                                   "413": _problem("Too many components, or more credentials "
                                                   "to verify than the limit"),
                                   **AUTH_ERRORS},
@@ -265,7 +266,8 @@ def openapi_document() -> dict[str, Any]:
                                      "Accepted as pending"),
                         "400": _problem("Malformed request"),
                         "404": _problem("No such stack (for you)"),
-                        "409": _problem("The stack definition is not anchored yet"),
+                        "409": _problem("The stack definition is not anchored yet, or was "
+                                        "withdrawn"),
                         "413": _problem("Too many components, or more credentials to verify "
                                         "than the limit"),
                         "422": _problem("Not eligible: `missing` and `shortfalls` say why"),
