@@ -270,11 +270,11 @@ class FileResult:
         return {"file": str(self.path), **self.report.to_dict()}
 
     def reason(self) -> str:
-        """What failed, in one line (empty for VALID)."""
+        """What failed, or why a PENDING file is not confirmed, in one line (empty for
+        VALID)."""
         if self.report is None:
             return self.error or ""
-        return "; ".join(f"{c.name}: {c.message}" for c in self.report.checks
-                         if c.outcome in ("fail", "error"))
+        return "; ".join(f"{c.name}: {c.message}" for c in self.report.reasons())
 
 
 class BulkVerifier:

@@ -396,8 +396,8 @@ def verify(obj: Ctx, paths: tuple[str, ...], as_json: bool) -> None:
         try:
             document = loads_strict(path.read_bytes())
             report = verifier.verify(document)
-            status, failing = report.status, [c for c in report.checks
-                                              if c.outcome in ("fail", "error")]
+            # reasons(): failed checks, or why a PENDING one is not confirmed
+            status, failing = report.status, list(report.reasons())
             data = report.to_dict()
         except InvalidInput as exc:
             status, failing, data = Status.INVALID, [], {"status": "INVALID", "error": exc.detail}

@@ -1240,8 +1240,7 @@ def tree_lines(report: Report, credential: Any, indent: str = "  ") -> Iterable[
     for i, comp in enumerate(report.components):
         doc = docs[i] if i < len(docs) else None
         cand = candidate_from(doc, i, report=comp)
-        why = "; ".join(f"{c.name}: {c.message}" for c in comp.checks
-                        if c.outcome in (Outcome.FAIL, Outcome.ERROR))
+        why = "; ".join(f"{c.name}: {c.message}" for c in comp.reasons())
         yield f"{indent}├ {comp.status.value:<8} {cand.label}" + (f" — {why}" if why else "")
         yield from tree_lines(comp, doc, indent + "│ ")
     for c in report.checks:

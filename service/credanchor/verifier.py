@@ -267,8 +267,8 @@ class Verifier:
         chash = next((c.data.get("credentialHash") for c in checks if c.name == "integrity"), None)
         if not has_proof(credential):
             checks += [
-                Check(n, Outcome.SKIPPED, "Not anchored yet, so there is nothing to look up.",
-                      {"pending": True})
+                Check(n, Outcome.SKIPPED, "Not checked: the file carries no blockchain proof, "
+                      "so there is nothing to look up.", {"pending": True})
                 for n in ("trusted-anchor", "anchored", "issuer", "revocation", "confirmations")
             ]
             return Report(overall_status(checks), tuple(checks), cred_id, chash)

@@ -129,9 +129,25 @@ def test_no_proof_is_pending(credential):
     assert integrity.data == {
         "credentialHash": to_hex(credential_hash(credential)),
         "pending": True,
+        "reason": "no-proof",
     }
     assert merkle.data == {"pending": True}
     assert report.anchor is None
+
+
+def test_no_proof_says_plainly_that_nothing_is_confirmed(credential):
+    """Issue 12: a made-up file with no proof was PENDING with wording that sounded like a
+    partial pass."""
+    report = verify_offline(credential, NOW)
+    assert report.unconfirmed
+    integrity = report.check("integrity")
+    assert integrity.message == (
+        "Nothing about this file is confirmed: it carries no blockchain proof, so neither its "
+        "content nor its issuer can be checked. Anyone can write a file like this; trust it "
+        "only once its issuer has recorded it.")
+    assert report.check("merkle").message == "Not checked: the file carries no blockchain proof."
+    assert report.reasons() == (integrity,)  # what a one-line summary shows
+    assert not any("genuine" in c.message or "so far" in c.message for c in report.checks)
 
 
 def test_malformed_proof_is_invalid(anchored):

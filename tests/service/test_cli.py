@@ -145,3 +145,15 @@ def test_verify_reports_every_file_of_a_folder_with_crafted_ones(cli, tmp_path):
         lines["zz-date-until.json"]
     assert lines["zz-deep.json"].startswith("INVALID")
     assert "this holds more than 256 credentials to verify" in lines["zz-deep.json"]
+
+
+def test_verify_says_a_file_without_proof_is_not_confirmed(cli, tmp_path):
+    out = tmp_path / "b"
+    cli("issue", str(EXAMPLES / "badge.json"), "--anchor", "--out", str(out))
+    [file] = list(out.glob("*.json"))
+    made_up = tmp_path / "made-up.json"
+    made_up.write_text(json.dumps({k: v for k, v in json.loads(file.read_text()).items()
+                                   if k != "proof"}))
+    text = cli("verify", str(made_up), code=EXIT_INVALID)
+    assert text.startswith(f"PENDING  {made_up}  — integrity: Nothing about this file is "
+                           "confirmed: it carries no blockchain proof")
