@@ -204,6 +204,12 @@ class PrefetchingReader:
         with _reading():
             return self.chain.verify(credential_hash, proof, root)
 
+    def verify_many(self, keys: Sequence[VerifyKey]) -> list[OnChainVerdict]:
+        """Verdicts of keys not in the chunk (a stacked qualification's components), in one
+        batched call (the verifier's tree prefetch)."""
+        with _reading():
+            return batched_verify(self.chain.contract, keys)
+
     def issuer_facts(self, issuer: str) -> IssuerFacts:
         with _reading():
             return self.chain.issuer_facts(issuer)
@@ -285,11 +291,11 @@ class FileResult:
         return {"file": str(self.path), **self.report.to_dict()}
 
     def reason(self) -> str:
-        """What failed, in one line (empty for VALID)."""
+        """What failed, or why a PENDING file is not confirmed, in one line (empty for
+        VALID)."""
         if self.report is None:
             return self.error or ""
-        return "; ".join(f"{c.name}: {c.message}" for c in self.report.checks
-                         if c.outcome in ("fail", "error"))
+        return "; ".join(f"{c.name}: {c.message}" for c in self.report.reasons())
 
 
 class BulkVerifier:

@@ -417,8 +417,8 @@ def verify(obj: Ctx, paths: tuple[str, ...], as_json: bool) -> None:
         try:
             document = loads_strict(path.read_bytes())
             report = verifier.verify(document)
-            status = report.status
-            failing = [c for c in report.checks if c.outcome in ("fail", "error")]
+            # reasons(): failed checks, or why a PENDING one is not confirmed
+            status, failing = report.status, list(report.reasons())
             data = report.to_dict()
             chain_trouble |= status == Status.ERROR  # ERROR checks: the chain did not answer
         except InvalidInput as exc:

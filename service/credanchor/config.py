@@ -71,6 +71,9 @@ class Settings:
     verify_cache_ttl: float = 10.0
     #: Limits of the issuing API.
     max_credentials_per_request: int = 10_000
+    #: Most credentials one verification (a file, a request) checks against the chain: a
+    #: stacked qualification counts itself, its definition and every component, at every level.
+    max_verify_credentials: int = 256
     max_body_bytes: int = 16 * 1024 * 1024
     #: Rate limit of the public endpoints (flask-limiter syntax).
     public_rate_limit: str = "600/minute"
@@ -201,6 +204,8 @@ def _validate(s: Settings) -> None:
         if not ok:
             raise ConfigError(f"CREDANCHOR_PUBLIC_URL must be http(s)://host[:port][/path], "
                               f"not {s.public_url!r}")
+    if s.max_verify_credentials < 1:
+        raise ConfigError("max_verify_credentials must be at least 1")
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:

@@ -141,15 +141,31 @@ def format_datetime(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_datetime(s: object) -> datetime:
+def parse_datetime(s: object, *, lenient: bool = False) -> datetime:
     """Parse an RFC 3339 date-time with an explicit offset into an aware UTC datetime.
 
-    Raises ValueError (not an InvalidInput) so callers can word the message for their field.
+    The one date parser of the package: credentials, proofs, stacks, the issuing API and the
+    pages all read dates through it. ``lenient``: any ISO 8601 date or date-time Python reads
+    (``2026-03-01``, ``2026-03-01T09:00``), one without a zone taken as UTC — what the issuing
+    API accepts in its simple form.
+
+    Raises ValueError (not an InvalidInput) so callers can word the message for their field —
+    also for a date that exists in its own zone but not in UTC, such as
+    ``0001-01-01T00:00:00+00:01`` or ``9999-12-31T23:59:59-23:59``: Python cannot represent it
+    and would raise OverflowError, which no caller expects from a malformed file.
     A leap second (``:60``) is read as ``:59``: it cannot be represented and is one second off.
     """
     if type(s) is not str:
         raise ValueError(f"not an RFC 3339 date-time with a time zone: {s!r:.60}")
-    return _parse_datetime(s)
+    return _parse_lenient(s) if lenient else _parse_datetime(s)
+
+
+def _utc(dt: datetime, s: str) -> datetime:
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{s!r:.60} is outside the years 1 to 9999 once converted to UTC") \
+            from None
 
 
 # Credentials of one batch share their dates, so verifying a batch parses the same few strings
@@ -165,7 +181,19 @@ def _parse_datetime(s: str) -> datetime:
     frac = m.group(7)
     if frac and len(frac) > 7:  # fromisoformat takes at most 6 fractional digits
         text = text.replace(frac, frac[:7], 1)
-    return datetime.fromisoformat(text).astimezone(UTC)
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:  # the shape is right but the values are not (month 13, 30 February)
+        raise ValueError(f"not a date-time that exists: {s!r:.60}") from None
+    return _utc(dt, s)
+
+
+def _parse_lenient(s: str) -> datetime:
+    try:
+        dt = datetime.fromisoformat(s.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 date-time: {s!r:.60}") from None
+    return _utc(dt if dt.tzinfo else dt.replace(tzinfo=UTC), s)
 
 
 # --- values ---------------------------------------------------------------------------------

@@ -88,6 +88,14 @@ class StatusListInvalid(InvalidInput):
     status, code, title = 422, "status-list-invalid", "Malformed Bitstring Status List"
 
 
+class TooManyCredentials(InvalidInput):
+    """One file or request holds more credentials to verify against the chain than allowed
+    (``CREDANCHOR_MAX_VERIFY_CREDENTIALS``): a stacked qualification counts itself, its
+    definition and every component, at every level. Refused before any chain call."""
+
+    status, code, title = 413, "too-many-credentials", "Too many credentials to verify"
+
+
 class Unauthorized(CredanchorError):
     """No API key, or one that matches no active issuer."""
 

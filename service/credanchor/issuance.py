@@ -37,6 +37,7 @@ from .credentials import (
     Recipient,
     accept_credential,
     build_credential,
+    parse_datetime,
     validate_credential,
 )
 from .errors import InvalidInput, NotFound, PayloadTooLarge
@@ -76,10 +77,9 @@ def _parse_time(value: Any, where: str) -> datetime | None:
     if value in (None, ""):
         return None
     try:
-        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parse_datetime(str(value), lenient=True)
     except ValueError as exc:
-        raise InvalidInput(f"{where}: {value!r} is not an ISO 8601 date-time") from exc
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+        raise InvalidInput(f"{where}: {exc}") from exc
 
 
 def _text(obj: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str | None:

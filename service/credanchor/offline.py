@@ -4,9 +4,10 @@
 and ``validity`` (see credanchor.report for names and the status precedence). The chain-backed
 verifier appends its own checks to these; :func:`verify_offline` wraps them in a Report.
 
-A credential without a CredanchorMerkleProof2026 is not broken, just not anchored yet: its
-``integrity`` and ``merkle`` checks are SKIPPED with ``data["pending"] = True``, so the status
-is PENDING. The ``integrity`` check always carries the recomputed ``credentialHash`` (hex) in
+A credential without a CredanchorMerkleProof2026 may not be anchored yet, or may be made up:
+its ``integrity`` and ``merkle`` checks are SKIPPED with ``data["pending"] = True``, so the
+status is PENDING, and ``integrity`` says plainly that nothing about the file is confirmed
+(``data["reason"] = "no-proof"``). The ``integrity`` check always carries the recomputed ``credentialHash`` (hex) in
 its data when the document could be hashed, so callers need not hash it again.
 
 Speed: the schema check dominates (jsonschema, about 0.4 ms); everything else is a few tens of
@@ -34,6 +35,7 @@ from .report import (
     CHECK_SCHEMA,
     CHECK_VALIDITY,
     REASON_EXPIRED,
+    REASON_NO_PROOF,
     REASON_NOT_YET_VALID,
     Check,
     Outcome,
@@ -78,7 +80,9 @@ def _proof_checks(credential: Mapping[str, Any]) -> tuple[Check, Check, Any]:
         computed, hash_data = None, {"problem": exc.detail}
 
     if not has_proof(credential):
-        note = "The badge has not been recorded on the blockchain yet (no proof attached)."
+        # Plain words: anyone can type a file like this one. PENDING only says it may yet be
+        # recorded; nothing in it is confirmed, and the reader must not be told otherwise.
+        note = "Not checked: the file carries no blockchain proof."
         if computed is None:  # then it never can be: PENDING would promise what cannot come
             return (
                 Check(
@@ -92,7 +96,14 @@ def _proof_checks(credential: Mapping[str, Any]) -> tuple[Check, Check, Any]:
                 None,
             )
         return (
-            Check(CHECK_INTEGRITY, Outcome.SKIPPED, note, {**hash_data, "pending": True}),
+            Check(
+                CHECK_INTEGRITY,
+                Outcome.SKIPPED,
+                "Nothing about this file is confirmed: it carries no blockchain proof, so "
+                "neither its content nor its issuer can be checked. Anyone can write a file "
+                "like this; trust it only once its issuer has recorded it.",
+                {**hash_data, "pending": True, "reason": REASON_NO_PROOF},
+            ),
             Check(CHECK_MERKLE, Outcome.SKIPPED, note, {"pending": True}),
             None,
         )

@@ -59,6 +59,7 @@ __all__ = [
     "CHECK_SCHEMA",
     "CHECK_TRUSTED_ANCHOR",
     "CHECK_VALIDITY",
+    "REASON_NO_PROOF",
     "Check",
     "Outcome",
     "Report",
@@ -83,6 +84,10 @@ REASON_EXPIRED = "expired"
 REASON_NOT_YET_VALID = "not-yet-valid"
 #: ``data["reason"]`` of a failed check that means "revoked", whatever its name.
 REASON_REVOKED = "revoked"
+#: ``data["reason"]`` of the skipped ``integrity`` check of a file that carries no proof: the
+#: report is PENDING, and nothing about the file is confirmed (issue 12: the wording used to
+#: sound as if a made-up file "looked genuine so far").
+REASON_NO_PROOF = "no-proof"
 
 
 class Outcome(StrEnum):
@@ -148,6 +153,24 @@ class Report:
     def check(self, name: str) -> Check | None:
         """The first check with this name, or None."""
         return next((c for c in self.checks if c.name == name), None)
+
+    @property
+    def unconfirmed(self) -> bool:
+        """PENDING because the file carries no proof at all: nothing about it is confirmed,
+        which a reader must be told plainly (it may well be made up)."""
+        integrity = self.check(CHECK_INTEGRITY)
+        return self.status == Status.PENDING and integrity is not None and \
+            integrity.data.get("reason") == REASON_NO_PROOF
+
+    def reasons(self) -> tuple[Check, ...]:
+        """The checks that explain a status other than VALID, for a one-line summary: those
+        that failed or could not be made; for PENDING, where none did, the first check still
+        waiting (for a file with no proof: that nothing about it is confirmed)."""
+        bad = tuple(c for c in self.checks if c.outcome in (Outcome.FAIL, Outcome.ERROR))
+        if bad or self.status != Status.PENDING:
+            return bad
+        return tuple(c for c in self.checks
+                     if c.data.get("pending") is True and c.outcome != Outcome.PASS)[:1]
 
 
 def overall_status(checks: Iterable[Check]) -> Status:

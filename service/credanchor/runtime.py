@@ -170,7 +170,8 @@ class Runtime:
             )
 
         return Verifier(self.trust, reader, min_confirmations=self.settings.confirmations,
-                        cache_ttl=cache_ttl, head_ttl=head_ttl)
+                        cache_ttl=cache_ttl, head_ttl=head_ttl,
+                        max_credentials=self.settings.max_verify_credentials)
 
     def verify(self, document: Any) -> Report:
         return self.verifier(shared=True).verify(document)

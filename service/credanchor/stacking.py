@@ -31,7 +31,7 @@ import copy
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -83,6 +83,7 @@ __all__ = [
     "list_stacks",
     "parse_definition",
     "publish",
+    "tree_documents",
     "tree_lines",
     "verify_qualification",
 ]
@@ -501,6 +502,15 @@ def _human_date(dt: datetime) -> str:
     return f"{dt.day} {dt:%B %Y}"
 
 
+def _days_before(at: datetime, days: int) -> datetime:
+    """``at`` minus ``days``; a carried ``stackedAt`` in year 1 must not crash the rule check
+    with OverflowError (issue 12), and nothing is older than the earliest date there is."""
+    try:
+        return at - timedelta(days=days)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
+
+
 def evaluate(definition: StackDefinition, candidates: Sequence[Candidate], *, at: datetime,
              require_valid: bool = True) -> Assessment:
     """Which candidates fill which requirement, and what is still missing.
@@ -540,7 +550,7 @@ def evaluate(definition: StackDefinition, candidates: Sequence[Candidate], *, at
             if cand.valid_from > at:
                 why.append("it was not valid yet at the time of stacking")
             if rule.max_age_days is not None and \
-                    cand.valid_from < at - timedelta(days=rule.max_age_days):
+                    cand.valid_from < _days_before(at, rule.max_age_days):
                 why.append(f"it is older than {rule.max_age_days} days (awarded "
                            f"{_human_date(cand.valid_from)})")
         if cand.valid_until is not None and cand.valid_until <= at:
@@ -591,10 +601,25 @@ class PublishedStack:
     definition: StackDefinition
     credential: Any  # store.StoredCredential: the row that anchors it
     file: Mapping[str, Any] | None  # the document with its proof once anchored
+    #: When its issuer withdrew it (revoked the definition or its batch in the ledger), unix
+    #: seconds; None while it stands.
+    withdrawn_at: float | None = None
 
     @property
     def status(self) -> str:
         return str(self.credential.status)
+
+    def refuse_if_withdrawn(self) -> None:
+        """Conflict (409) once withdrawn: no eligibility and no grant under a withdrawn rule,
+        from the moment the issuer asks, before the revocation even reaches the chain."""
+        if self.withdrawn_at is None:
+            return
+        d = self.definition
+        when = datetime.fromtimestamp(self.withdrawn_at, UTC)
+        raise Conflict(f"stack {d.stack!r} version {d.version} was withdrawn by its issuer on "
+                       f"{_human_date(when)}; no qualification can be granted under it "
+                       "(publish a new version to grant again)",
+                       withdrawnAt=format_datetime(when))
 
     def summary(self) -> dict[str, Any]:
         d = self.definition
@@ -648,7 +673,18 @@ def _published(runtime: Any, row: Any) -> PublishedStack:
                        f"{to_hex(cred.credential_hash)}; it was changed after publication")
     definition = parse_definition(json.loads(cred.document))
     file = runtime.proofs().credential_file(cred) if cred.status == "anchored" else None
-    return PublishedStack(definition, cred, file)
+    return PublishedStack(definition, cred, file, _withdrawn_at(runtime.store(), cred))
+
+
+def _withdrawn_at(store: Any, cred: Any) -> float | None:
+    """When the definition was withdrawn: revoked itself, or with its whole batch. Anchored
+    and revoked are separate facts in the ledger (a revoked row stays "anchored"), so the
+    anchored status alone says nothing about whether the rule still stands."""
+    found = store.revocation_of(cred.issuer_id, "credential", cred.credential_hash)
+    if found is None and cred.batch_id is not None:
+        batch = store.get_batch(cred.batch_id)
+        found = store.revocation_of(cred.issuer_id, "batch", batch.root)
+    return None if found is None else float(found["created_at"])
 
 
 def list_stacks(runtime: Any, issuer_id: int) -> list[PublishedStack]:
@@ -728,9 +764,12 @@ def assess(verifier: Any, definition: StackDefinition, components: Sequence[Any]
            identifier: str, *, at: datetime) -> tuple[tuple[Candidate, ...], Assessment]:
     """Verify every presented component against the chain and apply the rule at ``at``."""
     candidates = []
-    for i, doc in enumerate(components):
-        report = verifier.verify(doc) if isinstance(doc, Mapping) else None
-        candidates.append(candidate_from(doc, i, report=report, identifier=identifier))
+    # One request: every presented component (and whatever it carries) counts against the
+    # verifier's bound together, and their chain reads are batched and shared.
+    with verifier.tree(*components):
+        for i, doc in enumerate(components):
+            report = verifier.verify(doc) if isinstance(doc, Mapping) else None
+            candidates.append(candidate_from(doc, i, report=report, identifier=identifier))
     return tuple(candidates), evaluate(definition, candidates, at=at)
 
 
@@ -738,6 +777,7 @@ def check_eligibility(runtime: Any, issuer: Any, stack: str, components: Any, re
                       *, version: int | None = None) -> Eligibility:
     """Whether these component files, presented by ``recipient``, earn the stack now."""
     published = get_stack(runtime, issuer.id, stack, version)
+    published.refuse_if_withdrawn()
     docs = _components(components)
     verifier = runtime.verifier()
     candidates, assessment = assess(verifier, published.definition, docs,
@@ -910,11 +950,9 @@ def _definition_check(verifier: Any, credential: Mapping[str, Any], own: Report,
                      f"The stack definition {what} was published by another issuer "
                      f"({definition.issuer}) than the one granting this qualification.",
                      data), definition
-    # The definition is not an OB credential: verify its anchor with the schema check off.
-    plain = type(verifier)(verifier.trust, verifier.readers,
-                           min_confirmations=verifier.min_confirmations, schema=False,
-                           clock=verifier.clock)
-    report = plain.verify(claim.definition_doc)
+    # The definition is not an OB credential: verify its anchor with the schema check off —
+    # through the same verifier, so its caches and the tree's batched chain reads serve it.
+    report = verifier.verify(claim.definition_doc, schema=False)
     data.update(status=str(report.status), anchor=dict(report.anchor or {}))
     if report.status == Status.VALID:
         ours, theirs = (own.anchor or {}).get("anchoredAt"), (report.anchor or {}).get(
@@ -931,9 +969,7 @@ def _definition_check(verifier: Any, credential: Mapping[str, Any], own: Report,
                      f"“{definition.name}”, whose rule was recorded on the blockchain on {when} "
                      "and has not changed since.", data), definition
     if report.status == Status.REVOKED:
-        return Check(CHECK_STACK_DEFINITION, Outcome.FAIL,
-                     f"The issuer has withdrawn the stack definition {what}.",
-                     {**data, "reason": REASON_REVOKED}), definition
+        return _withdrawn_check(what, claim, report, data), definition
     if report.status == Status.ERROR:
         return Check(CHECK_STACK_DEFINITION, Outcome.ERROR,
                      f"Could not reach the blockchain to check the stack definition {what}.",
@@ -951,6 +987,32 @@ def _definition_check(verifier: Any, credential: Mapping[str, Any], own: Report,
     return Check(CHECK_STACK_DEFINITION, Outcome.FAIL,
                  f"The stack definition {what} is not recorded as published: "
                  f"{_failed_titles(report)}", data), definition
+
+
+def _withdrawn_check(what: str, claim: _Claim, report: Report, data: dict[str, Any]) -> Check:
+    """A withdrawn definition: the qualification is REVOKED either way — granted before the
+    withdrawal it no longer stands, granted after it never should have been — and the
+    message says which, with the dates (docs/stacking.md, "Withdrawing a definition")."""
+    check = report.check("revocation")
+    at = check.data.get("revokedAt") if check is not None else None
+    stacked = _human_date(claim.stacked_at)
+    if not (isinstance(at, int) and at > 0):
+        return Check(CHECK_STACK_DEFINITION, Outcome.FAIL,
+                     f"The issuer has withdrawn the stack definition {what}, so the "
+                     "qualification no longer stands.", {**data, "reason": REASON_REVOKED})
+    when = datetime.fromtimestamp(at, UTC)
+    after = when >= claim.stacked_at
+    data = {**data, "reason": REASON_REVOKED, "withdrawnAt": format_datetime(when),
+            "grantedAfterWithdrawal": not after}
+    if after:
+        text = (f"The issuer withdrew the stack definition {what} on {_human_date(when)}, "
+                f"after this qualification was granted on {stacked}, so the qualification "
+                "no longer stands.")
+    else:
+        text = (f"This qualification was granted on {stacked} under the stack definition "
+                f"{what}, which its issuer had already withdrawn on {_human_date(when)}: it "
+                "does not stand.")
+    return Check(CHECK_STACK_DEFINITION, Outcome.FAIL, text, data)
 
 
 def _components_check(claim: _Claim, reports: Sequence[Report],
@@ -1086,7 +1148,18 @@ def verify_qualification(verifier: Any, credential: Mapping[str, Any], own: Repo
     qualification INVALID; one that could not be checked, ERROR; a revoked component or a
     withdrawn definition, REVOKED with the component named in the message. ``own`` may
     already be a full report of this qualification (its stack checks are then replaced), so a
-    verifier can re-check with the holder's identifier as ``recipient``."""
+    verifier can re-check with the holder's identifier as ``recipient``.
+
+    The whole tree is one verification (``verifier.tree``): counted offline first — more
+    than the verifier's ``max_credentials`` raises TooManyCredentials before any chain call —
+    then verified through one verifier and its caches, the contract asked about every
+    credential of the tree at once."""
+    with verifier.tree(credential):
+        return _verify_qualification(verifier, credential, own, recipient)
+
+
+def _verify_qualification(verifier: Any, credential: Mapping[str, Any], own: Report,
+                          recipient: str | None) -> Report:
     checks = [c for c in own.checks if not c.name.startswith("stack-")]
     try:
         claim = _read_claim(credential)
@@ -1126,6 +1199,32 @@ def verify_qualification(verifier: Any, credential: Mapping[str, Any], own: Repo
                   own.issuer, own.anchor, components=tuple(reports))
 
 
+def tree_documents(roots: Iterable[Any]) -> Iterator[Mapping[str, Any]]:
+    """Every document verifying ``roots`` verifies against the chain, found offline: each
+    root, and for a qualification its carried definition and every component, recursively
+    to the depth :func:`verify_qualification` descends (``MAX_STACK_DEPTH``). Lazy, so a
+    caller bounding the count stops reading a crafted file as soon as it is over the bound.
+    An upper bound: a definition that fails its offline checks is counted, not verified."""
+    for root in roots:
+        if isinstance(root, Mapping):
+            yield from _walk(root, 0)
+
+
+def _walk(doc: Mapping[str, Any], depth: int) -> Iterator[Mapping[str, Any]]:
+    yield doc
+    if not is_qualification(doc) or depth >= MAX_STACK_DEPTH:
+        return
+    try:
+        claim = _read_claim(doc)
+    except InvalidInput:
+        return  # reported as malformed; nothing under it is verified
+    if isinstance(claim.definition_doc, Mapping):
+        yield claim.definition_doc
+    for _, _, component in claim.components:
+        if isinstance(component, Mapping):
+            yield from _walk(component, depth + 1)
+
+
 def component_documents(credential: Any) -> list[Any]:
     """The component files a qualification carries, in report order (untrusted data)."""
     raw = credential.get(STACK_MEMBER) if isinstance(credential, Mapping) else None
@@ -1144,8 +1243,7 @@ def tree_lines(report: Report, credential: Any, indent: str = "  ") -> Iterable[
     for i, comp in enumerate(report.components):
         doc = docs[i] if i < len(docs) else None
         cand = candidate_from(doc, i, report=comp)
-        why = "; ".join(f"{c.name}: {c.message}" for c in comp.checks
-                        if c.outcome in (Outcome.FAIL, Outcome.ERROR))
+        why = "; ".join(f"{c.name}: {c.message}" for c in comp.reasons())
         yield printable(f"{indent}├ {comp.status.value:<8} {cand.label}"
                         + (f" — {why}" if why else ""))
         yield from tree_lines(comp, doc, indent + "│ ")

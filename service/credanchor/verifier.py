@@ -27,10 +27,13 @@ an RPC endpoint timed out (a standing complaint about explorer-backed verifiers)
 
 from __future__ import annotations
 
+import contextvars
+import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,14 +42,24 @@ from typing import Any, Protocol
 from eth_utils import is_address, to_checksum_address
 
 from .credentials import parse_issuer_did
-from .errors import ChainUnavailable, CredanchorError, InvalidInput, ProofFormatError
+from .errors import (
+    ChainError,
+    ChainUnavailable,
+    CredanchorError,
+    InvalidInput,
+    ProofFormatError,
+    TooManyCredentials,
+)
 from .hashing import to_hex
 from .offline import offline_checks
 from .proof import CredanchorProof, extract_proof, has_proof
 from .report import Check, Outcome, Report, overall_status
-from .stacking import is_qualification, verify_qualification
+from .stacking import is_qualification, tree_documents, verify_qualification
 
 STATUS_NAMES = ("Valid", "UnknownRoot", "InvalidProof", "CredentialRevoked", "BatchRevoked")
+#: Credentials one verification (a file, a request) may check against the chain: a stacked
+#: qualification counts itself, its definition and every component at every level.
+DEFAULT_MAX_CREDENTIALS = 256
 
 
 @dataclass(frozen=True)
@@ -132,7 +145,12 @@ class AnchorTx:
 
 class ChainReader(Protocol):
     """The read side of a chain, for one contract. Implementations translate node failures to
-    :class:`ChainUnavailable`."""
+    :class:`ChainUnavailable`.
+
+    A reader may also offer ``verify_many(items) -> list[OnChainVerdict]``, ``verify`` for
+    many ``(credentialHash, proof, root)`` at once (a JSON-RPC batch): a stacked qualification
+    then asks about all of its credentials in one call (:meth:`Verifier.tree`); a reader
+    without it is asked one credential at a time."""
 
     chain_id: int
     contract_address: str
@@ -167,38 +185,90 @@ class Verifier:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         cache_ttl: float | None = None,
         head_ttl: float = 0.0,
+        max_credentials: int = DEFAULT_MAX_CREDENTIALS,
     ) -> None:
         """``cache_ttl``: seconds a fetched anchor transaction or issuer record is reused
         (None: for the verifier's lifetime — one run of a script). A long-lived, shared
         verifier (the service) sets a few seconds, so a suspension shows within that time.
-        ``head_ttl``: seconds the chain head is reused for the confirmation count."""
+        ``head_ttl``: seconds the chain head is reused for the confirmation count.
+        ``max_credentials``: the most credentials one verification checks against the chain
+        (see :meth:`tree`)."""
         self.trust = trust
         self.readers = readers
         self.min_confirmations = min_confirmations
         self.schema = schema
         self.clock = clock
+        self.max_credentials = max_credentials
         self._tx_cache = _Cache(cache_ttl)
         self._issuer_cache = _Cache(cache_ttl)
         self._head_cache = _Cache(head_ttl)
 
     # -- public -------------------------------------------------------------------------------
 
-    def verify(self, credential: Mapping[str, Any]) -> Report:
-        report = self._verify_one(credential)
-        if is_qualification(credential):
-            # A stacked qualification: its definition and every component, recursively.
-            report = verify_qualification(self, credential, report)
-        return report
+    def verify(self, credential: Mapping[str, Any], *, schema: bool | None = None) -> Report:
+        """The report of one credential. ``schema`` overrides the verifier's setting (a stack
+        definition is not an OB 3.0 credential).
 
-    def _verify_one(self, credential: Mapping[str, Any]) -> Report:
+        A stacked qualification is verified as one tree (:meth:`tree`): TooManyCredentials
+        when it holds more than ``max_credentials`` credentials, raised before any chain call."""
+        with self.tree(credential):
+            report = self._verify_one(credential, self.schema if schema is None else schema)
+            if is_qualification(credential):
+                # A stacked qualification: its definition and every component, recursively.
+                report = verify_qualification(self, credential, report)
+            return report
+
+    @contextmanager
+    def tree(self, *documents: Any) -> Iterator[None]:
+        """One verification of ``documents`` and everything they carry (a stacked
+        qualification's definition and components, at every level): the unit of work of one
+        file or request.
+
+        First the credentials it will check against the chain are counted, offline: more
+        than ``max_credentials`` raises TooManyCredentials before any chain call — a crafted
+        qualification nests 100 components 8 levels deep, so a single file could otherwise
+        cost thousands of verifications. Then, while the tree is open, every verification
+        in it shares one set of chain reads: the contract's ``verify`` for all of them is
+        asked at once per contract (``verify_many``: one JSON-RPC batch per 200 over HTTP),
+        and each anchor transaction, issuer record, revocation detail and the head is read at
+        most once. Verifications inside an open tree (the components) join it."""
+        current = _open_tree.get()
+        if current is not None and current.verifier is self:
+            yield
+            return
+        found = list(itertools.islice(tree_documents(documents), self.max_credentials + 1))
+        if len(found) > self.max_credentials:
+            raise TooManyCredentials(
+                f"this holds more than {self.max_credentials} credentials to verify against "
+                "the blockchain (a stacked qualification counts itself, its definition and "
+                "every badge it is built from, at every level); verify its parts separately",
+                limit=self.max_credentials)
+        if len(found) <= 1:  # one plain credential: nothing to share or batch
+            yield
+            return
+        tree = _Tree(self)
+        tree.prefetch(found)
+        token = _open_tree.set(tree)
+        try:
+            yield
+        finally:
+            _open_tree.reset(token)
+
+    def _reader(self, trusted: TrustedContract) -> ChainReader:
+        tree = _open_tree.get()
+        if tree is not None and tree.verifier is self:
+            return tree.reader(trusted)
+        return self.readers(trusted)
+
+    def _verify_one(self, credential: Mapping[str, Any], schema: bool) -> Report:
         now = self.clock()
-        checks = list(offline_checks(credential, now=now, schema=self.schema))
+        checks = list(offline_checks(credential, now=now, schema=schema))
         cred_id = credential.get("id") if isinstance(credential.get("id"), str) else None
         chash = next((c.data.get("credentialHash") for c in checks if c.name == "integrity"), None)
         if not has_proof(credential):
             checks += [
-                Check(n, Outcome.SKIPPED, "Not anchored yet, so there is nothing to look up.",
-                      {"pending": True})
+                Check(n, Outcome.SKIPPED, "Not checked: the file carries no blockchain proof, "
+                      "so there is nothing to look up.", {"pending": True})
                 for n in ("trusted-anchor", "anchored", "issuer", "revocation", "confirmations")
             ]
             return Report(overall_status(checks), tuple(checks), cred_id, chash)
@@ -252,8 +322,8 @@ class Verifier:
                   {"chainId": a.chain_id, "contract": trusted.contract})
         ]
         try:
-            reader = self.readers(trusted)
-            verdict = reader.verify(proof.credential_hash, list(proof.merkle_proof), proof.merkle_root)
+            reader = self._reader(trusted)
+            verdict = reader.verify(*_verify_args(proof))
             issuer_info, issuer_checks = self._issuer_checks(credential, proof, reader, verdict)
             checks.append(self._anchored_check(proof, reader, verdict))
             checks += issuer_checks
@@ -394,6 +464,111 @@ class Verifier:
         """Drop every cached fact."""
         for cache in (self._tx_cache, self._issuer_cache, self._head_cache):
             cache.clear()
+
+
+def _verify_args(proof: CredanchorProof) -> tuple[bytes, list[bytes], bytes]:
+    """What ``ChainReader.verify`` is asked about a proof (one place, so a batched tree
+    prefetch asks exactly what the checks will)."""
+    return proof.credential_hash, list(proof.merkle_proof), proof.merkle_root
+
+
+def _hashable(args: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(tuple(a) if isinstance(a, list) else a for a in args)
+
+
+class _Tree:
+    """The chain reads of one open :meth:`Verifier.tree`, per trusted contract."""
+
+    def __init__(self, verifier: Verifier) -> None:
+        self.verifier = verifier
+        self._readers: dict[tuple[int, str], _TreeReader] = {}
+
+    def reader(self, trusted: TrustedContract) -> _TreeReader:
+        key = (trusted.chain_id, trusted.contract.lower())
+        reader = self._readers.get(key)
+        if reader is None:
+            reader = self._readers[key] = _TreeReader(self.verifier.readers(trusted))
+        return reader
+
+    def prefetch(self, documents: Iterable[Mapping[str, Any]]) -> None:
+        """Ask each contract about every proved credential of the tree in one go."""
+        wanted: dict[tuple[int, str], tuple[TrustedContract, list[tuple[Any, ...]]]] = {}
+        for doc in documents:
+            if not has_proof(doc):
+                continue
+            try:
+                proof = extract_proof(doc)
+            except ProofFormatError:
+                continue  # reported by the checks themselves
+            trusted = self.verifier.trust.find(proof.anchor.chain_id, proof.anchor.contract)
+            if trusted is not None:
+                key = (trusted.chain_id, trusted.contract.lower())
+                wanted.setdefault(key, (trusted, []))[1].append(_verify_args(proof))
+        for trusted, items in wanted.values():
+            try:
+                reader = self.reader(trusted)
+            except CredanchorError:
+                continue  # no reader for that chain: each check reports it as usual
+            reader.prefetch(items)
+
+
+class _TreeReader:
+    """A :class:`ChainReader` for one tree: ``verify`` answers come from one batched call
+    where the reader offers ``verify_many``, and every read is made at most once — one
+    verification is one moment, so its answers do not change within it. A failure is kept
+    too (ChainUnavailable): the next credential asking the same reports ERROR at once instead
+    of waiting on a node that just failed."""
+
+    def __init__(self, reader: ChainReader) -> None:
+        self.reader = reader
+        self.chain_id = reader.chain_id
+        self.contract_address = reader.contract_address
+        self._memo: dict[tuple[Any, ...], Any] = {}
+
+    def prefetch(self, items: Sequence[tuple[Any, ...]]) -> None:
+        many = getattr(self.reader, "verify_many", None)
+        todo = list({_hashable(i): i for i in items
+                     if ("verify", *_hashable(i)) not in self._memo}.values())
+        if many is None or not todo:
+            return
+        try:
+            answers: list[Any] = list(many(todo))
+        except ChainError as exc:
+            failed = exc if isinstance(exc, ChainUnavailable) else ChainUnavailable(str(exc))
+            answers = [failed] * len(todo)
+        for item, answer in zip(todo, answers, strict=True):
+            self._memo[("verify", *_hashable(item))] = answer
+
+    def _once(self, name: str, *args: Any) -> Any:
+        key = (name, *_hashable(args))
+        if key not in self._memo:
+            try:
+                self._memo[key] = getattr(self.reader, name)(*args)
+            except ChainUnavailable as exc:
+                self._memo[key] = exc
+        value = self._memo[key]
+        if isinstance(value, ChainUnavailable):
+            raise value
+        return value
+
+    def verify(self, credential_hash: bytes, proof: list[bytes], root: bytes) -> OnChainVerdict:
+        return self._once("verify", credential_hash, proof, root)
+
+    def issuer_facts(self, issuer: str) -> IssuerFacts:
+        return self._once("issuer_facts", issuer)
+
+    def anchor_tx(self, tx_hash: str) -> AnchorTx | None:
+        return self._once("anchor_tx", tx_hash)
+
+    def revocation_reason(self, issuer: str, credential_hash: bytes, root: bytes) -> dict[str, Any]:
+        return self._once("revocation_reason", issuer, credential_hash, root)
+
+    def head(self) -> int:
+        return self._once("head")
+
+
+_open_tree: contextvars.ContextVar[_Tree | None] = contextvars.ContextVar(
+    "credanchor_verification_tree", default=None)
 
 
 class _Cache:

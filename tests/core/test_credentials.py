@@ -415,3 +415,41 @@ def test_accept_credential_refuses_invalid_and_unhashable():
         accept_credential(doc, issuer=ISSUER)
     with pytest.raises(InvalidInput):
         accept_credential(["not", "a", "credential"], issuer=ISSUER)  # type: ignore[arg-type]
+
+
+# --- dates that exist in their own zone but not in UTC (issue 12) ------------------------------
+
+UNREPRESENTABLE = ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-23:59"]
+
+
+@pytest.mark.parametrize("text", UNREPRESENTABLE)
+def test_a_date_outside_utc_years_is_a_value_error_like_a_malformed_one(text):
+    # Before: datetime.astimezone raised OverflowError, which every caller let through.
+    with pytest.raises(ValueError, match="outside the years 1 to 9999"):
+        parse_datetime(text)
+    with pytest.raises(ValueError, match="outside the years 1 to 9999"):
+        parse_datetime(text, lenient=True)
+    with pytest.raises(ValueError, match="not a date-time that exists"):
+        parse_datetime("2026-02-30T00:00:00Z")
+    # the edges themselves are fine
+    assert parse_datetime("0001-01-01T00:00:00Z").year == 1
+    assert parse_datetime("9999-12-31T23:59:59Z").year == 9999
+
+
+def test_lenient_dates_take_a_missing_zone_as_utc():
+    assert parse_datetime("2026-03-01", lenient=True) == datetime(2026, 3, 1, tzinfo=UTC)
+    assert parse_datetime("2026-03-01T10:00+02:00", lenient=True) == \
+        datetime(2026, 3, 1, 8, tzinfo=UTC)
+    with pytest.raises(ValueError, match="not an ISO 8601 date-time"):
+        parse_datetime("soon", lenient=True)
+    with pytest.raises(ValueError):
+        parse_datetime("2026-03-01")  # strict: RFC 3339 with a zone only
+
+
+@pytest.mark.parametrize("field", ["validFrom", "validUntil"])
+@pytest.mark.parametrize("text", UNREPRESENTABLE)
+def test_the_schema_refuses_an_unrepresentable_date(field, text):
+    c = make_credential()
+    c[field] = text
+    with pytest.raises(SchemaInvalid, match=field):
+        validate_credential(c)

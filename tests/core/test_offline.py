@@ -129,9 +129,25 @@ def test_no_proof_is_pending(credential):
     assert integrity.data == {
         "credentialHash": to_hex(credential_hash(credential)),
         "pending": True,
+        "reason": "no-proof",
     }
     assert merkle.data == {"pending": True}
     assert report.anchor is None
+
+
+def test_no_proof_says_plainly_that_nothing_is_confirmed(credential):
+    """Issue 12: a made-up file with no proof was PENDING with wording that sounded like a
+    partial pass."""
+    report = verify_offline(credential, NOW)
+    assert report.unconfirmed
+    integrity = report.check("integrity")
+    assert integrity.message == (
+        "Nothing about this file is confirmed: it carries no blockchain proof, so neither its "
+        "content nor its issuer can be checked. Anyone can write a file like this; trust it "
+        "only once its issuer has recorded it.")
+    assert report.check("merkle").message == "Not checked: the file carries no blockchain proof."
+    assert report.reasons() == (integrity,)  # what a one-line summary shows
+    assert not any("genuine" in c.message or "so far" in c.message for c in report.checks)
 
 
 def test_malformed_proof_is_invalid(anchored):
@@ -175,6 +191,27 @@ def test_unreadable_dates_are_invalid(anchored, field, value):
     report = verify_offline(c, NOW, schema=False)
     assert report.check("validity").data["reason"] == "bad-date"
     assert report.status == Status.INVALID
+
+
+@pytest.mark.parametrize("field", ["validFrom", "validUntil"])
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-23:59"])
+@pytest.mark.parametrize("proved", [True, False], ids=["anchored", "no-proof"])
+def test_a_date_unrepresentable_in_utc_is_invalid_not_a_crash(anchored, field, value, proved):
+    """Issue 12: these dates made ``astimezone`` raise OverflowError out of the verifier."""
+    c = copy.deepcopy(anchored[0])
+    c[field] = value
+    if proved:
+        (c,) = anchor_batch([{k: v for k, v in c.items() if k != "proof"}])
+    else:
+        del c["proof"]
+    report = verify_offline(c, NOW)
+    assert report.status == Status.INVALID  # never PENDING, even without a proof
+    validity = report.check("validity")
+    assert validity.outcome == Outcome.FAIL and validity.data["reason"] == "bad-date"
+    assert f"({field})" in validity.message
+    schema = report.check("schema")
+    assert schema.outcome == Outcome.FAIL and f"$.{field}" in schema.message
+    assert report.check("integrity").outcome == (Outcome.PASS if proved else Outcome.SKIPPED)
 
 
 def test_arguments_are_checked(anchored):

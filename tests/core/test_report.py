@@ -99,3 +99,19 @@ def test_report_to_dict_is_json_ready():
 def test_enums_are_strings():
     assert Status.VALID == "VALID" and Outcome.PASS == "pass"
     assert json.dumps({"s": Status.PENDING}) == '{"s": "PENDING"}'
+
+
+def test_reasons_name_what_failed_or_why_a_pending_report_is_not_confirmed():
+    fail = Check("integrity", Outcome.FAIL, "Altered.")
+    err = Check("anchored", Outcome.ERROR, "Timed out.")
+    ok = Check("schema", Outcome.PASS, "Fine.")
+    assert Report(Status.INVALID, (ok, fail, err), None, None).reasons() == (fail, err)
+    assert Report(Status.VALID, (ok,), None, None).reasons() == ()
+    shallow = Check("confirmations", Outcome.WARN, "1 block deep.", {"pending": True})
+    assert Report(Status.PENDING, (ok, shallow), None, None).reasons() == (shallow,)
+    assert not Report(Status.PENDING, (ok, shallow), None, None).unconfirmed
+    none = Check("integrity", Outcome.SKIPPED, "No proof.", {"pending": True,
+                                                             "reason": "no-proof"})
+    later = Check("merkle", Outcome.SKIPPED, "No proof.", {"pending": True})
+    report = Report(Status.PENDING, (ok, none, later), None, None)
+    assert report.reasons() == (none,) and report.unconfirmed

@@ -258,3 +258,35 @@ def test_public_endpoints_are_rate_limited(tmp_path):
         assert [c.get("/api/v1/issuers").status_code for _ in range(3)] == [200, 200, 429]
     finally:
         rt.close()
+
+
+# -- issue 12: dates that exist in their own zone but not in UTC --------------------------------
+
+UNREPRESENTABLE = ("0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-23:59")
+
+
+@pytest.mark.parametrize("value", UNREPRESENTABLE)
+@pytest.mark.parametrize("field", ["validFrom", "validUntil"])
+def test_a_date_unrepresentable_in_utc_is_reported_invalid_like_a_malformed_one(
+        client, auth, runtime, field, value):
+    """Before: astimezone raised OverflowError inside the verifier, a 500. A malformed date is
+    a 200 report with INVALID and the validity check failed; so is this one."""
+    [c] = issue(client, auth, 1)
+    anchor_all(client, auth, runtime)
+    doc = client.get(f"/api/v1/credentials/{c['id']}", headers=auth).get_json()["credential"]
+    for document in (doc, {k: v for k, v in doc.items() if k != "proof"}):
+        document = {**document, field: value}
+        resp = client.post("/api/v1/verify", json=document)
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        body = resp.get_json()
+        assert body["status"] == "INVALID"
+        checks = {ch["name"]: ch for ch in body["checks"]}
+        assert checks["validity"]["outcome"] == "fail"
+        assert checks["validity"]["data"]["reason"] == "bad-date"
+        assert f"({field})" in checks["validity"]["message"]
+        assert checks["schema"]["outcome"] == "fail" and f"$.{field}" in checks["schema"]["message"]
+    # and issuing with such a date is refused like any bad date, not a 500
+    item = {**sample_items(1)[0], field: value}
+    body = problem(client.post("/api/v1/credentials", json=item, headers=auth), 400)
+    assert body["detail"] == (f"$.{field}: {value!r} is outside the years 1 to 9999 once "
+                              "converted to UTC")

@@ -97,3 +97,63 @@ def test_errors_are_one_line_and_nonzero(cli, tmp_path):
     assert text.startswith("error: CSV header lacks") and text.count("\n") == 1
     text = cli("verify", str(tmp_path / "missing"), code=EXIT_ERROR)
     assert "no such file" in text
+
+
+def _crafted_qualification(badge: dict, *, width: int, depth: int) -> dict:
+    """A file shaped like a stacked qualification (docs/stacking.md), ``width`` components a
+    level, ``depth`` levels, around a real anchored badge: nothing in it is genuine, but each
+    level would be verified against the chain."""
+    if depth == 0:
+        return badge
+    doc = dict(badge)
+    inner = _crafted_qualification(badge, width=width, depth=depth - 1)
+    doc["credanchorStack"] = {
+        "type": "CredanchorStack2026", "stackedAt": "2026-03-02T09:30:00Z",
+        "definition": {"id": "urn:uuid:x", "stack": "x", "version": 1,
+                       "definitionHash": "0x" + "00" * 32, "document": badge},
+        "components": [{"requirement": f"c{i}", "credentialHash": "0x" + "00" * 32,
+                        "credential": inner} for i in range(width)],
+    }
+    return doc
+
+
+def test_verify_reports_every_file_of_a_folder_with_crafted_ones(cli, tmp_path):
+    """Issue 12: a date unrepresentable in UTC printed a traceback and ended the run; a
+    crafted qualification of 290 credentials was verified credential by credential. Both are
+    now one INVALID line, and every other file is still reported."""
+    out = tmp_path / "badges"
+    cli("issue", str(EXAMPLES / "badges.csv"), "--anchor", "--out", str(out))
+    good = sorted(out.glob("*.json"))
+    badge = json.loads(good[0].read_text())
+    (out / "zz-date-from.json").write_text(json.dumps(
+        {**badge, "validFrom": "0001-01-01T00:00:00+00:01"}))
+    (out / "zz-date-until.json").write_text(json.dumps(
+        {k: v for k, v in badge.items() if k != "proof"} | {
+            "validUntil": "9999-12-31T23:59:59-23:59"}))
+    (out / "zz-deep.json").write_text(json.dumps(_crafted_qualification(badge, width=16,
+                                                                        depth=2)))
+    text = cli("verify", str(out), code=EXIT_INVALID)
+    lines = {line.split()[1].rsplit("/", 1)[-1]: line for line in text.splitlines()
+             if line[:1] != " "}
+    assert len(lines) == len(good) + 3
+    assert all(lines[p.name].startswith("VALID") for p in good)
+    assert lines["zz-date-from.json"].startswith("INVALID")
+    assert "validity: The badge has no readable start date (validFrom)" in \
+        lines["zz-date-from.json"]
+    assert lines["zz-date-until.json"].startswith("INVALID")  # no proof, yet not PENDING
+    assert "validity: The badge's end date (validUntil) is unreadable" in \
+        lines["zz-date-until.json"]
+    assert lines["zz-deep.json"].startswith("INVALID")
+    assert "this holds more than 256 credentials to verify" in lines["zz-deep.json"]
+
+
+def test_verify_says_a_file_without_proof_is_not_confirmed(cli, tmp_path):
+    out = tmp_path / "b"
+    cli("issue", str(EXAMPLES / "badge.json"), "--anchor", "--out", str(out))
+    [file] = list(out.glob("*.json"))
+    made_up = tmp_path / "made-up.json"
+    made_up.write_text(json.dumps({k: v for k, v in json.loads(file.read_text()).items()
+                                   if k != "proof"}))
+    text = cli("verify", str(made_up), code=EXIT_INVALID)
+    assert text.startswith(f"PENDING  {made_up}  — integrity: Nothing about this file is "
+                           "confirmed: it carries no blockchain proof")

@@ -98,3 +98,26 @@ def test_stack_errors_are_one_line(cli, tmp_path):
     text = cli("stack", "check", "nothing", str(EXAMPLES / "badge.json"), "--recipient", "x",
                code=3)
     assert text == "error: no stack 'nothing'\n"
+
+
+def test_a_withdrawn_definition_is_a_one_line_error_and_revokes_its_qualification(cli,
+                                                                                   tmp_path):
+    """Issue 12: revoking the definition used to leave it granting qualifications."""
+    badges = tmp_path / "badges"
+    cli("issue", str(EXAMPLES / "stack-badges.json"), "--anchor", "--out", str(badges))
+    cli("stack", "publish", str(EXAMPLES / "stack-data-analyst.json"), "--anchor")
+    out = tmp_path / "qualifications"
+    cli("stack", "issue", "data-analyst", str(badges), "--recipient", "ada@example.org",
+        "--name", "Ada Lovelace", "--anchor", "--out", str(out))
+    [qualification] = out.glob("*.json")
+    definition = json.loads(cli("stack", "list", "--json").splitlines()[0])["id"]
+    cli("revoke", definition, "--reason", "withdrawn")
+    for command in ("check", "issue"):
+        text = cli("stack", command, "data-analyst", str(badges), "--recipient",
+                   "ada@example.org", code=3)
+        assert text.startswith("error: stack 'data-analyst' version 1 was withdrawn by its "
+                               "issuer on ") and text.count("\n") == 1
+    lines = cli("verify", str(qualification), code=EXIT_INVALID).splitlines()
+    assert lines[0].startswith(f"REVOKED  {qualification}  — stack-definition: The issuer "
+                               "withdrew the stack definition “data-analyst” version 1 on ")
+    assert lines[0].endswith(", so the qualification no longer stands.")

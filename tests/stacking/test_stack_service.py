@@ -386,8 +386,9 @@ def test_a_withdrawn_definition_makes_its_qualifications_revoked(world: World):
     world.runtime.anchorer().run_until_idle(timeout=120, force_seal=False)
     report = world.runtime.verify(qualification)
     assert report.status == Status.REVOKED
-    assert report.check("stack-definition").message == (
-        "The issuer has withdrawn the stack definition “withdrawn” version 1.")
+    message = report.check("stack-definition").message
+    assert message.startswith("The issuer withdrew the stack definition “withdrawn” version 1 on ")
+    assert message.endswith(", so the qualification no longer stands.")
 
 
 def test_an_unreachable_chain_is_error_not_invalid(world, qualification):

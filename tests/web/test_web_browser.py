@@ -204,3 +204,17 @@ def test_script_renders_stacked_components_as_a_tree(page: Page, base_url: str, 
     expect(nested.locator(".check-title")).to_have_text("Not revoked")
     expect(nested.locator("h6.verdict-word")).to_have_text("Result: REVOKED")
     expect(page.locator("#result article.report")).to_have_count(3)
+
+
+def test_a_file_without_proof_reads_as_unconfirmed_in_the_browser(page: Page, base_url: str,
+                                                                  badges):
+    """Issue 12, the JS path (verify.js mirrors pages.present)."""
+    page.goto(f"{base_url}/verify")
+    unproved = {k: v for k, v in badges.shared.items() if k != "proof"}
+    page.locator("#credential").fill(json.dumps(unproved))
+    with page.expect_response(f"{base_url}/api/v1/verify"):
+        page.get_by_role("button", name="Verify").click()
+    expect(page.locator("#result-heading")).to_have_text("Result: PENDING")
+    expect(page.locator("#result .verdict-text")).to_have_text(re.compile(
+        r"^Nothing about this file is confirmed: it carries no blockchain proof"))
+    expect(page.locator("#result")).not_to_contain_text("genuine so far")

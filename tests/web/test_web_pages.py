@@ -117,6 +117,27 @@ def test_posting_a_valid_badge_shows_valid_with_every_check(client, badges, web_
     assert doc.one("title").text.startswith("VALID")
 
 
+def test_a_file_with_no_proof_is_pending_and_plainly_unconfirmed(client, badges):
+    """Issue 12: PENDING used to read "it looks genuine so far" — of a file anyone can type."""
+    unproved = {k: v for k, v in badges.shared.items() if k != "proof"}
+    doc = page(client.post("/verify", data={"credential": json.dumps(unproved)}))
+    assert verdict(doc) == "PENDING"
+    text = doc.one("p", cls="verdict-text").text
+    assert text == pages.UNCONFIRMED[1]
+    assert text.startswith("Nothing about this file is confirmed: it carries no blockchain "
+                           "proof")
+    assert "genuine so far" not in doc.one("article", cls="report").text
+    assert rows(doc)["integrity"].one(cls="check-message").text.startswith(
+        "Nothing about this file is confirmed")
+    # a recorded badge that is only not deep enough yet keeps the plain PENDING words
+    shallow = (Check("integrity", Outcome.PASS, "Unchanged."),
+               Check("confirmations", Outcome.WARN, "1 block deep.", {"pending": True}))
+    with client.application.test_request_context("/verify"):
+        html, _ = pages._verify_page(report=Report(Status.PENDING, shallow, None, None))
+    assert parse(html).one("p", cls="verdict-text").text == pages.STATUSES["PENDING"][1]
+    assert "genuine" not in pages.STATUSES["PENDING"][1]
+
+
 def test_posting_a_tampered_badge_names_the_failed_check(client, badges):
     resp = client.post("/verify", data={"credential": json.dumps(badges.tampered())})
     assert resp.status_code == 200

@@ -244,7 +244,10 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _json(ref("Eligibility")),
                                   "400": _problem("Malformed request"),
                                   "404": _problem("No such stack (for you)"),
-                                  "413": _problem("Too many components"), **AUTH_ERRORS},
+                                  "409": _problem("The stack definition was withdrawn"),
+                                  "413": _problem("Too many components, or more credentials "
+                                                  "to verify than the limit"),
+                                  **AUTH_ERRORS},
                 },
             },
             "/api/v1/stacks/{stack_id}/issue": {
@@ -263,8 +266,10 @@ def openapi_document() -> dict[str, Any]:
                                      "Accepted as pending"),
                         "400": _problem("Malformed request"),
                         "404": _problem("No such stack (for you)"),
-                        "409": _problem("The stack definition is not anchored yet"),
-                        "413": _problem("Too many components"),
+                        "409": _problem("The stack definition is not anchored yet, or was "
+                                        "withdrawn"),
+                        "413": _problem("Too many components, or more credentials to verify "
+                                        "than the limit"),
                         "422": _problem("Not eligible: `missing` and `shortfalls` say why"),
                         **AUTH_ERRORS,
                     },
@@ -278,7 +283,9 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": _json(ref("Report"), "The verification report"),
                         "400": _problem("Not a JSON object"),
-                        "413": _problem("Body too large"),
+                        "413": _problem("Body too large, or more credentials to verify than "
+                                        "CREDANCHOR_MAX_VERIFY_CREDENTIALS (a stacked "
+                                        "qualification counts every level)"),
                         "429": _problem("Rate limited"),
                     },
                 },

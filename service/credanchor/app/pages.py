@@ -35,8 +35,10 @@ from flask import (
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from ..credentials import parse_datetime
 from ..errors import CredanchorError, InvalidInput
 from ..hashing import loads_strict
+from ..report import REASON_NO_PROOF
 from . import get_runtime, hosts, problems
 
 log = logging.getLogger(__name__)
@@ -98,8 +100,8 @@ STATUSES = {
     ),
     "PENDING": (
         "i-pending",
-        "This badge is not final on the blockchain yet; it looks genuine so far, so check again "
-        "in a little while.",
+        "Not confirmed yet: this badge's record on the blockchain is not final. Check again in "
+        "a little while.",
     ),
     "ERROR": (
         "i-error",
@@ -118,10 +120,21 @@ STACK_REVOKED = (
 )
 
 
+# PENDING because the file carries no proof at all (Report.unconfirmed): anyone can type such a
+# file, so nothing may sound reassuring (issue 12).
+UNCONFIRMED = (
+    "i-pending",
+    "Nothing about this file is confirmed: it carries no blockchain proof, so we cannot tell "
+    "whether it is genuine, unaltered or really from the issuer it names. Do not rely on it "
+    "until its issuer has recorded it.",
+)
+
+
 def labels() -> dict[str, Any]:
     """The wording tables, as handed to verify.js."""
     return {
         "stackRevoked": {"icon": STACK_REVOKED[0], "text": STACK_REVOKED[1]},
+        "unconfirmed": {"icon": UNCONFIRMED[0], "text": UNCONFIRMED[1]},
         "checks": CHECK_TITLES,
         "outcomes": {k: {"word": w, "icon": i} for k, (w, i) in OUTCOMES.items()},
         "statuses": {k: {"icon": i, "text": t} for k, (i, t) in STATUSES.items()},
@@ -162,8 +175,7 @@ def format_time(value: Any) -> str | None:
         if isinstance(value, int | float) and not isinstance(value, bool):
             dt = datetime.fromtimestamp(value, UTC)
         elif isinstance(value, str):
-            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            dt = dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
+            dt = parse_datetime(value, lenient=True)
         else:
             return None
     except (ValueError, OverflowError, OSError):
@@ -222,6 +234,15 @@ def stacked_documents(credential: Mapping[str, Any]) -> list[Any]:
             for c in (items if isinstance(items, list) else [])]
 
 
+def _no_proof(report: Mapping[str, Any]) -> bool:
+    """Report.unconfirmed, on the dict form."""
+    for c in report.get("checks") or []:
+        if isinstance(c, Mapping) and c.get("name") == "integrity":
+            data = c.get("data")
+            return isinstance(data, Mapping) and data.get("reason") == REASON_NO_PROOF
+    return False
+
+
 def present(report: Mapping[str, Any], credential: Any = None) -> dict[str, Any]:
     """A report dict (``Report.to_dict()``) plus the submitted credential → what the template
     shows. Recursive over ``components`` (stacked credentials)."""
@@ -250,6 +271,8 @@ def present(report: Mapping[str, Any], credential: Any = None) -> dict[str, Any]
         c["name"] == "revocation" and c["outcome"] == "fail" for c in checks
     ) and any(str(c["name"]).startswith("stack-") and c["outcome"] == "fail" for c in checks):
         icon, explanation = STACK_REVOKED
+    if status == "PENDING" and _no_proof(report):
+        icon, explanation = UNCONFIRMED
     components = []
     # A qualification carries its component files in report order; each component's facts
     # (badge, holder) come from its own file, trusted only as far as its own checks say.

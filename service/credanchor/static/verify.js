@@ -121,6 +121,12 @@
         checks.some(function (c) { return isStackCheck(c) && c.outcome === "fail"; })) {
       st = L.stackRevoked;
     }
+    // Mirrors pages.present: PENDING for want of any proof, so nothing is confirmed.
+    if (status === "PENDING" && L.unconfirmed && (report.checks || []).some(function (c) {
+      return c.name === "integrity" && c.data && c.data.reason === "no-proof";
+    })) {
+      st = L.unconfirmed;
+    }
     var issuer = report.issuer || {};
     var anchor = report.anchor || {};
     var claimed = doc.issuer && typeof doc.issuer === "object" ? text(doc.issuer.name) : null;
