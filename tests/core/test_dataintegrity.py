@@ -32,16 +32,9 @@ from credanchor.core.errors import (
 )
 from credanchor.core.jsonld import CREDENTIALS_V2, DID_V1, MULTIKEY_V1, ContextLoader
 from credanchor.core.multikey import Ed25519KeyPair, multibase_decode, multibase_encode
-from credanchor.credentials import (
-    AchievementSpec,
-    Alignment,
-    Evidence,
-    IssuerProfile,
-    Recipient,
-    build_credential,
-)
 from credanchor.errors import InvalidInput
 
+from ._ob3 import ob3_credentials
 from ._support import VECTORS, make_credential
 
 EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
@@ -605,71 +598,6 @@ def test_add_proof_appends_to_an_existing_proof_set(issuer_key):
 
 
 # --- Hypothesis: sign -> verify on generated OB 3.0 credentials -------------------------------
-
-# Characters canonicalisation refuses (see credanchor.core.rdfc); surrogates are excluded by
-# the "Cs" category.
-_REFUSED = "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]))
-_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters=_REFUSED),
-    min_size=1,
-    max_size=40,
-).filter(lambda s: s.strip() != "")
-_escapes = st.sampled_from(['"quoted"', "back\\slash", "tab\there", "line\nbreak", "cr\rlf"])
-_names = st.one_of(_text, _escapes, st.builds(lambda a, b: a + b, _text, _escapes))
-_moments = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
-)
-# Whole numbers and numbers with two decimals (the doubles whose 16-digit rounding is an exact
-# tie are refused by canonicalisation, test_rdfc.py; these are never ties).
-_credits = st.one_of(
-    st.integers(min_value=0, max_value=10**6),
-    st.integers(min_value=1, max_value=10**8).filter(lambda n: n % 100).map(lambda n: n / 100),
-)
-
-
-@st.composite
-def ob3_credentials(draw) -> dict:
-    valid_from = draw(_moments)
-    alignments = tuple(
-        Alignment(
-            target_name=draw(_names),
-            target_url=f"https://frameworks.example/{i}",
-            target_code=draw(st.none() | _names),
-        )
-        for i in range(draw(st.integers(0, 2)))
-    )
-    achievement = AchievementSpec(
-        name=draw(_names),
-        description=draw(_names),
-        criteria_narrative=draw(_names),
-        criteria_url=draw(st.none() | st.just("https://example.org/criteria")),
-        alignments=alignments,
-        achievement_id=draw(st.none() | st.just("https://example.org/achievements/a")),
-    )
-    recipient = Recipient(
-        name=draw(st.none() | _names),
-        email=draw(st.from_regex(r"[a-z]{1,8}@example\.org", fullmatch=True)),
-        identifier=draw(st.none() | _names),
-    )
-    evidence = tuple(
-        Evidence(id=f"https://portfolio.example/{i}", name=draw(_names))
-        for i in range(draw(st.integers(0, 2)))
-    )
-    credential = build_credential(
-        issuer=IssuerProfile(
-            address="0x70997970c51812dc3a010c7d01b50e0d17dc79c8", chain_id=1, name=draw(_names)
-        ),
-        recipient=recipient,
-        achievement=achievement,
-        valid_from=valid_from,
-        valid_until=valid_from + timedelta(days=draw(st.integers(1, 4000))),
-        evidence=evidence,
-        clear_identity=draw(st.booleans()),
-    )
-    credits = draw(st.none() | _credits)
-    if credits is not None:
-        credential["credentialSubject"]["achievement"]["creditsAvailable"] = credits
-    return credential
 
 
 def _leaves(value, path=()):

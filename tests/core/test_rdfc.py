@@ -69,7 +69,7 @@ def test_any_change_to_a_value_changes_the_canonical_form():
 
 
 def test_a_credanchor_badge_has_the_expected_shape():
-    out = canonical_nquads(make_credential())
+    out = reference(make_credential())
     lines = out.splitlines()
     assert out.endswith(" .\n") and lines == sorted(lines)
     assert len(lines) == 41

@@ -101,7 +101,7 @@ class ContextLoader:
     """A pyld ``documentLoader``: serves the bundled contexts, plus ``extra`` ones if given.
 
     ``extra`` maps exact URLs to context documents (``{"@context": ...}``), e.g. the W3C
-    examples context the spec's test vectors use. Call :meth:`options` to get the keyword
+    examples context the spec's test vectors use; it cannot replace a bundled URL. Call :meth:`options` to get the keyword
     options for a pyld call; they include a context resolver bound to this loader's own cache.
     """
 
@@ -110,6 +110,10 @@ class ContextLoader:
         for url, document in (extra or {}).items():
             if not isinstance(url, str) or not isinstance(document, Mapping):
                 raise TypeError("extra contexts must map URL strings to JSON objects")
+            if url in BUNDLED_CONTEXTS:
+                # A bundled URL always means the bundled document (the fast canonicaliser
+                # relies on it, and so does everyone reading a signed credential).
+                raise ValueError(f"{url} is bundled and cannot be replaced")
             # Kept as text so every load hands pyld a fresh copy it may modify freely.
             texts[url] = json.dumps(document)
         self._extra = texts
