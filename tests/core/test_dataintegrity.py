@@ -176,6 +176,14 @@ def test_the_vc_issuer_rule_refuses_a_key_the_issuer_does_not_control():
     assert "https://vc.example/issuers/5678" in result.proofs[0].detail
 
 
+@pytest.mark.parametrize("issuer", [{"name": "No Id"}, 42])
+def test_an_issuer_without_an_id_matches_no_key(issuer):
+    key = Ed25519KeyPair.from_secret_multibase(SPEC_SECRET)
+    secured = add_proof({**ALUMNI, "issuer": issuer}, key, loader=LOADER)
+    (proof,) = verify(secured, loader=LOADER).proofs
+    assert proof.failure is Failure.ISSUER_MISMATCH and "no id" in proof.detail
+
+
 @pytest.mark.parametrize(
     "path, value",
     [

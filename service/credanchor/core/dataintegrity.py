@@ -418,9 +418,17 @@ def _retrieve_key(
         return Failure.BAD_KEY, f"publicKeyMultibase: {exc.detail}"
 
 
+_NO_ISSUER = object()
+
+
 def _issuer_id(document: Mapping[str, Any]) -> object:
-    issuer = document.get("issuer")
-    return issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    """The issuer's id; None without an ``issuer`` member (not a credential, nothing to check).
+    An ``issuer`` without a string id matches no key."""
+    if "issuer" not in document:
+        return None
+    issuer = document["issuer"]
+    issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    return issuer_id if isinstance(issuer_id, str) else _NO_ISSUER
 
 
 def verify(
@@ -562,6 +570,8 @@ def _verify_one(
         return fail(key[0], key[1])
     public_key, controller = key
     assert isinstance(public_key, bytes)
+    if issuer is _NO_ISSUER:
+        return fail(Failure.ISSUER_MISMATCH, "the credential's issuer has no id")
     if issuer is not None and issuer != controller:
         return fail(
             Failure.ISSUER_MISMATCH,
