@@ -32,6 +32,7 @@ RDFC-1.0 §4.4.3) is refused after a bounded amount of work.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
@@ -184,7 +185,10 @@ def _unknown_context_in(exc: BaseException) -> UnknownContext | None:
     return None
 
 
-def _make_urdna2015(limit: int) -> Any:
+# pyld is imported on first use (it is heavy, and credanchor's own documents seldom need it);
+# the subclasses are built once.
+@functools.cache
+def _urdna2015_class() -> Any:
     from pyld.canon import URDNA2015
 
     class _BoundedURDNA2015(URDNA2015):  # type: ignore[misc]
@@ -196,17 +200,18 @@ def _make_urdna2015(limit: int) -> Any:
 
         def hash_n_degree_quads(self, id_: Any, issuer: Any) -> Any:
             self._ndegree_calls += 1
-            if self._ndegree_calls > limit:
+            if self._ndegree_calls > _MAX_NDEGREE_CALLS:
                 raise RdfCanonicalizationError(
                     "the document's blank nodes would take too long to canonicalise "
                     "(RDFC-1.0 dataset poisoning)"
                 )
             return super().hash_n_degree_quads(id_, issuer)
 
-    return _BoundedURDNA2015()
+    return _BoundedURDNA2015
 
 
-def _safe_processor() -> Any:
+@functools.cache
+def _safe_processor_class() -> Any:
     from pyld.jsonld import JsonLdProcessor
 
     class _SafeProcessor(JsonLdProcessor):  # type: ignore[misc]
@@ -221,7 +226,7 @@ def _safe_processor() -> Any:
             _check_expanded(expanded)
             return expanded
 
-    return _SafeProcessor()
+    return _SafeProcessor
 
 
 def reference(document: Mapping[str, Any], *, loader: ContextLoader | None = None) -> str:
@@ -237,10 +242,8 @@ def reference(document: Mapping[str, Any], *, loader: ContextLoader | None = Non
     loader = loader or default_loader()
     doc = _plain_json(document)
     try:
-        dataset = _safe_processor().to_rdf(doc, loader.options())
-        result: str = _make_urdna2015(_MAX_NDEGREE_CALLS).main(
-            dataset, {"format": "application/n-quads"}
-        )
+        dataset = _safe_processor_class()().to_rdf(doc, loader.options())
+        result: str = _urdna2015_class()().main(dataset, {"format": "application/n-quads"})
     except _DroppedProperty as exc:
         raise RdfCanonicalizationError(
             f"term {exc.prop!r:.120} is not defined by the document's contexts, "
