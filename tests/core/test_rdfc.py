@@ -190,3 +190,13 @@ def test_a_few_look_alike_blank_nodes_are_still_canonicalised():
     one = canonical_nquads(_vc(**{"@context": ctx}, credentialSubject={"q": [a, b]}))
     assert one.count('<https://ex.org/p> "same"') == 2
     assert "_:c14n0" in one and "_:c14n2" in one
+
+
+def test_concurrent_reference_canonicalisations_agree_with_sequential_ones():
+    # One loader (and pyld's per-context caches) serves every request thread.
+    from concurrent.futures import ThreadPoolExecutor
+
+    docs = [make_credential(i) for i in range(16)]
+    expected = [reference(d) for d in docs]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(reference, docs * 2)) == expected * 2

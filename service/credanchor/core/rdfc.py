@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
@@ -185,6 +186,11 @@ def _unknown_context_in(exc: BaseException) -> UnknownContext | None:
     return None
 
 
+# pyld keeps unlocked LRU caches inside processed contexts (cachetools, not thread-safe), and
+# one loader's contexts are shared by every request thread: one pyld run at a time.
+_PYLD_LOCK = threading.Lock()
+
+
 # pyld is imported on first use (it is heavy, and credanchor's own documents seldom need it);
 # the subclasses are built once.
 @functools.cache
@@ -242,8 +248,9 @@ def reference(document: Mapping[str, Any], *, loader: ContextLoader | None = Non
     loader = loader or default_loader()
     doc = _plain_json(document)
     try:
-        dataset = _safe_processor_class()().to_rdf(doc, loader.options())
-        result: str = _urdna2015_class()().main(dataset, {"format": "application/n-quads"})
+        with _PYLD_LOCK:
+            dataset = _safe_processor_class()().to_rdf(doc, loader.options())
+            result: str = _urdna2015_class()().main(dataset, {"format": "application/n-quads"})
     except _DroppedProperty as exc:
         raise RdfCanonicalizationError(
             f"term {exc.prop!r:.120} is not defined by the document's contexts, "
