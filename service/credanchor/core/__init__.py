@@ -7,7 +7,8 @@ JSON-LD context documents bundled in ``contexts/`` (package data, read once).
 
 Modules:
     jsonld        -- a pyld document loader serving only the bundled contexts
-    rdfc          -- RDFC-1.0 canonical N-Quads of a JSON-LD document
+    rdfc          -- RDFC-1.0 canonical N-Quads of a JSON-LD document (pyld reference)
+    rdfc_fast     -- the same bytes, fast, for the documents credanchor itself builds
     multikey      -- Ed25519 keys as Multikey, base58btc, did:key, did:web URLs
     dataintegrity -- W3C Data Integrity proofs with the eddsa-rdfc-2022 cryptosuite
     errors        -- the errors these modules raise (all under credanchor.errors' root)
