@@ -52,7 +52,7 @@ from .multikey import (
     resolve_offline,
     verify_ed25519,
 )
-from .rdfc import canonical_nquads
+from .rdfc import Canonicalizer, canonical_nquads
 
 __all__ = [
     "CRYPTOSUITE",
@@ -81,7 +81,6 @@ KEY_TYPES = frozenset({"Multikey", "Ed25519VerificationKey2020"})
 #: A DID resolver: DID -> DID document. Raise if the document cannot be obtained (unreachable
 #: is an error, not an invalid signature); return None if the DID is known not to exist.
 DidResolver = Callable[[str], Mapping[str, Any] | None]
-Canonicalizer = Callable[..., str]
 
 # xsd:dateTime (XML Schema 1.1 Part 2, §3.3.7): year, month, day, time, optional fraction and
 # optional time zone. Ranges are checked with datetime below.

@@ -39,10 +39,11 @@ from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ..hashing import MAX_SAFE_INTEGER  # what a JavaScript verifier reads exactly
 from .errors import RdfCanonicalizationError, UnknownContext
 from .jsonld import ContextLoader, default_loader
 
-__all__ = ["MAX_DEPTH", "MAX_SAFE_INTEGER", "Canonicalizer", "canonical_nquads", "reference"]
+__all__ = ["MAX_DEPTH", "Canonicalizer", "canonical_nquads", "reference"]
 
 #: Canonicalisation of a JSON-LD document to RDFC-1.0 N-Quads; the signature of any drop-in
 #: replacement for the reference path.
@@ -50,8 +51,6 @@ Canonicalizer = Callable[..., str]
 
 #: Deepest nesting accepted (an OB 3.0 credential with its proof needs about 8).
 MAX_DEPTH = 64
-#: Largest integer magnitude accepted (I-JSON / what a JavaScript verifier reads exactly).
-MAX_SAFE_INTEGER = 2**53 - 1
 # Calls of the N-degree hash allowed before a dataset counts as poisoned. credanchor's own
 # documents never need the N-degree hash (every blank node has a distinct first-degree hash);
 # a poisoned dataset needs many thousands.

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .jsonld import CREDENTIALS_V2, OPEN_BADGES_V3_0_3
+from .rdfc import _BAD_STRING_CHARS  # declined here too, so that the reference reports them
 
 __all__ = ["canonical_nquads"]
 
@@ -38,9 +39,6 @@ _DATETIME = "<http://www.w3.org/2001/XMLSchema#dateTime>"
 _ANYURI = "<https://www.w3.org/2001/XMLSchema#anyURI>"
 _BOOLEAN = "<https://www.w3.org/2001/XMLSchema#boolean>"
 
-# Strings the reference refuses (see credanchor.core.rdfc): control characters other than TAB,
-# LF, CR, and surrogates.
-_BAD_STRING_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # IRIs taken as they are: schemes no bundled context defines as a prefix (so no compact-IRI
 # expansion can apply) and no character N-Quads would need to escape.
 _IRI = re.compile(r'(?:https?|urn|did):[^\x00-\x20<>"{}|^`\\]*')
