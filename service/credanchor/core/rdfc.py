@@ -1,0 +1,286 @@
+"""RDF Dataset Canonicalization (RDFC-1.0) of JSON-LD documents: the reference path.
+
+``canonical_nquads(document)`` is the JSON-LD document converted to RDF (JSON-LD 1.1 toRdf,
+contexts served only from the bundled files, see credanchor.core.jsonld), canonicalised and
+serialised as canonical N-Quads — the bytes the ``eddsa-rdfc-2022`` cryptosuite hashes.
+:func:`reference` does the work with pyld (toRdf and its URDNA2015 implementation, which is
+RDFC-1.0 for everything this module lets through); it is what the fast path for credanchor's
+own documents (credanchor.core.rdfc_fast) must match byte for byte, and its cross-check.
+
+What a signature covers is the RDF, not the JSON, so anything JSON-LD silently drops would be
+unsigned. Like jsonld.js's "safe mode" (which Data Integrity libraries use), this module refuses
+a document instead of dropping part of it:
+
+* a property that no context defines (no ``@vocab`` catches it);
+* an ``@id``, ``@type``, property or datatype that is not an absolute IRI or a blank node (a
+  relative one yields no triple), or an IRI with characters that N-Quads would have to escape;
+* ``null`` values and ``@direction`` (both produce no triple).
+
+It also refuses the few values on which pyld 3.3 and the RDFC-1.0 / jsonld.js serialisation
+disagree, rather than sign bytes another verifier would compute differently:
+
+* strings with control characters other than TAB, LF and CR (pyld writes them raw; RDFC-1.0's
+  canonical N-Quads escapes them as ``\\b``, ``\\f`` or ``\\u00XX``), or with unpaired
+  surrogates (not encodable in UTF-8);
+* integers beyond ±(2^53 - 1) (a JavaScript verifier cannot even read them exactly), and the
+  rare doubles whose 16-significant-digit rounding is an exact tie (jsonld.js rounds ties up,
+  Python to even). Integral floats such as ``5.0`` are read as the integer 5, as JavaScript does.
+
+A dataset crafted so that canonicalisation takes exponential time ("dataset poisoning",
+RDFC-1.0 §4.4.3) is refused after a bounded amount of work.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Callable, Mapping
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from ..hashing import MAX_SAFE_INTEGER  # what a JavaScript verifier reads exactly
+from .errors import RdfCanonicalizationError, UnknownContext
+from .jsonld import ContextLoader, default_loader
+
+__all__ = ["MAX_DEPTH", "Canonicalizer", "canonical_nquads", "reference"]
+
+#: Canonicalisation of a JSON-LD document to RDFC-1.0 N-Quads; the signature of any drop-in
+#: replacement for the reference path.
+Canonicalizer = Callable[..., str]
+
+#: Deepest nesting accepted (an OB 3.0 credential with its proof needs about 8).
+MAX_DEPTH = 64
+# Calls of the N-degree hash allowed before a dataset counts as poisoned. credanchor's own
+# documents never need the N-degree hash (every blank node has a distinct first-degree hash);
+# a poisoned dataset needs many thousands.
+_MAX_NDEGREE_CALLS = 2_000
+
+# Characters pyld 3.3 leaves raw in literals where RDFC-1.0 writes an escape (TAB, LF, CR are
+# escaped alike by both), plus unpaired surrogates.
+_BAD_STRING_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# An absolute IRI whose N-Quads form needs no escaping: characters rdf-canonize would write as
+# \u00XX (controls, space, <>"{}|^`\) are refused rather than serialised differently.
+_ABSOLUTE_IRI = re.compile(r'[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20<>"{}|^`\\]*')
+_BLANK_NODE = re.compile(r"_:[^\x00-\x20<>\"{}|^`\\]+")
+_KEYWORD = re.compile(r"@[a-z]+")
+_SIXTEEN_DIGITS = Decimal("1e-15")
+
+
+def _fail(path: str, why: str) -> RdfCanonicalizationError:
+    return RdfCanonicalizationError(f"{path}: {why}", path=path)
+
+
+def _is_tie(x: float) -> bool:
+    """Whether x's mantissa to 15 decimals is an exact tie (half-even and half-up differ)."""
+    d = abs(Decimal(x))
+    mantissa = d.scaleb(-d.adjusted())
+    return mantissa.quantize(_SIXTEEN_DIGITS, ROUND_HALF_EVEN) != mantissa.quantize(
+        _SIXTEEN_DIGITS, ROUND_HALF_UP
+    )
+
+
+def _check_string(s: str, path: str) -> str:
+    m = _BAD_STRING_CHARS.search(s)
+    if m is not None:
+        raise _fail(path, f"character U+{ord(m.group()):04X} cannot be canonicalised here")
+    return s
+
+
+def _plain_json(value: Any, path: str = "$", depth: int = 0) -> Any:
+    """A copy of ``value`` as plain JSON data, refusing what cannot be canonicalised safely."""
+    if depth > MAX_DEPTH:
+        raise _fail(path, f"nested deeper than {MAX_DEPTH} levels")
+    t = type(value)
+    if t is str:
+        return _check_string(value, path)
+    if t is dict or isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _fail(path, "object keys must be strings")
+            _check_string(k, f"{path} (key)")
+            out[k] = _plain_json(v, f"{path}.{k}", depth + 1)
+        return out
+    if t is list or t is tuple:
+        return [_plain_json(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+    if t is bool:
+        return value
+    if t is int:
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise _fail(path, f"integer beyond ±{MAX_SAFE_INTEGER} cannot be read exactly")
+        return value
+    if t is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _fail(path, "not a finite number")
+        if value.is_integer():
+            return _plain_json(int(value), path, depth)
+        if _is_tie(value):
+            raise _fail(path, f"{value!r} has no unambiguous xsd:double canonical form")
+        return value
+    if value is None:
+        raise _fail(path, "null is dropped by JSON-LD, so it would not be signed")
+    raise _fail(path, f"{t.__name__} is not a JSON value")
+
+
+class _DroppedProperty(Exception):
+    def __init__(self, prop: str | None) -> None:
+        super().__init__(prop)
+        self.prop = prop
+
+
+def _on_property_dropped(prop: str | None) -> None:
+    raise _DroppedProperty(prop)
+
+
+def _iri_ok(value: object, *, blank: bool) -> bool:
+    if type(value) is not str:
+        return False
+    if _ABSOLUTE_IRI.fullmatch(value) and not value.startswith("_:"):
+        return True
+    return blank and _BLANK_NODE.fullmatch(value) is not None
+
+
+def _check_expanded(node: Any, path: str = "$") -> None:
+    """Refuse what toRdf would silently drop (see the module docstring)."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            _check_expanded(item, f"{path}[{i}]")
+        return
+    if not isinstance(node, dict):
+        return
+    is_value = "@value" in node
+    for key, value in node.items():
+        if key == "@id":
+            if not _iri_ok(value, blank=True):
+                raise _fail(path, f"@id {value!r:.80} is not an absolute IRI")
+        elif key == "@type":
+            if is_value:
+                if value != "@json" and not _iri_ok(value, blank=False):
+                    raise _fail(path, f"datatype {value!r:.80} is not an absolute IRI")
+            else:
+                for t in value if isinstance(value, list) else [value]:
+                    if not _iri_ok(t, blank=True):
+                        raise _fail(path, f"type {t!r:.80} is not defined as an absolute IRI")
+        elif key == "@direction":
+            raise _fail(path, "@direction is not represented in RDF, so it would not be signed")
+        elif key == "@value":
+            continue  # a literal (or an @json value, canonicalised as a whole)
+        elif _KEYWORD.fullmatch(key):
+            _check_expanded(value, f"{path}.{key}")
+        else:
+            if not _iri_ok(key, blank=False):
+                raise _fail(path, f"property {key!r:.80} is not an absolute IRI")
+            _check_expanded(value, f"{path}.<{key}>")
+
+
+def _unknown_context_in(exc: BaseException) -> UnknownContext | None:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, UnknownContext):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
+# pyld keeps unlocked LRU caches inside processed contexts (cachetools, not thread-safe), and
+# one loader's contexts are shared by every request thread: one pyld run at a time.
+_PYLD_LOCK = threading.Lock()
+
+
+# pyld is imported on first use (it is heavy, and credanchor's own documents seldom need it);
+# the subclasses are built once.
+@functools.cache
+def _urdna2015_class() -> Any:
+    from pyld.canon import URDNA2015
+
+    class _BoundedURDNA2015(URDNA2015):  # type: ignore[misc]
+        """pyld's URDNA2015 with RDFC-1.0's guard against poisoned datasets (§4.4.3)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._ndegree_calls = 0
+
+        def hash_n_degree_quads(self, id_: Any, issuer: Any) -> Any:
+            self._ndegree_calls += 1
+            if self._ndegree_calls > _MAX_NDEGREE_CALLS:
+                raise RdfCanonicalizationError(
+                    "the document's blank nodes would take too long to canonicalise "
+                    "(RDFC-1.0 dataset poisoning)"
+                )
+            return super().hash_n_degree_quads(id_, issuer)
+
+    return _BoundedURDNA2015
+
+
+@functools.cache
+def _safe_processor_class() -> Any:
+    from pyld.jsonld import JsonLdProcessor
+
+    class _SafeProcessor(JsonLdProcessor):  # type: ignore[misc]
+        """pyld's processor, refusing to drop data (see the module docstring). toRdf expands
+        through ``self.expand``, so the checks run on the one expansion toRdf does anyway."""
+
+        def __init__(self) -> None:
+            super().__init__(on_property_dropped=_on_property_dropped)
+
+        def expand(self, input_: Any, options: Any) -> Any:
+            expanded = super().expand(input_, options)
+            _check_expanded(expanded)
+            return expanded
+
+    return _SafeProcessor
+
+
+def reference(document: Mapping[str, Any], *, loader: ContextLoader | None = None) -> str:
+    """RDFC-1.0 canonical N-Quads of ``document`` through pyld (see the module docstring).
+
+    Raises UnknownContext for a context URL the loader does not serve (nothing is fetched) and
+    RdfCanonicalizationError for anything else that cannot be canonicalised without loss.
+    """
+    from pyld.jsonld import JsonLdError
+
+    if not isinstance(document, Mapping):
+        raise RdfCanonicalizationError("a JSON-LD document must be a JSON object")
+    loader = loader or default_loader()
+    doc = _plain_json(document)
+    try:
+        with _PYLD_LOCK:
+            dataset = _safe_processor_class()().to_rdf(doc, loader.options())
+            result: str = _urdna2015_class()().main(dataset, {"format": "application/n-quads"})
+    except _DroppedProperty as exc:
+        raise RdfCanonicalizationError(
+            f"term {exc.prop!r:.120} is not defined by the document's contexts, "
+            "so it would not be signed"
+        ) from None
+    except JsonLdError as exc:
+        unknown = _unknown_context_in(exc)
+        if unknown is not None:
+            raise unknown from None
+        root: BaseException = exc
+        while isinstance(root.__cause__, JsonLdError):
+            root = root.__cause__
+        message = root.args[0] if root.args else "invalid JSON-LD"
+        code = getattr(root, "code", None)
+        raise RdfCanonicalizationError(
+            f"not valid JSON-LD: {message}" + (f" ({code})" if code else "")
+        ) from exc
+    return result
+
+
+def canonical_nquads(document: Mapping[str, Any], *, loader: ContextLoader | None = None) -> str:
+    """RDFC-1.0 canonical N-Quads of a JSON-LD document (UTF-8 text, one quad per line).
+
+    credanchor's own document shapes go through credanchor.core.rdfc_fast (byte-identical to
+    the reference, about twenty times faster); everything else, and anything it does not
+    recognise exactly, through :func:`reference`. Any loader serves the same bundled contexts
+    (extra contexts cannot replace them), so the fast path holds whatever ``loader`` is.
+    """
+    from . import rdfc_fast
+
+    fast = rdfc_fast.canonical_nquads(document)
+    if fast is not None:
+        return fast
+    return reference(document, loader=loader)
