@@ -87,7 +87,7 @@ def test_crash_at_every_step_then_resume_anchors_exactly_once(tmp_path, point):
         assert sum(b.count for b in batches) == 8
         for b in batches:
             assert anchored_events(rt, b.root) == 1
-            on_chain = rt.chain.anchor_of(b.root)
+            on_chain = rt.chain.anchor_of(issuer.address, b.root)
             assert on_chain is not None and on_chain.count == b.count
         verifier = rt.verifier()
         for c in creds:
