@@ -140,6 +140,37 @@ def test_a_root_already_anchored_by_us_counts_as_success(runtime, local_issuer):
     assert anchored_events(runtime, b.root) == 1
 
 
+def test_a_root_another_issuer_anchored_first_is_still_anchored_by_us(runtime, local_issuer):
+    """Another accredited issuer anchors our sealed root before our worker sends anything (a
+    copy of it, as a front-runner would make): that anchor is not ours, so the worker still
+    anchors the batch under its issuer, and its credentials verify. (Keyed by root alone, the
+    worker took the copy for the batch's effect and marked the batch failed for good.)"""
+    from credanchor.chain import tx as txmod
+    from credanchor.operations import add_issuer
+
+    copier = add_issuer(runtime, name="Copycat College").issuer
+    accepted = issue_n(runtime, local_issuer, 4)
+    anchorer = runtime.anchorer()
+    [batch] = anchorer.seal_due(force=True)
+    chain = runtime.chain
+    copy = txmod.send_and_wait(chain.w3, runtime.signer_for(copier),
+                               chain.build_anchor(batch.root, batch.count), policy=chain.fee_policy)
+    anchorer.run_until_idle(timeout=30, force_seal=False)
+    store = runtime.store()
+    b = store.get_batch(batch.id)
+    assert b.status == "confirmed", b.last_error
+    [attempt] = store.attempts("batches", b.id)  # we did send our own anchor
+    assert b.tx_hash == attempt.tx_hash != copy["transactionHash"].to_0x_hex()
+    assert chain.anchor_of(local_issuer.address, b.root) is not None
+    assert chain.anchor_of(copier.address, b.root) is not None
+    assert anchored_events(runtime, b.root) == 2
+    verifier = runtime.verifier()
+    for a in accepted:
+        doc = runtime.proofs().credential_file(store.get_credential(a.id))
+        assert doc["proof"][0]["anchor"]["issuerAccount"] == local_issuer.address
+        assert verifier.verify(doc).status == Status.VALID
+
+
 def test_one_issuers_missing_key_does_not_block_the_others(runtime, local_issuer):
     """An issuer whose key cannot be loaded gets its batch retried with the error recorded;
     another issuer's batch is anchored in the same pass."""
