@@ -86,7 +86,7 @@ describe("CredentialAnchor: gas (committed artifact)", function () {
     await shipped.connect(issuerA).anchor(root, 10);
     measured["revokeBatch"] = await gasOf(shipped.connect(issuerA).revokeBatch(issuerA.address, root, 1));
     const did = didOf(outsider.address); // 62 bytes
-    measured["accreditIssuer (name 10 B, URI 30 B, DID 62 B)"] = await gasOf(
+    measured["accreditIssuer (name 10, URI 30, DID 62 B)"] = await gasOf(
       shipped.connect(admin).accreditIssuer(outsider.address, "Issuer XYZ", "https://issuer.example/xyz.json", did),
     );
     measured["updateIssuerProfile (same sizes)"] = await gasOf(
