@@ -98,7 +98,8 @@ def offline(n: int) -> dict[str, Any]:
     creds = [build_from_item(it, profile, validate=False) for it in items(batch)]
     hashes = [credential_hash(c) for c in creds]
     t = MerkleTree.from_credential_hashes(hashes)
-    anchor = AnchorRef(31337, "0x" + "cd" * 20, "0x" + "ee" * 32, 1, datetime(2026, 1, 16, tzinfo=UTC))
+    anchor = AnchorRef(31337, "0x" + "cd" * 20, "0x" + "ee" * 32, 1, datetime(2026, 1, 16, tzinfo=UTC),
+                       "0x" + "ab" * 20)
     files = [attach_proof(c, CredanchorProof(h, t.root, tuple(p), anchor,
                                              datetime(2026, 1, 16, tzinfo=UTC)))
              for c, h, p in zip(creds, hashes, t.iter_proofs(), strict=True)]

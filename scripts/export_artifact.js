@@ -21,6 +21,18 @@ function sha256Hex(file) {
   return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
+/**
+ * sha256 of each of the project's own sources the contract is built from (the contract and
+ * the interface it implements; OpenZeppelin is pinned by package-lock.json), sorted by path.
+ */
+function projectSources(buildInfo) {
+  const out = {};
+  for (const name of Object.keys(buildInfo.input.sources).sort()) {
+    if (name.startsWith("contracts/")) out[name] = sha256Hex(path.join(hre.config.paths.root, name));
+  }
+  return out;
+}
+
 /** The artifact object, keys in a fixed order so that the file is stable. */
 async function buildArtifact() {
   await hre.run("compile", { quiet: true });
@@ -37,7 +49,7 @@ async function buildArtifact() {
     evmVersion: settings.evmVersion,
     viaIR: settings.viaIR === true,
     optimizer: { enabled: settings.optimizer.enabled, runs: settings.optimizer.runs },
-    sources: { [SOURCE_NAME]: sha256Hex(path.join(hre.config.paths.root, SOURCE_NAME)) },
+    sources: projectSources(buildInfo),
   };
 }
 

@@ -86,7 +86,7 @@ async function main() {
   const ours = await deploy(wallet, ourArtifact(), []);
   const ca = ours.contract;
   out.ours.deploy = ours.gas;
-  out.ours.accreditIssuer = await gasOf(ca.accreditIssuer(me, "Bench Academy", "https://bench.example/profile"));
+  out.ours.accreditIssuer = await gasOf(ca.accreditIssuer(me, "Bench Academy", "https://bench.example/profile", `did:pkh:eip155:${(await provider.getNetwork()).chainId}:${me}`));
   out.ours.anchor_1 = await gasOf(ca.anchor(nonZeroHash(), 1));
   out.ours.anchor_1000 = await gasOf(ca.anchor(nonZeroHash(), 1000));
   out.ours.anchor_1000000 = await gasOf(ca.anchor(nonZeroHash(), 1000000));
@@ -100,11 +100,11 @@ async function main() {
   const tree = StandardMerkleTree.of(hashes.map((h) => [h]), ["bytes32"]);
   await gasOf(ca.anchor(tree.root, 1000));
   const proof = tree.getProof(0);
-  const [status] = await ca.verify(tree.at(0)[0], proof, tree.root);
+  const [status] = await ca.verify(me, tree.at(0)[0], proof, tree.root);
   if (Number(status) !== 0) throw new Error(`verify returned status ${status}, expected Valid`);
-  out.ours.verify_estimate_1000 = Number(await ca.verify.estimateGas(tree.at(0)[0], proof, tree.root));
+  out.ours.verify_estimate_1000 = Number(await ca.verify.estimateGas(me, tree.at(0)[0], proof, tree.root));
   out.ours.verify_proof_length = proof.length;
-  out.ours.revokeBatch = await gasOf(ca.revokeBatch(tree.root, 1));
+  out.ours.revokeBatch = await gasOf(ca.revokeBatch(me, tree.root, 1));
 
   // --- OpenAttestation DocumentStore --------------------------------------------------------
   const dsArt = documentStoreArtifact();

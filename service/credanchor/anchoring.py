@@ -15,10 +15,13 @@ and every step is written to the ledger before the next one starts:
 * on resume, a submitted operation looks up the receipts of all its attempts, re-broadcasts
   the newest one (same bytes, same hash: harmless if already known), replaces it with a bumped
   fee after ``tx_timeout``, and before ever signing anything new asks the contract whether the
-  work is already done (``anchorOf(root)`` names our issuer, the hashes are already revoked).
+  work is already done (``anchorOf(issuer, root)`` is set, the hashes are already revoked).
 
-So a root is anchored at most once (the contract refuses a second ``anchor``; we never try when
-it is done) and at least once (nothing leaves ``queued``/``submitted`` except by confirmation).
+So a root is anchored at most once per issuer (the contract refuses a second ``anchor`` from
+the same issuer; we never try when it is done) and at least once (nothing leaves
+``queued``/``submitted`` except by confirmation). Anchors are keyed by (issuer, root) on chain,
+so another issuer anchoring the same root — a copy of our pending transaction, front-running
+it — neither blocks our anchor nor counts as ours.
 
 An issuer suspended in the *ledger* (``credanchor issuer suspend``, with or without the admin
 key) gets nothing sealed and nothing newly signed: its credentials stay pending and its queued
@@ -50,7 +53,6 @@ from .errors import (
     ChainError,
     ChainUnavailable,
     ConfigError,
-    ContractReverted,
     CredanchorError,
 )
 from .merkle import MerkleTree
@@ -245,14 +247,14 @@ class Anchorer:
             return self._follow(table, op, issuer)
         return op.status
 
-    def _call_for(self, table: str, op: Batch | RevocationOp) -> Any:
+    def _call_for(self, table: str, op: Batch | RevocationOp, issuer: Issuer) -> Any:
         if table == "batches":
             assert isinstance(op, Batch)
             return self.chain.build_anchor(op.root, op.count)
         assert isinstance(op, RevocationOp)
         targets = self.store.revocation_targets(op.id)
         if op.kind == "batch":
-            return self.chain.build_revoke_batch(targets[0], op.reason)
+            return self.chain.build_revoke_batch(issuer.address, targets[0], op.reason)
         return self.chain.build_revoke_credentials(targets, op.reason)
 
     def _next_nonce(self, sender: str) -> int:
@@ -269,7 +271,7 @@ class Anchorer:
                 f"the signing key for issuer {issuer.id} is {signer.address}, "
                 f"not its registered address {issuer.address}"
             )
-        call = self._call_for(table, op)
+        call = self._call_for(table, op, issuer)
         nonce = self._next_nonce(signer.address)
         fees = self.chain.fees()
         signed = self.chain.sign(signer, call, nonce=nonce, fees=fees)
@@ -310,7 +312,8 @@ class Anchorer:
         is told, the stuck transaction stays in flight, nothing is lost."""
         signer = self.signer_for(issuer)
         fees = self.chain.bump_fees(stuck.max_fee_per_gas, stuck.max_priority_fee_per_gas)
-        signed = self.chain.sign(signer, self._call_for(table, op), nonce=stuck.nonce, fees=fees)
+        signed = self.chain.sign(signer, self._call_for(table, op, issuer), nonce=stuck.nonce,
+                                 fees=fees)
         self.store.record_attempt(table, op.id, signed, signer.address)
         self.chain.broadcast(signed.raw)
         log.warning("%s %s: replaced stuck %s with %s (max fee %s wei)", table, op.id,
@@ -330,7 +333,7 @@ class Anchorer:
             anchored_at = None
             if table == "batches":
                 assert isinstance(op, Batch)
-                on_chain = self.chain.anchor_of(op.root)
+                on_chain = self.chain.anchor_of(issuer.address, op.root)
                 anchored_at = on_chain.anchored_at if on_chain else None
             self.store.mark_mined(
                 table, op.id, tx_hash=receipt.tx_hash, block_number=receipt.block_number,
@@ -347,26 +350,16 @@ class Anchorer:
         return "confirmed"
 
     def _effect_present(self, table: str, op: Batch | RevocationOp, issuer: Issuer) -> bool:
-        """Does the chain hold this operation's effect now (whoever sent it)?"""
+        """Does the chain hold this operation's effect now, under this issuer (whichever of our
+        transactions put it there)? Another issuer's anchor of the same root is not ours and
+        does not count: the contract records it under that issuer only."""
         if table == "batches":
             assert isinstance(op, Batch)
-            on_chain = self.chain.anchor_of(op.root)
-            if on_chain is None:
-                return False
-            if on_chain.issuer.lower() != issuer.address.lower():
-                # Not ours: cannot happen with random credential ids unless a key leaked.
-                self.store.mark_failed(
-                    table, op.id, f"root already anchored by another issuer {on_chain.issuer}"
-                )
-                raise ContractReverted(
-                    f"batch {op.id}: root anchored by {on_chain.issuer}",
-                    error="CredentialAnchorRootAlreadyAnchored",
-                )
-            return True
+            return self.chain.anchor_of(issuer.address, op.root) is not None
         assert isinstance(op, RevocationOp)
         targets = self.store.revocation_targets(op.id)
         if op.kind == "batch":
-            return self.chain.batch_revoked(targets[0])
+            return self.chain.batch_revoked(issuer.address, targets[0])
         return self.chain.credentials_revoked(issuer.address, targets)
 
     def _already_done(
@@ -378,10 +371,11 @@ class Anchorer:
             return None
         if table == "batches":
             assert isinstance(op, Batch)
-            return self.chain.find_event_receipt("Anchored", root=op.root)
+            return self.chain.find_event_receipt("Anchored", root=op.root, issuer=issuer.address)
         targets = self.store.revocation_targets(op.id)
         if op.kind == "batch":
-            return self.chain.find_event_receipt("BatchRevoked", root=targets[0])
+            return self.chain.find_event_receipt("BatchRevoked", root=targets[0],
+                                                 issuer=issuer.address)
         # A bulk revocation skips hashes already revoked, so look for the newest event of any.
         found = [r for h in targets
                  if (r := self.chain.find_event_receipt(
@@ -407,7 +401,7 @@ class Anchorer:
                 self.store.mark_mined(
                     table, op.id, tx_hash=done.tx_hash, block_number=done.block_number,
                     block_hash=done.block_hash,
-                    anchored_at=(self.chain.anchor_of(op.root).anchored_at  # type: ignore[union-attr]
+                    anchored_at=(self.chain.anchor_of(issuer.address, op.root).anchored_at  # type: ignore[union-attr]
                                  if isinstance(op, Batch) else None),
                 )
                 continue

@@ -5,15 +5,18 @@ an export, :mod:`credanchor.export`) — not the issuer's service. Three steps:
 
 1. :func:`replay` reads every event of the contract from its deployment block to the head in
    block ranges (``step`` blocks per ``eth_getLogs``, halved when a provider refuses a range)
-   and folds them into an :class:`OnChainPicture`: issuers with their accreditation history,
-   anchors, batch and credential revocations, admins. With a checkpoint file it saves the
+   and folds them into an :class:`OnChainPicture`: issuers with their accreditation history
+   (``IssuerAccredited``, ``IssuerReactivated``, ``IssuerProfileUpdated``, ``IssuerSuspended``:
+   one event per kind of change, nothing inferred), anchors and batch revocations keyed by
+   (issuer, root) as the contract keys them, credential revocations, admins. With a checkpoint file it saves the
    picture and the next block to read every few seconds and on any interruption, and resumes
    from there (after checking that the last block read is still on the canonical chain).
 2. :func:`reconcile` compares the picture with the ledger and returns typed
    :class:`Discrepancy` values (kinds in :data:`KINDS`): roots anchored by a ledger issuer the
-   ledger does not know (a leaked key?), confirmed batches missing on chain, counts or anchor
-   records that differ, revocations out of sync in either direction, and batches whose tree does
-   not rebuild from their credential hashes. Work the ledger says is still in flight (queued or
+   ledger does not know (a leaked key?), confirmed batches missing on chain, a batch's root also
+   anchored by another address (a copied, front-run transaction), counts or anchor records that
+   differ, revocations out of sync in either direction, and batches whose tree does not rebuild
+   from their credential hashes. Work the ledger says is still in flight (queued or
    submitted) is counted, not reported.
 3. :func:`build_report` adds per-issuer figures; :func:`render_markdown` and
    :func:`render_html` summarise the report for people, its JSON (:func:`write_report`) is for
@@ -62,7 +65,9 @@ __all__ = [
 
 REPORT_FORMAT = "credanchor-audit-report"
 CHECKPOINT_FORMAT = "credanchor-audit-checkpoint"
-VERSION = 1
+# 2: anchors and batch revocations keyed by (issuer, root), issuer DIDs, "reactivated" history
+# entries (contract with per-issuer anchors; version 1 pictures are of the earlier contract).
+VERSION = 2
 DEFAULT_STEP = 2_000
 ADMIN_ROLE = b"\x00" * 32
 
@@ -83,8 +88,10 @@ KINDS: dict[str, str] = {
     ROOT_NOT_IN_LEDGER: "A ledger issuer's address anchored a root the ledger has no batch for: "
                         "its key was used behind the ledger's back, or a batch row was lost.",
     ANCHOR_MISSING: "The ledger says the batch is confirmed, but the chain never recorded it.",
-    ANCHORED_BY_OTHER: "The batch's root is anchored on chain by another address than its "
-                       "issuer (the root was squatted); its credentials name the wrong issuer.",
+    ANCHORED_BY_OTHER: "Another address also anchored the batch's root (a copy of the issuer's "
+                       "transaction, e.g. front-running it). Anchors are recorded per issuer, so "
+                       "the batch is unaffected and never credited to the copier, but an "
+                       "accredited issuer copied another's root: report it to the registry admin.",
     COUNT_MISMATCH: "Ledger count, credentials in the ledger and count on chain disagree.",
     ANCHOR_RECORD_MISMATCH: "The ledger's anchoring transaction or block is not the chain's, so "
                             "holders' files name the wrong transaction.",
@@ -98,6 +105,14 @@ KINDS: dict[str, str] = {
                                   "did not record.",
     ISSUER_NOT_ACCREDITED: "The ledger holds the issuer as active, but the chain does not "
                            "accredit it (it cannot anchor).",
+}
+
+
+# The contract's accreditation events and the history entry each one makes.
+_PROFILE_EVENTS = {
+    "IssuerAccredited": "accredited",
+    "IssuerReactivated": "reactivated",
+    "IssuerProfileUpdated": "updated",
 }
 
 
@@ -118,6 +133,7 @@ class IssuerRecord:
     profile_uri: str = ""
     active: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
+    did: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,7 +148,8 @@ class AnchorFact:
 @dataclass(frozen=True)
 class BatchRevocationFact:
     root: bytes
-    by: str
+    issuer: str  # whose batch
+    by: str  # that issuer or an admin
     reason: int
     block: int
     tx_hash: str
@@ -160,8 +177,10 @@ class OnChainPicture:
     resumed_from: int | None = None
     resumed_events: int = 0  # events already in the checkpoint resumed from
     issuers: dict[str, IssuerRecord] = field(default_factory=dict)  # by lowercase address
-    anchors: dict[bytes, AnchorFact] = field(default_factory=dict)
-    batch_revocations: dict[bytes, BatchRevocationFact] = field(default_factory=dict)
+    anchors: dict[tuple[str, bytes], AnchorFact] = field(
+        default_factory=dict)  # by (lowercase issuer, root), as the contract keys them
+    batch_revocations: dict[tuple[str, bytes], BatchRevocationFact] = field(
+        default_factory=dict)  # by (lowercase issuer, root)
     credential_revocations: dict[tuple[str, bytes], CredentialRevocationFact] = field(
         default_factory=dict)  # by (lowercase issuer, credential hash)
     admins: dict[str, bool] = field(default_factory=dict)  # address -> holds the admin role
@@ -174,26 +193,35 @@ class OnChainPicture:
     def issuer(self, address: str) -> IssuerRecord | None:
         return self.issuers.get(address.lower())
 
+    def anchors_of_root(self) -> dict[bytes, list[AnchorFact]]:
+        """Every issuer's anchor of each root, in the order they were anchored."""
+        out: dict[bytes, list[AnchorFact]] = {}
+        for fact in sorted(self.anchors.values(), key=lambda f: f.block):
+            out.setdefault(fact.root, []).append(fact)
+        return out
+
     def apply(self, e: ChainEvent) -> None:
         """Fold one event in; events must come in (block, log index) order."""
         self.events += 1
         a = e.args
         where = {"block": e.block_number, "txHash": e.tx_hash}
-        if e.name == "IssuerAccredited":
+        if e.name in _PROFILE_EVENTS:
             rec = self.issuers.setdefault(a["issuer"].lower(), IssuerRecord(a["issuer"]))
-            rec.history.append({"event": "updated" if rec.active else "accredited",
-                                "name": a["name"], **where})
-            rec.name, rec.profile_uri, rec.active = a["name"], a["profileURI"], True
+            rec.history.append({"event": _PROFILE_EVENTS[e.name], "name": a["name"],
+                                "did": a["did"], **where})
+            rec.name, rec.profile_uri, rec.did = a["name"], a["profileURI"], a["did"]
+            if e.name != "IssuerProfileUpdated":  # a profile update never changes accreditation
+                rec.active = True
         elif e.name == "IssuerSuspended":
             rec = self.issuers.setdefault(a["issuer"].lower(), IssuerRecord(a["issuer"]))
             rec.history.append({"event": "suspended", **where})
             rec.active = False
         elif e.name == "Anchored":
-            self.anchors.setdefault(a["root"], AnchorFact(
+            self.anchors.setdefault((a["issuer"].lower(), a["root"]), AnchorFact(
                 a["root"], a["issuer"], int(a["count"]), e.block_number, e.tx_hash))
         elif e.name == "BatchRevoked":
-            self.batch_revocations.setdefault(a["root"], BatchRevocationFact(
-                a["root"], a["by"], int(a["reason"]), e.block_number, e.tx_hash))
+            self.batch_revocations.setdefault((a["issuer"].lower(), a["root"]), BatchRevocationFact(
+                a["root"], a["issuer"], a["by"], int(a["reason"]), e.block_number, e.tx_hash))
         elif e.name == "CredentialRevoked":
             key = (a["issuer"].lower(), a["credentialHash"])
             self.credential_revocations.setdefault(key, CredentialRevocationFact(
@@ -214,11 +242,11 @@ class OnChainPicture:
             "lastBlockHash": self.last_block_hash,
             "events": self.events,
             "issuers": [{"address": r.address, "name": r.name, "profileURI": r.profile_uri,
-                         "active": r.active, "history": r.history}
+                         "did": r.did, "active": r.active, "history": r.history}
                         for r in self.issuers.values()],
             "anchors": [[to_hex(f.root), f.issuer, f.count, f.block, f.tx_hash]
                         for f in self.anchors.values()],
-            "batchRevocations": [[to_hex(f.root), f.by, f.reason, f.block, f.tx_hash]
+            "batchRevocations": [[to_hex(f.root), f.issuer, f.by, f.reason, f.block, f.tx_hash]
                                  for f in self.batch_revocations.values()],
             "credentialRevocations": [[f.issuer, to_hex(f.credential_hash), f.reason, f.block,
                                        f.tx_hash] for f in self.credential_revocations.values()],
@@ -235,13 +263,15 @@ class OnChainPicture:
                     int(d["nextBlock"]), d.get("lastBlockHash"), int(d["events"]))
             for i in d["issuers"]:
                 p.issuers[i["address"].lower()] = IssuerRecord(
-                    i["address"], i["name"], i["profileURI"], bool(i["active"]), list(i["history"]))
+                    i["address"], i["name"], i["profileURI"], bool(i["active"]), list(i["history"]),
+                    str(i["did"]))
             for root, issuer, count, block, tx in d["anchors"]:
                 r = from_hex32(root)
-                p.anchors[r] = AnchorFact(r, issuer, int(count), int(block), tx)
-            for root, by, reason, block, tx in d["batchRevocations"]:
+                p.anchors[(issuer.lower(), r)] = AnchorFact(r, issuer, int(count), int(block), tx)
+            for root, issuer, by, reason, block, tx in d["batchRevocations"]:
                 r = from_hex32(root)
-                p.batch_revocations[r] = BatchRevocationFact(r, by, int(reason), int(block), tx)
+                p.batch_revocations[(issuer.lower(), r)] = BatchRevocationFact(
+                    r, issuer, by, int(reason), int(block), tx)
             for issuer, chash, reason, block, tx in d["credentialRevocations"]:
                 h = from_hex32(chash)
                 p.credential_revocations[(issuer.lower(), h)] = CredentialRevocationFact(
@@ -445,10 +475,12 @@ def reconcile(picture: OnChainPicture, ledger: LedgerView,
 
     # Batches: each tree rebuilt from its hashes; each anchor compared with the chain.
     rebuilt_roots: dict[bytes, int] = {}
+    anchors_of_root = picture.anchors_of_root()
     for b in batches:
         material = ledger.material(b)
         found += _check_tree(b, material, rebuilt_roots)
-        found += _check_anchor(b, len(material.credential_hashes), picture)
+        found += _check_anchor(b, len(material.credential_hashes), picture,
+                               anchors_of_root.get(b.root, []))
         if progress is not None:
             progress(len(material.credential_hashes))
     for issuer, chash, cid in ledger.document_mismatches():
@@ -464,8 +496,10 @@ def reconcile(picture: OnChainPicture, ledger: LedgerView,
             orphans[MerkleTree.from_credential_hashes(hashes).root] = (batch_id, len(hashes))
         except MerkleError:
             continue
-    for root, fact in picture.anchors.items():
-        if fact.issuer.lower() not in ours or root in by_root:
+    for (issuer_key, root), fact in picture.anchors.items():
+        # A root the ledger has a batch for under another of its issuers is reported on that
+        # batch (anchored-by-another-issuer), not here.
+        if issuer_key not in ours or root in by_root:
             continue
         data: dict[str, Any] = {"block": fact.block, "txHash": fact.tx_hash, "count": fact.count}
         if root in orphans:
@@ -534,16 +568,19 @@ def _check_tree(b: LedgerBatch, m: BatchMaterial, rebuilt_roots: dict[bytes, int
     return []
 
 
-def _check_anchor(b: LedgerBatch, held: int, picture: OnChainPicture) -> list[Discrepancy]:
+def _check_anchor(b: LedgerBatch, held: int, picture: OnChainPicture,
+                  same_root: list[AnchorFact]) -> list[Discrepancy]:
+    """The batch's own anchor (under its issuer) against the ledger, and any other issuer's
+    anchor of the same root (``same_root``: every anchor of ``b.root``)."""
     subject = to_hex(b.root)
-    fact = picture.anchors.get(b.root)
+    fact = picture.anchors.get((b.issuer.lower(), b.root))
     base = {"batchId": b.id, "ledgerStatus": b.status}
-    if fact is not None and fact.issuer.lower() != b.issuer.lower():
-        return [Discrepancy(
-            ANCHORED_BY_OTHER, b.issuer, subject,
-            f"batch {b.id}'s root was anchored by {fact.issuer} in block {fact.block}, not by "
-            "its issuer", {**base, "anchoredBy": fact.issuer, "block": fact.block})]
-    out = []
+    out = [Discrepancy(
+        ANCHORED_BY_OTHER, b.issuer, subject,
+        f"batch {b.id}'s root was also anchored by {other.issuer} in block {other.block} "
+        f"(tx {other.tx_hash}); the batch counts only under its own issuer",
+        {**base, "anchoredBy": other.issuer, "block": other.block, "txHash": other.tx_hash})
+        for other in same_root if other.issuer.lower() != b.issuer.lower()]
     counts = {"ledger": b.count, "credentials": held}
     if fact is not None:
         counts["chain"] = fact.count
@@ -581,8 +618,8 @@ def _check_revocations(picture: OnChainPicture, ledger: LedgerView,
     recorded: set[tuple[str, str, bytes]] = set()
     for r in ledger.revocations():
         recorded.add((r.issuer.lower(), r.kind, r.target))
-        on_chain: Any = (picture.credential_revocations.get((r.issuer.lower(), r.target))
-                         if r.kind == "credential" else picture.batch_revocations.get(r.target))
+        on_chain: Any = (picture.credential_revocations if r.kind == "credential"
+                         else picture.batch_revocations).get((r.issuer.lower(), r.target))
         if on_chain is not None or r.state in ("unsent", "queued", "submitted"):
             continue  # in sync, or still in flight
         what = "credential" if r.kind == "credential" else "batch"
@@ -603,15 +640,14 @@ def _check_revocations(picture: OnChainPicture, ledger: LedgerView,
             "ledger has no record of it",
             {"scope": "credential", "block": fact.block, "txHash": fact.tx_hash,
              "reason": fact.reason, "ledgerBatchId": batch_id}))
-    for root, brev in picture.batch_revocations.items():
-        anchor = picture.anchors.get(root)
-        issuer = anchor.issuer if anchor is not None else None
-        if issuer is None or issuer.lower() not in ours:
+    for (issuer_key, root), brev in picture.batch_revocations.items():
+        if issuer_key not in ours or (issuer_key, "batch", root) in recorded:
             continue
-        if (issuer.lower(), "batch", root) in recorded:
-            continue
-        by = "its issuer" if brev.by.lower() == issuer.lower() else f"{brev.by} (an admin)"
+        issuer = brev.issuer
+        by = "its issuer" if brev.by.lower() == issuer_key else f"{brev.by} (an admin)"
         b = by_root.get(root)
+        if b is not None and b.issuer.lower() != issuer_key:
+            b = None  # the ledger's batch of this root is another issuer's
         out.append(Discrepancy(
             REVOCATION_MISSING_IN_LEDGER, issuer, to_hex(root),
             f"batch {b.id if b else '(unknown to the ledger)'} was revoked on chain by {by} in "
@@ -645,20 +681,20 @@ def build_report(
     for key in addresses:
         rec, li = picture.issuers.get(key), ours.get(key)
         mine = anchors_by.get(key, [])
-        roots = {f.root for f in mine}
         entry: dict[str, Any] = {
             "address": (li.address if li else rec.address if rec else mine[0].issuer),
             "name": li.name if li else rec.name if rec else "",
             "inLedger": li is not None,
             "onChain": {
                 "name": rec.name if rec else None,
+                "did": rec.did if rec else None,
                 "active": bool(rec and rec.active),
                 "history": rec.history if rec else [],
                 "anchors": len(mine),
                 "credentialsDeclared": sum(f.count for f in mine),
                 "credentialRevocations": sum(
                     1 for (i, _) in picture.credential_revocations if i == key),
-                "batchRevocations": sum(1 for r in picture.batch_revocations if r in roots),
+                "batchRevocations": sum(1 for (i, _) in picture.batch_revocations if i == key),
             },
             "ledger": None,
             "discrepancies": per_issuer_d.get(key, 0),

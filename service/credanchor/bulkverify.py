@@ -8,7 +8,7 @@ cheap in bulk and gives them their inputs:
 * :func:`open_bulk_verifier` builds a verifier trusting exactly the given (chain id, contract)
   pairs, reading each chain through its own ``--rpc`` URL. Nothing of the issuer's is needed.
 * :class:`BulkVerifier` works in chunks: it parses a chunk of files, asks the contract's
-  single-call ``verify`` for all of them in JSON-RPC batches of 200 calls (:func:`batched_verify`),
+  single-call ``verify(issuer, …)`` for all of them in JSON-RPC batches of 200 calls (:func:`batched_verify`),
   then the revocation details of the revoked ones, and lets the verifier run its checks on the
   answers. Per-root and per-issuer facts (the anchoring transaction, the issuer's accreditation,
   a batch revocation) are fetched once per run, and the chain head once every few seconds.
@@ -71,7 +71,7 @@ CHUNK = 1000
 _READ_ONLY_FEES = FeePolicy(max_fee_per_gas_cap=1)
 _GLOB_CHARS = frozenset("*?[")
 
-VerifyKey = tuple[bytes, tuple[bytes, ...], bytes]
+VerifyKey = tuple[str, bytes, tuple[bytes, ...], bytes]  # (issuer account, hash, proof, root)
 
 
 # --- inputs ---------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ class PrefetchingReader:
     :meth:`prefetch` asks ``verify`` for a whole chunk in JSON-RPC batches, then the
     revocation details of the revoked ones; :meth:`verify` and :meth:`revocation_reason` answer
     from memory (with a live call for anything not prefetched). Batch revocations are kept per
-    root, the head for ``head_ttl`` seconds: an older head only makes an anchor look shallower,
+    (issuer, root), the head for ``head_ttl`` seconds: an older head only makes an anchor look shallower,
     never deeper. Every chain failure reaches the verifier as :class:`ChainUnavailable`, which
     it reports as ERROR.
     """
@@ -156,7 +156,7 @@ class PrefetchingReader:
         self.head_ttl = head_ttl
         self.clock = clock
         self._verdicts: dict[VerifyKey, OnChainVerdict | ChainUnavailable] = {}
-        self._batch_revocations: dict[bytes, dict[str, Any]] = {}
+        self._batch_revocations: dict[tuple[str, bytes], dict[str, Any]] = {}
         self._credential_revocations: dict[tuple[str, bytes], dict[str, Any]] = {}
         self._head: tuple[float, int] | None = None
         self.calls = 0  # verify calls made live (not prefetched): a measure of batching misses
@@ -180,29 +180,30 @@ class PrefetchingReader:
             self._verdicts = dict.fromkeys(todo, _unavailable(exc))
 
     def _prefetch_revocations(self) -> None:
-        creds = list(dict.fromkeys((v.issuer, k[0]) for k, v in self._verdicts.items()
+        creds = list(dict.fromkeys((v.issuer, k[1]) for k, v in self._verdicts.items()
                                    if isinstance(v, OnChainVerdict) and v.status == 3))
-        roots = list(dict.fromkeys(k[2] for k, v in self._verdicts.items()
-                                   if isinstance(v, OnChainVerdict) and v.status == 4
-                                   and k[2] not in self._batch_revocations))
-        cred_details, batch_details = batched_revocations(self.chain.contract, creds, roots)
+        batches = list(dict.fromkeys((k[0], k[3]) for k, v in self._verdicts.items()
+                                     if isinstance(v, OnChainVerdict) and v.status == 4
+                                     and (k[0].lower(), k[3]) not in self._batch_revocations))
+        cred_details, batch_details = batched_revocations(self.chain.contract, creds, batches)
         for (issuer, h), detail in zip(creds, cred_details, strict=True):
             self._credential_revocations[(issuer.lower(), h)] = detail
-        for root, detail in zip(roots, batch_details, strict=True):
+        for (issuer, root), detail in zip(batches, batch_details, strict=True):
             if detail:
-                self._batch_revocations[root] = detail
+                self._batch_revocations[(issuer.lower(), root)] = detail
 
     # -- ChainReader --
 
-    def verify(self, credential_hash: bytes, proof: list[bytes], root: bytes) -> OnChainVerdict:
-        found = self._verdicts.get((bytes(credential_hash), tuple(proof), bytes(root)))
+    def verify(self, issuer: str, credential_hash: bytes, proof: list[bytes],
+               root: bytes) -> OnChainVerdict:
+        found = self._verdicts.get((issuer, bytes(credential_hash), tuple(proof), bytes(root)))
         if isinstance(found, ChainUnavailable):
             raise found
         if found is not None:
             return found
         self.calls += 1
         with _reading():
-            return self.chain.verify(credential_hash, proof, root)
+            return self.chain.verify(issuer, credential_hash, proof, root)
 
     def verify_many(self, keys: Sequence[VerifyKey]) -> list[OnChainVerdict]:
         """Verdicts of keys not in the chunk (a stacked qualification's components), in one
@@ -219,7 +220,7 @@ class PrefetchingReader:
             return self.chain.anchor_tx(tx_hash)
 
     def revocation_reason(self, issuer: str, credential_hash: bytes, root: bytes) -> dict[str, Any]:
-        cached = self._batch_revocations.get(bytes(root))
+        cached = self._batch_revocations.get((issuer.lower(), bytes(root)))
         if cached is not None:
             return cached
         # Prefetched only for verdicts saying CredentialRevoked, so the batch was not revoked.
@@ -229,7 +230,7 @@ class PrefetchingReader:
         with _reading():
             detail = self.chain.revocation_reason(issuer, credential_hash, root)
         if detail.get("scope") == "batch":  # the same for every credential of the batch
-            self._batch_revocations[bytes(root)] = detail
+            self._batch_revocations[(issuer.lower(), bytes(root))] = detail
         return detail
 
     def head(self) -> int:
@@ -370,7 +371,8 @@ class BulkVerifier:
             key = (proof.anchor.chain_id, proof.anchor.contract.lower())
             if key in self.readers:
                 wanted.setdefault(key, []).append(
-                    (proof.credential_hash, tuple(proof.merkle_proof), proof.merkle_root))
+                    (proof.anchor.issuer_account, proof.credential_hash,
+                     tuple(proof.merkle_proof), proof.merkle_root))
         for key, reader in self.readers.items():
             try:
                 reader.prefetch(wanted.get(key, ()))
@@ -500,8 +502,7 @@ def verify_files_in_processes(paths: Sequence[Path], *, jobs: int, chunk: int = 
 # (docs/proof-format.md section 8) and send as one JSON-RPC batch per ``VERIFY_BATCH`` calls.
 
 _CREDENTIAL_REVOCATION = keccak256(b"credentialRevocation(address,bytes32)")[:4]
-_BATCH_REVOCATION = keccak256(b"batchRevocation(bytes32)")[:4]
-_ZERO = "0x" + "00" * 20
+_BATCH_REVOCATION = keccak256(b"batchRevocation(address,bytes32)")[:4]
 
 
 def _can_batch(contract: CredentialAnchor) -> bool:
@@ -514,23 +515,26 @@ def _address(word: int) -> str:
 
 def batched_verify(contract: CredentialAnchor, keys: Sequence[VerifyKey],
                    *, batch: int = VERIFY_BATCH) -> list[OnChainVerdict]:
-    """The contract's ``verify`` for every key, as the verifier's values
-    (:meth:`CredentialAnchor.verify_many` sends them as JSON-RPC batches)."""
-    return [OnChainVerdict(r.status, r.issuer or _ZERO, r.anchored_at, r.issuer_active)
+    """The contract's ``verify(issuer, hash, proof, root)`` for every key, as the verifier's
+    values (:meth:`CredentialAnchor.verify_many` sends them as JSON-RPC batches)."""
+    return [OnChainVerdict(r.status, r.issuer, r.anchored_at, r.issuer_active)
             for r in contract.verify_many(list(keys), batch=batch)]
 
 
 def batched_revocations(contract: CredentialAnchor, credentials: Sequence[tuple[str, bytes]],
-                        roots: Sequence[bytes]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``credentialRevocation(issuer, hash)`` and ``batchRevocation(root)`` in batches, as
-    :meth:`Web3Chain.revocation_reason` words them (``{}`` when not revoked)."""
+                        batches: Sequence[tuple[str, bytes]]
+                        ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``credentialRevocation(issuer, hash)`` and ``batchRevocation(issuer, root)`` in
+    batches, as :meth:`Web3Chain.revocation_reason` words them (``{}`` when not revoked)."""
     creds = contract.eth_calls([
         _CREDENTIAL_REVOCATION + bytes(12) + bytes.fromhex(issuer[2:]) + h
         for issuer, h in credentials], words=2)
-    batches = contract.eth_calls([_BATCH_REVOCATION + r for r in roots], words=3)
+    revoked = contract.eth_calls([
+        _BATCH_REVOCATION + bytes(12) + bytes.fromhex(issuer[2:]) + r
+        for issuer, r in batches], words=3)
     return (
         [{"scope": "credential", "reason": reason, "revokedAt": at} if at else {}
          for at, reason in creds],
         [{"scope": "batch", "reason": reason, "revokedAt": at, "by": _address(by)} if by else {}
-         for by, at, reason in batches],
+         for by, at, reason in revoked],
     )

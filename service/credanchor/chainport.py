@@ -51,13 +51,13 @@ class ChainPort(Protocol):
     def receipt(self, tx_hash: str) -> Receipt | None: ...
     def is_known(self, tx_hash: str) -> bool: ...
     def block_hash(self, number: int) -> str | None: ...
-    def anchor_of(self, root: bytes) -> OnChainAnchor | None: ...
-    def batch_revoked(self, root: bytes) -> bool: ...
+    def anchor_of(self, issuer: str, root: bytes) -> OnChainAnchor | None: ...
+    def batch_revoked(self, issuer: str, root: bytes) -> bool: ...
     def credentials_revoked(self, issuer: str, hashes: Sequence[bytes]) -> bool: ...
     def find_event_receipt(self, event: str, **indexed: Any) -> Receipt | None: ...
     def build_anchor(self, root: bytes, count: int) -> TxRequest: ...
     def build_revoke_credentials(self, hashes: Sequence[bytes], reason: int) -> TxRequest: ...
-    def build_revoke_batch(self, root: bytes, reason: int) -> TxRequest: ...
+    def build_revoke_batch(self, issuer: str, root: bytes, reason: int) -> TxRequest: ...
     def wait_a_moment(self) -> None: ...
     def close(self) -> None: ...
 
@@ -172,12 +172,12 @@ class Web3Chain:
             except BlockNotFound:
                 return None
 
-    def anchor_of(self, root: bytes) -> OnChainAnchor | None:
+    def anchor_of(self, issuer: str, root: bytes) -> OnChainAnchor | None:
         self._contact()
-        return self.contract.anchor_of(root)
+        return self.contract.anchor_of(issuer, root)
 
-    def batch_revoked(self, root: bytes) -> bool:
-        return self.contract.batch_revocation(root) is not None
+    def batch_revoked(self, issuer: str, root: bytes) -> bool:
+        return self.contract.batch_revocation(issuer, root) is not None
 
     def credentials_revoked(self, issuer: str, hashes: Sequence[bytes]) -> bool:
         return all(self.contract.credential_revocation(issuer, h) is not None for h in hashes)
@@ -195,8 +195,8 @@ class Web3Chain:
     def build_revoke_credentials(self, hashes: Sequence[bytes], reason: int) -> TxRequest:
         return self.contract.revoke_credentials(list(hashes), reason)
 
-    def build_revoke_batch(self, root: bytes, reason: int) -> TxRequest:
-        return self.contract.revoke_batch(root, reason)
+    def build_revoke_batch(self, issuer: str, root: bytes, reason: int) -> TxRequest:
+        return self.contract.revoke_batch(issuer, root, reason)
 
     def wait_a_moment(self) -> None:
         time.sleep(self.poll_interval)
@@ -207,25 +207,26 @@ class Web3Chain:
 
     # -- reads for the verifier ---------------------------------------------------------------
 
-    def verify(self, credential_hash: bytes, proof: list[bytes], root: bytes) -> OnChainVerdict:
+    def verify(self, issuer: str, credential_hash: bytes, proof: list[bytes],
+               root: bytes) -> OnChainVerdict:
         self._contact()
-        r = self.contract.verify(credential_hash, proof, root)
-        return OnChainVerdict(r.status, r.issuer or "0x" + "00" * 20, r.anchored_at,
-                              r.issuer_active)
+        r = self.contract.verify(issuer, credential_hash, proof, root)
+        return OnChainVerdict(r.status, r.issuer, r.anchored_at, r.issuer_active)
 
-    def verify_many(self, items: Sequence[tuple[bytes, list[bytes], bytes]]
+    def verify_many(self, items: Sequence[tuple[str, bytes, list[bytes], bytes]]
                     ) -> list[OnChainVerdict]:
         """``verify`` for every item: over HTTP one JSON-RPC batch per 200
         (:meth:`CredentialAnchor.verify_many`), so a stacked qualification's components cost
         one round trip, not one each."""
         self._contact()
-        return [OnChainVerdict(r.status, r.issuer or "0x" + "00" * 20, r.anchored_at,
-                               r.issuer_active) for r in self.contract.verify_many(list(items))]
+        return [OnChainVerdict(r.status, r.issuer, r.anchored_at, r.issuer_active)
+                for r in self.contract.verify_many(list(items))]
 
     def issuer_facts(self, issuer: str) -> IssuerFacts:
         self._contact()
         i = self.contract.issuer_info(issuer)
-        return IssuerFacts(i.name, i.profile_uri, i.active, i.accredited_at, i.suspended_at)
+        return IssuerFacts(i.name, i.profile_uri, i.active, i.accredited_at, i.suspended_at,
+                           did=i.did)
 
     def anchor_tx(self, tx_hash: str) -> AnchorTx | None:
         from web3.exceptions import TransactionNotFound
@@ -241,16 +242,18 @@ class Web3Chain:
                 r = self.w3.eth.get_transaction_receipt(tx_bytes)
             except TransactionNotFound:
                 return None
-        roots = set()
+        anchors = set()
         topic = self.contract._events["Anchored"].topic
         for log in r["logs"]:
             if (log["address"].lower() == self.contract_address.lower() and log["topics"]
                     and HexBytes(log["topics"][0]) == HexBytes(topic)):
-                roots.add(bytes(log["topics"][1]))
-        return AnchorTx(int(r["blockNumber"]), frozenset(roots))
+                # Anchored(bytes32 indexed root, address indexed issuer, uint32 count)
+                issuer = "0x" + bytes(log["topics"][2])[12:].hex()
+                anchors.add((bytes(log["topics"][1]), issuer))
+        return AnchorTx(int(r["blockNumber"]), frozenset(anchors))
 
     def revocation_reason(self, issuer: str, credential_hash: bytes, root: bytes) -> dict[str, Any]:
-        batch = self.contract.batch_revocation(root)
+        batch = self.contract.batch_revocation(issuer, root)
         if batch is not None:
             return {"scope": "batch", "reason": batch.reason, "revokedAt": batch.revoked_at,
                     "by": batch.by}
@@ -260,7 +263,8 @@ class Web3Chain:
         return {}
 
     def accredited_issuers(self) -> list[dict[str, Any]]:
-        """Every address ever accredited (from events), with its current on-chain record."""
+        """Every address ever accredited (``IssuerAccredited`` is emitted once per address),
+        with its current on-chain record, DID included."""
         self._contact()
         seen: dict[str, None] = {}
         for e in self.contract.events(names=["IssuerAccredited"]):
@@ -269,7 +273,8 @@ class Web3Chain:
         for address in seen:
             i = self.contract.issuer_info(address)
             out.append({"address": address, "name": i.name, "profileURI": i.profile_uri,
-                        "active": i.active, "accreditedAt": i.accredited_at or None,
+                        "did": i.did, "active": i.active,
+                        "accreditedAt": i.accredited_at or None,
                         "suspendedAt": i.suspended_at or None})
         return out
 

@@ -353,6 +353,7 @@ class ProofBuilder:
         self.chain_id = chain_id
         self.contract = contract
         self._trees: dict[int, MerkleTree] = {}
+        self._accounts: dict[int, str] = {}  # issuer id -> the address its batches anchor from
 
     def tree(self, batch_id: int) -> MerkleTree:
         if batch_id not in self._trees:
@@ -381,10 +382,16 @@ class ProofBuilder:
                 transaction_hash=batch.tx_hash,
                 block_number=batch.block_number,
                 anchored_at=datetime.fromtimestamp(batch.anchored_at, UTC),
+                issuer_account=self._account(batch.issuer_id),
             ),
             created=datetime.fromtimestamp(batch.confirmed_at or batch.anchored_at, UTC),
         )
         return attach_proof(json.loads(cred.document), proof)
+
+    def _account(self, issuer_id: int) -> str:
+        if issuer_id not in self._accounts:
+            self._accounts[issuer_id] = self.store.get_issuer(issuer_id).address
+        return self._accounts[issuer_id]
 
     def files(self, creds: Iterable[StoredCredential]) -> Iterator[dict[str, Any]]:
         for c in creds:

@@ -321,7 +321,8 @@ def _bench(n: int, batch: int) -> None:
     hashes = [credential_hash(c) for c in creds]
     t2 = time.perf_counter()
     tree = MerkleTree.from_credential_hashes(hashes)
-    anchor = AnchorRef(31337, "0x" + "cd" * 20, "0x" + "ee" * 32, 1, datetime.now(UTC))
+    anchor = AnchorRef(31337, "0x" + "cd" * 20, "0x" + "ee" * 32, 1, datetime.now(UTC),
+                       "0x" + "ab" * 20)
     files = [
         attach_proof(c, CredanchorProof(h, tree.root, tuple(p), anchor, datetime.now(UTC)))
         for c, h, p in zip(creds, hashes, tree.iter_proofs(), strict=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from .chain.keys import Signer, create_keystore, load_keystore
 from .config import Settings
+from .credentials import issuer_did
 from .errors import ConfigError, KeyUnavailable
 from .store import Issuer
 
@@ -54,7 +55,10 @@ def add_issuer(runtime: Any, *, name: str, url: str | None = None,
         embedded = getattr(chain, "embedded", None)
         if embedded is not None:
             embedded.fund(signer.address, 10**20)
-        chain.admin_send(chain.contract.accredit_issuer(signer.address, name, url or ""))
+        # The DID its credentials name it by (credentials.IssuerProfile.did), recorded in its
+        # on-chain profile so that the registry binds the DID to the anchoring account.
+        did = issuer_did(chain.chain_id, signer.address)
+        chain.admin_send(chain.contract.accredit_issuer(signer.address, name, url or "", did=did))
         accredited = True
     else:
         accredited = chain.contract.issuer_info(signer.address).active

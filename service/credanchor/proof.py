@@ -6,14 +6,16 @@ carries exactly one element of type ``CredanchorMerkleProof2026`` (docs/proof-fo
     {"type": "CredanchorMerkleProof2026", "created": "2026-03-01T12:00:05Z",
      "proofPurpose": "assertionMethod",
      "credentialHash": "0x…", "merkleRoot": "0x…", "merkleProof": ["0x…", …],
-     "anchor": {"chainId": 31337, "contract": "0x<EIP-55>", "transactionHash": "0x…",
-                "blockNumber": 123, "anchoredAt": "2026-03-01T12:00:00Z"}}
+     "anchor": {"chainId": 31337, "contract": "0x<EIP-55>", "issuerAccount": "0x<EIP-55>",
+                "transactionHash": "0x…", "blockNumber": 123,
+                "anchoredAt": "2026-03-01T12:00:00Z"}}
 
 WARNING: the proof is not covered by the credential hash (it cannot be: it is made after the
 hash is anchored), so anyone can edit it without changing ``credentialHash``. Nothing in it is
 trusted on its word: the verifier recomputes the hash from the document, folds the Merkle proof
-itself, and asks *its own* trusted contract whether the root is anchored, by whom and when. A
-forged ``anchor`` block can only make verification fail, never succeed.
+itself, and asks *its own* trusted contract whether the issuer account anchored the root, and
+when; that account must be the one the (hashed) credential's issuer DID names. A forged
+``anchor`` block can only make verification fail, never succeed.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ MAX_PROOF_LENGTH = 64
 _PROOF_KEYS = frozenset(
     ("type", "created", "proofPurpose", "credentialHash", "merkleRoot", "merkleProof", "anchor")
 )
-_ANCHOR_KEYS = frozenset(("chainId", "contract", "transactionHash", "blockNumber", "anchoredAt"))
+_ANCHOR_KEYS = frozenset(
+    ("chainId", "contract", "issuerAccount", "transactionHash", "blockNumber", "anchoredAt")
+)
 _UTC_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
 
 
@@ -95,20 +99,24 @@ def _uint(value: Any, field: str, *, minimum: int = 0) -> int:
 
 @dataclass(frozen=True)
 class AnchorRef:
-    """Where the batch root was anchored, as claimed by the issuer (verified against the chain)."""
+    """Where the batch root was anchored and by which account, as claimed by the issuer
+    (verified against the chain: anchors are recorded under (issuer account, root))."""
 
     chain_id: int
     contract: str
     transaction_hash: str
     block_number: int
     anchored_at: datetime
+    issuer_account: str
 
     def __post_init__(self) -> None:
         _uint(self.chain_id, "anchor.chainId", minimum=1)
-        try:
-            object.__setattr__(self, "contract", to_checksum_address(self.contract))
-        except InvalidInput as exc:
-            raise _fail("anchor.contract", exc.detail) from exc
+        for name, field in (("contract", "anchor.contract"),
+                            ("issuer_account", "anchor.issuerAccount")):
+            try:
+                object.__setattr__(self, name, to_checksum_address(getattr(self, name)))
+            except InvalidInput as exc:
+                raise _fail(field, exc.detail) from exc
         tx = to_hex(_hex32(self.transaction_hash, "anchor.transactionHash"))
         object.__setattr__(self, "transaction_hash", tx)
         _uint(self.block_number, "anchor.blockNumber")
@@ -118,6 +126,7 @@ class AnchorRef:
         return {
             "chainId": self.chain_id,
             "contract": self.contract,
+            "issuerAccount": self.issuer_account,
             "transactionHash": self.transaction_hash,
             "blockNumber": self.block_number,
             "anchoredAt": format_datetime(self.anchored_at),
@@ -205,11 +214,15 @@ def parse_proof(obj: Any, *, where: str = "proof") -> CredanchorProof:
     missing = sorted(_ANCHOR_KEYS - set(anchor))
     if missing:
         raise _fail(f"{w}anchor.{missing[0]}", "is missing")
-    contract = anchor["contract"]
+    contract, issuer_account = anchor["contract"], anchor["issuerAccount"]
     try:
         contract = to_checksum_address(contract)
     except InvalidInput as exc:
         raise _fail(w + "anchor.contract", exc.detail) from exc
+    try:
+        issuer_account = to_checksum_address(issuer_account)
+    except InvalidInput as exc:
+        raise _fail(w + "anchor.issuerAccount", exc.detail) from exc
     return CredanchorProof(
         credential_hash=_hex32(obj["credentialHash"], w + "credentialHash"),
         merkle_root=_hex32(obj["merkleRoot"], w + "merkleRoot"),
@@ -220,6 +233,7 @@ def parse_proof(obj: Any, *, where: str = "proof") -> CredanchorProof:
             transaction_hash=_hex_str(anchor["transactionHash"], w + "anchor.transactionHash"),
             block_number=_uint(anchor["blockNumber"], w + "anchor.blockNumber"),
             anchored_at=_time(anchor["anchoredAt"], w + "anchor.anchoredAt"),
+            issuer_account=issuer_account,
         ),
         created=_time(obj["created"], w + "created"),
     )

@@ -9,12 +9,14 @@ it adds, in this order:
     naming any other contract is INVALID even if that contract would say yes: anyone can deploy
     a contract that answers "valid".
 ``anchored``
-    the contract's single-call ``verify(credentialHash, proof, root)`` knows the root and
-    accepts the proof, and the transaction the proof names really emitted ``Anchored`` for that
-    root in the block the proof names.
+    the contract's single-call ``verify(issuer, credentialHash, proof, root)``, asked about the
+    issuer account the proof names (``anchor.issuerAccount``), says that account anchored the
+    root and accepts the proof, and the transaction the proof names really emitted ``Anchored``
+    for that root and account in the block the proof names. Anchors are keyed by (issuer,
+    root) on chain: another issuer's copy of the same root is never credited to anyone else.
 ``issuer``
-    the issuer DID's address and chain are the ones recorded on chain for the root, and that
-    address is accredited now (a suspended issuer is reported with the date).
+    the issuer DID's address and chain are the proof's issuer account on the anchor's chain,
+    and that account is accredited now (a suspended issuer is reported with the date).
 ``revocation``
     neither the credential (under its issuer) nor its batch is revoked.
 ``confirmations``
@@ -56,7 +58,7 @@ from .proof import CredanchorProof, extract_proof, has_proof
 from .report import Check, Outcome, Report, overall_status
 from .stacking import is_qualification, tree_documents, verify_qualification
 
-STATUS_NAMES = ("Valid", "UnknownRoot", "InvalidProof", "CredentialRevoked", "BatchRevoked")
+STATUS_NAMES = ("Valid", "NotAnchored", "InvalidProof", "CredentialRevoked", "BatchRevoked")
 #: Credentials one verification (a file, a request) may check against the chain: a stacked
 #: qualification counts itself, its definition and every component at every level.
 DEFAULT_MAX_CREDENTIALS = 256
@@ -121,7 +123,7 @@ class TrustList:
 @dataclass(frozen=True)
 class OnChainVerdict:
     status: int
-    issuer: str
+    issuer: str  # the issuer account asked about
     anchored_at: int
     issuer_active: bool
 
@@ -133,6 +135,7 @@ class IssuerFacts:
     active: bool
     accredited_at: int
     suspended_at: int
+    did: str = ""  # the DID the registry records for the issuer (its on-chain profile)
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,8 @@ class AnchorTx:
     """What the transaction named in a proof really did."""
 
     block_number: int
-    anchored_roots: frozenset[bytes]  # roots for which it emitted Anchored from the contract
+    # (root, lowercase issuer address) for each Anchored event it emitted from the contract
+    anchors: frozenset[tuple[bytes, str]]
 
 
 class ChainReader(Protocol):
@@ -155,7 +159,8 @@ class ChainReader(Protocol):
     chain_id: int
     contract_address: str
 
-    def verify(self, credential_hash: bytes, proof: list[bytes], root: bytes) -> OnChainVerdict: ...
+    def verify(self, issuer: str, credential_hash: bytes, proof: list[bytes],
+               root: bytes) -> OnChainVerdict: ...
 
     def issuer_facts(self, issuer: str) -> IssuerFacts: ...
 
@@ -298,6 +303,7 @@ class Verifier:
             "transactionHash": a.transaction_hash,
             "blockNumber": a.block_number,
             "anchoredAt": a.anchored_at.isoformat().replace("+00:00", "Z"),
+            "issuerAccount": a.issuer_account,
         }
         names = ("anchored", "issuer", "revocation", "confirmations")
         trusted = self.trust.find(a.chain_id, a.contract)
@@ -344,14 +350,15 @@ class Verifier:
         a = proof.anchor
         if verdict.status == 1:
             return Check("anchored", Outcome.FAIL,
-                         "The batch this badge belongs to was never recorded on the blockchain.",
-                         {"root": to_hex(proof.merkle_root)})
+                         "The batch this badge belongs to was never recorded on the blockchain "
+                         "by the issuer's account.",
+                         {"root": to_hex(proof.merkle_root), "issuerAccount": a.issuer_account})
         if verdict.status == 2:
             return Check("anchored", Outcome.FAIL,
                          "The badge's proof does not lead to the recorded batch.",
                          {"root": to_hex(proof.merkle_root)})
         tx = self._cached_tx(reader, a.transaction_hash)
-        if tx is None or proof.merkle_root not in tx.anchored_roots:
+        if tx is None or (proof.merkle_root, a.issuer_account.lower()) not in tx.anchors:
             return Check("anchored", Outcome.FAIL,
                          "The transaction named in the badge did not record this batch.",
                          {"transactionHash": a.transaction_hash})
@@ -378,16 +385,20 @@ class Verifier:
         except CredanchorError:
             return None, [Check("issuer", Outcome.FAIL,
                                 f"The issuer id {did!r} is not a blockchain account identifier.")]
-        if verdict.status == 1:
-            return None, [Check("issuer", Outcome.SKIPPED, "Not checked: the batch is unknown.")]
         info: dict[str, Any] = {"did": did, "address": verdict.issuer}
+        # Checked before anything on chain: the issuer account the anchor is looked up under
+        # comes from the unhashed proof, the DID from the hashed credential. Only when they
+        # agree may the chain's answer about that account be credited to this badge's issuer.
         if did_chain != proof.anchor.chain_id or did_address.lower() != verdict.issuer.lower():
             return info, [Check(
                 "issuer", Outcome.FAIL,
-                "The badge names a different issuer from the one that recorded it "
-                f"({verdict.issuer} on chain {proof.anchor.chain_id}).",
+                "The badge names a different issuer from the account its proof says recorded "
+                f"it ({verdict.issuer} on chain {proof.anchor.chain_id}).",
                 {"claimed": did, "onChain": verdict.issuer},
             )]
+        if verdict.status == 1:
+            return None, [Check("issuer", Outcome.SKIPPED,
+                                "Not checked: the issuer never recorded this batch.")]
         facts = self._cached_issuer(reader, verdict.issuer)
         info.update(name=facts.name, profileURI=facts.profile_uri, active=facts.active,
                     accreditedAt=facts.accredited_at, suspendedAt=facts.suspended_at or None)
@@ -466,10 +477,12 @@ class Verifier:
             cache.clear()
 
 
-def _verify_args(proof: CredanchorProof) -> tuple[bytes, list[bytes], bytes]:
+def _verify_args(proof: CredanchorProof) -> tuple[str, bytes, list[bytes], bytes]:
     """What ``ChainReader.verify`` is asked about a proof (one place, so a batched tree
-    prefetch asks exactly what the checks will)."""
-    return proof.credential_hash, list(proof.merkle_proof), proof.merkle_root
+    prefetch asks exactly what the checks will): anchors are keyed by (issuer, root), so the
+    anchoring account the proof names comes first."""
+    return (proof.anchor.issuer_account, proof.credential_hash, list(proof.merkle_proof),
+            proof.merkle_root)
 
 
 def _hashable(args: Sequence[Any]) -> tuple[Any, ...]:
@@ -551,8 +564,9 @@ class _TreeReader:
             raise value
         return value
 
-    def verify(self, credential_hash: bytes, proof: list[bytes], root: bytes) -> OnChainVerdict:
-        return self._once("verify", credential_hash, proof, root)
+    def verify(self, issuer: str, credential_hash: bytes, proof: list[bytes],
+               root: bytes) -> OnChainVerdict:
+        return self._once("verify", issuer, credential_hash, proof, root)
 
     def issuer_facts(self, issuer: str) -> IssuerFacts:
         return self._once("issuer_facts", issuer)

@@ -50,22 +50,26 @@ def test_deploy_accredit_anchor_verify(anvil_deployed: Deployed) -> None:
     receipt = send_and_wait(d.w3, d.issuer, d.contract.anchor(tree.root, 7), policy=POLICY)
     assert receipt["status"] == 1 and confirmations(d.w3, receipt) == 1
 
-    anchor = d.contract.anchor_of(tree.root)
-    assert anchor is not None and (anchor.issuer, anchor.count) == (d.issuer.address, 7)
-    result = d.contract.verify(hashes[4], tree.proof(hashes[4]), tree.root)
+    me = d.issuer.address
+    anchor = d.contract.anchor_of(me, tree.root)
+    assert anchor is not None and (anchor.issuer, anchor.count) == (me, 7)
+    result = d.contract.verify(me, hashes[4], tree.proof(hashes[4]), tree.root)
     assert (result.status_name, result.issuer, result.issuer_active) == (
         "Valid",
         d.issuer.address,
         True,
     )
     # Bulk verification goes out as JSON-RPC batches (one POST per 200).
-    items = [(h, tree.proof(h), tree.root) for h in hashes]
-    items.append((hashes[0], tree.proof(hashes[1]), tree.root))
-    statuses = [r.status_name for r in d.contract.verify_many(items)]
-    assert statuses == ["Valid"] * 7 + ["InvalidProof"]
+    items = [(me, h, tree.proof(h), tree.root) for h in hashes]
+    items.append((me, hashes[0], tree.proof(hashes[1]), tree.root))
+    items.append((d.admin.address, hashes[0], tree.proof(hashes[0]), tree.root))
+    results = d.contract.verify_many(items)
+    assert [r.status_name for r in results] == ["Valid"] * 7 + ["InvalidProof", "NotAnchored"]
+    assert [r.issuer for r in results] == [me] * 8 + [d.admin.address]
+    assert {r.anchored_at for r in results[:8]} == {anchor.anchored_at}
 
     send_and_wait(d.w3, d.admin, d.contract.suspend_issuer(d.issuer.address), policy=POLICY)
-    assert d.contract.verify(hashes[4], tree.proof(hashes[4]), tree.root).issuer_active is False
+    assert d.contract.verify(me, hashes[4], tree.proof(hashes[4]), tree.root).issuer_active is False
     # Events in small block ranges, as against a public node's getLogs limits.
     names = [e.name for e in d.contract.events(chunk_size=2)]
     assert names == ["RoleGranted", "IssuerAccredited", "Anchored", "IssuerSuspended"]

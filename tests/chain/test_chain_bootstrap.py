@@ -13,6 +13,8 @@ from chainkit import KDF_WORK_FACTOR
 import credanchor.chain.embedded as embedded
 from credanchor.chain.contract import CredentialAnchor
 from credanchor.chain.embedded import EmbeddedSetup, bootstrap_embedded
+from credanchor.chain.tx import FeePolicy, TxRequest, send_and_wait
+from credanchor.credentials import issuer_did
 from credanchor.errors import ChainError, KeyUnavailable
 
 
@@ -29,6 +31,8 @@ def check_ready(setup: EmbeddedSetup) -> None:
     assert contract.is_admin(setup.admin.address)
     info = contract.issuer_info(setup.issuer.address)
     assert info.active and info.name == "Local demo issuer"
+    # The registry binds the DID the issuer's credentials name it by to its account.
+    assert info.did == issuer_did(setup.chain.chain_id, setup.issuer.address)
     assert setup.chain.w3.eth.get_balance(setup.issuer.address) >= 10 * 10**18
 
 
@@ -110,4 +114,24 @@ def test_a_replaced_chain_file_is_detected(tmp_path: Path) -> None:
     boot(tmp_path).chain.close()
     (tmp_path / "chain.sqlite").unlink()
     with pytest.raises(ChainError, match="has no code there"):
+        boot(tmp_path)
+
+
+def test_a_data_directory_of_another_contract_version_is_refused(tmp_path: Path) -> None:
+    # Contracts are not upgraded in place (docs/contract.md): a data directory whose recorded
+    # contract has other code (here: a stand-in runtime of 3 bytes, deployed for real) must be
+    # named as such, not fail later on an ABI it cannot decode.
+    setup = boot(tmp_path)
+    try:
+        init = bytes.fromhex("6003600c60003960036000f3") + bytes.fromhex("600000")
+        receipt = send_and_wait(setup.chain.w3, setup.admin, TxRequest(None, init),
+                                policy=FeePolicy(max_fee_per_gas_cap=10**12))
+        other = receipt["contractAddress"]
+        assert setup.chain.w3.eth.get_code(other) == bytes.fromhex("600000")
+    finally:
+        setup.chain.close()
+    state = json.loads((tmp_path / "embedded.json").read_text())
+    state["contract_address"] = other
+    (tmp_path / "embedded.json").write_text(json.dumps(state))
+    with pytest.raises(ChainError, match="another version"):
         boot(tmp_path)

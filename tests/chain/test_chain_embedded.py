@@ -53,43 +53,50 @@ def anchor_batch(d: Deployed, size: int = 5) -> tuple[MerkleTree, list[bytes], d
 
 def test_deploy_accredit_anchor_verify(embedded_deployed: Deployed) -> None:
     d = embedded_deployed
-    info = d.contract.issuer_info(d.issuer.address)
+    me = d.issuer.address
+    info = d.contract.issuer_info(me)
     assert (info.name, info.profile_uri, info.active) == ("Test U", "https://t", True)
+    assert info.did == f"did:pkh:eip155:1337:{me}"
     assert d.contract.is_admin(d.admin.address)
 
     tree, hashes, receipt = anchor_batch(d)
     block = d.w3.eth.get_block(receipt["blockNumber"])
-    on_chain = d.contract.anchor_of(tree.root)
+    on_chain = d.contract.anchor_of(me, tree.root)
     assert on_chain is not None
-    assert (on_chain.issuer, on_chain.count) == (d.issuer.address, 5)
+    assert (on_chain.issuer, on_chain.count) == (me, 5)
     assert on_chain.anchored_at == block["timestamp"]
+    assert d.contract.anchor_of(d.admin.address, tree.root) is None  # anchors are per issuer
 
-    result = d.contract.verify(hashes[3], tree.proof(hashes[3]), tree.root)
-    assert (result.status, result.status_name, result.issuer) == (0, "Valid", d.issuer.address)
+    result = d.contract.verify(me, hashes[3], tree.proof(hashes[3]), tree.root)
+    assert (result.status, result.status_name, result.issuer) == (0, "Valid", me)
     assert result.anchored_at == on_chain.anchored_at and result.issuer_active
-    wrong = d.contract.verify(hashes[3], tree.proof(hashes[1]), tree.root)
+    wrong = d.contract.verify(me, hashes[3], tree.proof(hashes[1]), tree.root)
     assert (wrong.status, wrong.status_name) == (2, "InvalidProof")
-    unknown = d.contract.verify(hashes[0], [], random_hash())
-    assert (unknown.status_name, unknown.issuer, unknown.anchored_at) == ("UnknownRoot", None, 0)
-    assert d.contract.anchor_of(random_hash()) is None
+    unknown = d.contract.verify(me, hashes[0], [], random_hash())
+    assert (unknown.status_name, unknown.anchored_at, unknown.issuer_active) == (
+        "NotAnchored", 0, True)
+    other = d.contract.verify(d.admin.address, hashes[3], tree.proof(hashes[3]), tree.root)
+    assert (other.status_name, other.anchored_at, other.issuer_active) == ("NotAnchored", 0, False)
+    assert d.contract.anchor_of(me, random_hash()) is None
     # The Python leaf and the contract's leaf agree.
     assert d.contract.leaf_of(hashes[0]) == MerkleTree.from_credential_hashes([hashes[0]]).root
 
     send_and_wait(d.w3, d.issuer, d.contract.revoke_credential(hashes[1], 7), policy=POLICY)
-    revoked = d.contract.verify(hashes[1], tree.proof(hashes[1]), tree.root)
+    revoked = d.contract.verify(me, hashes[1], tree.proof(hashes[1]), tree.root)
     assert revoked.status_name == "CredentialRevoked"
     revocation = d.contract.credential_revocation(d.issuer.address, hashes[1])
     assert revocation is not None and revocation.reason == 7
     assert d.contract.credential_revocation(d.issuer.address, hashes[2]) is None
 
-    send_and_wait(d.w3, d.admin, d.contract.revoke_batch(tree.root, 3), policy=POLICY)
-    assert d.contract.verify(hashes[2], tree.proof(hashes[2]), tree.root).status_name == (
+    send_and_wait(d.w3, d.admin, d.contract.revoke_batch(me, tree.root, 3), policy=POLICY)
+    assert d.contract.verify(me, hashes[2], tree.proof(hashes[2]), tree.root).status_name == (
         "BatchRevoked"
     )
-    batch = d.contract.batch_revocation(tree.root)
-    assert batch is not None and (batch.by, batch.reason) == (d.admin.address, 3)
+    batch = d.contract.batch_revocation(me, tree.root)
+    assert batch is not None and (batch.issuer, batch.by, batch.reason) == (me, d.admin.address, 3)
+    assert d.contract.batch_revocation(d.admin.address, tree.root) is None
 
-    results = d.contract.verify_many([(h, tree.proof(h), tree.root) for h in hashes])
+    results = d.contract.verify_many([(me, h, tree.proof(h), tree.root) for h in hashes])
     assert [r.status_name for r in results] == ["BatchRevoked"] * 5
 
     names = [e.name for e in d.contract.events()]
@@ -140,7 +147,7 @@ def test_reopen_in_new_process_sees_same_state(
     tree, _, _ = anchor_batch(d)
     expected = {
         "issuer": d.issuer.address,
-        "anchored_at": d.contract.anchor_of(tree.root).anchored_at,  # type: ignore[union-attr]
+        "anchored_at": d.contract.anchor_of(d.issuer.address, tree.root).anchored_at,  # type: ignore[union-attr]
         "nonce": d.w3.eth.get_transaction_count(d.issuer.address),
         "code": d.w3.eth.get_code(d.contract.address).to_0x_hex(),
         "head": d.w3.eth.block_number,
@@ -157,7 +164,8 @@ def test_reopen_in_new_process_sees_same_state(
         chain = open_embedded(Path({str(tmp_path / "chain.sqlite")!r}))
         opened_ms = (time.perf_counter() - t) * 1000
         w3 = chain.w3
-        anchor = CredentialAnchor(w3, {d.contract.address!r}).anchor_of(bytes.fromhex({tree.root.hex()!r}))
+        anchor = CredentialAnchor(w3, {d.contract.address!r}).anchor_of(
+            {d.issuer.address!r}, bytes.fromhex({tree.root.hex()!r}))
         print(json.dumps({{
             "issuer": anchor.issuer, "anchored_at": anchor.anchored_at,
             "nonce": w3.eth.get_transaction_count({d.issuer.address!r}),
@@ -227,7 +235,7 @@ def test_timestamps_follow_the_clock_after_idle_time_and_reopen(
     tree, _, receipt = anchor_batch(d, 2)
     stamped = d.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
     assert before <= stamped <= time.time()
-    assert d.contract.anchor_of(tree.root).anchored_at == stamped  # type: ignore[union-attr]
+    assert d.contract.anchor_of(d.issuer.address, tree.root).anchored_at == stamped  # type: ignore[union-attr]
 
     chain.close()
     time.sleep(max(0.0, stamped + 1.2 - time.time()))
@@ -277,7 +285,8 @@ def test_eight_threads_sending_at_once_lose_nothing(
     for issuer in issuers:
         chain.fund(issuer.address, 10**19)
         send_and_wait(
-            d.w3, d.admin, d.contract.accredit_issuer(issuer.address, "T", ""), policy=POLICY
+            d.w3, d.admin, d.contract.accredit_issuer(issuer.address, "T", "", did="did:ex:t"),
+            policy=POLICY,
         )
     per_thread = 8
     roots: dict[str, list[bytes]] = {i.address: [] for i in issuers}
@@ -307,7 +316,7 @@ def test_eight_threads_sending_at_once_lose_nothing(
     for issuer in issuers:
         assert d.w3.eth.get_transaction_count(issuer.address) == per_thread
         for root in roots[issuer.address]:
-            anchor = d.contract.anchor_of(root)
+            anchor = d.contract.anchor_of(issuer.address, root)
             assert anchor is not None and anchor.issuer == issuer.address
     assert len(d.contract.events(names=["Anchored"])) == 8 * per_thread
 

@@ -106,7 +106,8 @@ def test_private_key_never_shown(
     d = embedded_deployed
     signer = load_signer(environ={"CREDANCHOR_PRIVATE_KEY": KEY_HEX})
     chain.fund(signer.address, 10**18)
-    send_and_wait(d.w3, d.admin, d.contract.accredit_issuer(signer.address, "K", ""), policy=POLICY)
+    send_and_wait(d.w3, d.admin, d.contract.accredit_issuer(signer.address, "K", "", did="did:ex:k"),
+                  policy=POLICY)
     signed = build_and_sign(
         d.w3,
         signer,

@@ -4,19 +4,25 @@
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
 const { loadFixture } = require("@nomicfoundation/hardhat-network-helpers");
-const { DEFAULT_ADMIN_ROLE, deployFixture } = require("./helpers");
+const { DEFAULT_ADMIN_ROLE, deployFixture, didOf } = require("./helpers");
 
 const NEW_ROOT = ethers.id("access-control new root");
 const HASH = ethers.id("access-control credential");
 
 describe("CredentialAnchor: access-control matrix", function () {
   const rows = [
-    // accreditIssuer / suspendIssuer: admin only
+    // accreditIssuer / updateIssuerProfile / suspendIssuer: admin only
     ...["issuerA", "issuerB", "outsider", "suspended"].flatMap((who) => [
       {
         who,
         call: "accreditIssuer",
-        send: (c, f) => c.accreditIssuer(f.outsider.address, "X", ""),
+        send: (c, f) => c.accreditIssuer(f.outsider.address, "X", "", didOf(f.outsider.address)),
+        error: (f) => ["AccessControlUnauthorizedAccount", f[who].address, DEFAULT_ADMIN_ROLE],
+      },
+      {
+        who,
+        call: "updateIssuerProfile",
+        send: (c, f) => c.updateIssuerProfile(f.issuerB.address, "X", "", "did:example:x"),
         error: (f) => ["AccessControlUnauthorizedAccount", f[who].address, DEFAULT_ADMIN_ROLE],
       },
       {
@@ -26,7 +32,8 @@ describe("CredentialAnchor: access-control matrix", function () {
         error: (f) => ["AccessControlUnauthorizedAccount", f[who].address, DEFAULT_ADMIN_ROLE],
       },
     ]),
-    { who: "admin", call: "accreditIssuer", send: (c, f) => c.accreditIssuer(f.outsider.address, "X", ""), event: (f) => ["IssuerAccredited", f.outsider.address, "X", ""] },
+    { who: "admin", call: "accreditIssuer", send: (c, f) => c.accreditIssuer(f.outsider.address, "X", "", didOf(f.outsider.address)), event: (f) => ["IssuerAccredited", f.outsider.address, "X", "", didOf(f.outsider.address)] },
+    { who: "admin", call: "updateIssuerProfile", send: (c, f) => c.updateIssuerProfile(f.issuerB.address, "X", "", "did:example:x"), event: (f) => ["IssuerProfileUpdated", f.issuerB.address, "X", "", "did:example:x"] },
     { who: "admin", call: "suspendIssuer", send: (c, f) => c.suspendIssuer(f.issuerB.address), event: (f) => ["IssuerSuspended", f.issuerB.address] },
 
     // anchor: active issuers only
@@ -50,12 +57,12 @@ describe("CredentialAnchor: access-control matrix", function () {
     ]),
 
     // revokeBatch of issuer A's batch: issuer A or an admin
-    { who: "issuerA", call: "revokeBatch", send: (c, f) => c.revokeBatch(f.batch.tree.root, 1), event: (f) => ["BatchRevoked", f.batch.tree.root, f.issuerA.address, 1] },
-    { who: "admin", call: "revokeBatch", send: (c, f) => c.revokeBatch(f.batch.tree.root, 1), event: (f) => ["BatchRevoked", f.batch.tree.root, f.admin.address, 1] },
+    { who: "issuerA", call: "revokeBatch", send: (c, f) => c.revokeBatch(f.issuerA.address, f.batch.tree.root, 1), event: (f) => ["BatchRevoked", f.batch.tree.root, f.issuerA.address, f.issuerA.address, 1] },
+    { who: "admin", call: "revokeBatch", send: (c, f) => c.revokeBatch(f.issuerA.address, f.batch.tree.root, 1), event: (f) => ["BatchRevoked", f.batch.tree.root, f.issuerA.address, f.admin.address, 1] },
     ...["issuerB", "outsider", "suspended"].map((who) => ({
       who,
       call: "revokeBatch",
-      send: (c, f) => c.revokeBatch(f.batch.tree.root, 1),
+      send: (c, f) => c.revokeBatch(f.issuerA.address, f.batch.tree.root, 1),
       error: (f) => ["CredentialAnchorNotRootIssuer", f.batch.tree.root, f[who].address],
     })),
   ];

@@ -52,10 +52,11 @@ describe("CredentialAnchor: committed artifact for Python", function () {
     expect(shipped.deployedBytecode).to.equal(fresh.deployedBytecode);
   });
 
-  it("records the compiler settings and the sha256 of the contract source", function () {
-    const source = fs.readFileSync(path.join(ROOT_DIR, "contracts", "CredentialAnchor.sol"));
+  it("records the compiler settings and the sha256 of the contract and interface sources", function () {
+    const sha256 = (name) => crypto.createHash("sha256").update(fs.readFileSync(path.join(ROOT_DIR, name))).digest("hex");
     expect(shipped.sources).to.deep.equal({
-      "contracts/CredentialAnchor.sol": crypto.createHash("sha256").update(source).digest("hex"),
+      "contracts/CredentialAnchor.sol": sha256("contracts/CredentialAnchor.sol"),
+      "contracts/ICredentialAnchor.sol": sha256("contracts/ICredentialAnchor.sol"),
     });
     expect(shipped.solcVersion).to.equal("0.8.30");
     expect(shipped.evmVersion).to.equal("prague");

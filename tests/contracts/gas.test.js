@@ -7,7 +7,7 @@
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
 const { loadFixture } = require("@nomicfoundation/hardhat-network-helpers");
-const { deployFixture, buildTree, credentialHashes } = require("./helpers");
+const { deployFixture, buildTree, credentialHashes, didOf } = require("./helpers");
 
 const ANCHOR_LIMIT = 50_000n;
 const ANCHOR_AIM = 48_500n; // OpenAttestation DocumentStore.issue: 48,168 for a bare bool
@@ -55,7 +55,7 @@ describe("CredentialAnchor: gas (committed artifact)", function () {
       measured[`anchor(root, ${count})`] = gas;
       expect(gas).to.be.at.most(ANCHOR_LIMIT);
       expect(gas).to.be.at.most(ANCHOR_AIM);
-      expect((await shipped.anchorOf(root)).count).to.equal(count);
+      expect((await shipped.anchorOf(issuerA.address, root)).count).to.equal(count);
     });
   }
 
@@ -84,16 +84,23 @@ describe("CredentialAnchor: gas (committed artifact)", function () {
     const { shipped, admin, issuerA, outsider } = await loadFixture(deployFixture);
     const [root] = worstCaseWords(1, "batch-root");
     await shipped.connect(issuerA).anchor(root, 10);
-    measured["revokeBatch"] = await gasOf(shipped.connect(issuerA).revokeBatch(root, 1));
-    measured["accreditIssuer (name 10 B, URI 30 B)"] = await gasOf(
-      shipped.connect(admin).accreditIssuer(outsider.address, "Issuer XYZ", "https://issuer.example/xyz.json"),
+    measured["revokeBatch"] = await gasOf(shipped.connect(issuerA).revokeBatch(issuerA.address, root, 1));
+    const did = didOf(outsider.address); // 62 bytes
+    measured["accreditIssuer (name 10, URI 30, DID 62 B)"] = await gasOf(
+      shipped.connect(admin).accreditIssuer(outsider.address, "Issuer XYZ", "https://issuer.example/xyz.json", did),
+    );
+    measured["updateIssuerProfile (same sizes)"] = await gasOf(
+      shipped.connect(admin).updateIssuerProfile(outsider.address, "Issuer XYZ", "https://issuer.example/xy2.json", did),
     );
     measured["suspendIssuer"] = await gasOf(shipped.connect(admin).suspendIssuer(outsider.address));
+    measured["accreditIssuer again (reactivation)"] = await gasOf(
+      shipped.connect(admin).accreditIssuer(outsider.address, "Issuer XYZ", "https://issuer.example/xy2.json", did),
+    );
 
     const hashes = credentialHashes(1000, "gas-verify");
     const tree = buildTree(hashes);
     await shipped.connect(issuerA).anchor(tree.root, hashes.length);
-    const estimate = await shipped.verify.estimateGas(hashes[0], tree.getProof(0), tree.root);
+    const estimate = await shipped.verify.estimateGas(issuerA.address, hashes[0], tree.getProof(0), tree.root);
     measured["verify, 1000-credential batch (estimateGas)"] = estimate;
     expect(estimate).to.be.lessThan(50_000n);
     for (const value of Object.values(measured)) expect(value).to.be.greaterThan(0n);

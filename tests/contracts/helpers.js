@@ -12,7 +12,12 @@ const ARTIFACT_PATH = path.join(ROOT_DIR, "service", "credanchor", "artifacts", 
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 
 /** Mirrors the contract's `Status` enum. */
-const Status = Object.freeze({ Valid: 0n, UnknownRoot: 1n, InvalidProof: 2n, CredentialRevoked: 3n, BatchRevoked: 4n });
+const Status = Object.freeze({ Valid: 0n, NotAnchored: 1n, InvalidProof: 2n, CredentialRevoked: 3n, BatchRevoked: 4n });
+
+/** The DID an issuer names itself by today (did:pkh of its account on the Hardhat chain). */
+function didOf(address) {
+  return `did:pkh:eip155:31337:${address}`;
+}
 
 /** `n` distinct, deterministic credential hashes; `label` keeps different batches apart. */
 function credentialHashes(n, label = "batch") {
@@ -59,9 +64,9 @@ async function deployFixture() {
   const [admin, issuerA, issuerB, outsider, suspended] = await ethers.getSigners();
   const anchor = await ethers.deployContract("CredentialAnchor", admin);
   await anchor.waitForDeployment();
-  await anchor.accreditIssuer(issuerA.address, "Issuer A", "https://a.example/issuer.json");
-  await anchor.accreditIssuer(issuerB.address, "Issuer B", "https://b.example/issuer.json");
-  await anchor.accreditIssuer(suspended.address, "Suspended issuer", "");
+  await anchor.accreditIssuer(issuerA.address, "Issuer A", "https://a.example/issuer.json", didOf(issuerA.address));
+  await anchor.accreditIssuer(issuerB.address, "Issuer B", "https://b.example/issuer.json", didOf(issuerB.address));
+  await anchor.accreditIssuer(suspended.address, "Suspended issuer", "", didOf(suspended.address));
   await anchor.suspendIssuer(suspended.address);
   const batchHashes = credentialHashes(7, "fixture-batch");
   const batchTree = buildTree(batchHashes);
@@ -71,7 +76,7 @@ async function deployFixture() {
   const shippedFactory = new ethers.ContractFactory(artifact.abi, artifact.bytecode, admin);
   const shipped = await shippedFactory.deploy();
   const shippedDeployReceipt = await shipped.deploymentTransaction().wait();
-  await shipped.accreditIssuer(issuerA.address, "Issuer A", "https://a.example/issuer.json");
+  await shipped.accreditIssuer(issuerA.address, "Issuer A", "https://a.example/issuer.json", didOf(issuerA.address));
 
   return {
     anchor,
@@ -98,6 +103,7 @@ module.exports = {
   ARTIFACT_PATH,
   DEFAULT_ADMIN_ROLE,
   Status,
+  didOf,
   credentialHashes,
   buildTree,
   leafOf,

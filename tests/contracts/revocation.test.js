@@ -138,60 +138,92 @@ describe("CredentialAnchor: revocation", function () {
   describe("revokeBatch", function () {
     it("lets the root's issuer revoke its batch and emits BatchRevoked", async function () {
       const { anchor, issuerA, batch: { tree } } = await loadFixture(deployFixture);
-      const tx = anchor.connect(issuerA).revokeBatch(tree.root, REASON_SUPERSEDED);
-      await expect(tx).to.emit(anchor, "BatchRevoked").withArgs(tree.root, issuerA.address, REASON_SUPERSEDED);
+      const tx = anchor.connect(issuerA).revokeBatch(issuerA.address, tree.root, REASON_SUPERSEDED);
+      await expect(tx)
+        .to.emit(anchor, "BatchRevoked")
+        .withArgs(tree.root, issuerA.address, issuerA.address, REASON_SUPERSEDED);
       const at = await blockTimestampOf(await tx);
-      expect(await anchor.batchRevocation(tree.root)).to.deep.equal([issuerA.address, at, BigInt(REASON_SUPERSEDED)]);
+      expect(await anchor.batchRevocation(issuerA.address, tree.root)).to.deep.equal([
+        issuerA.address,
+        at,
+        BigInt(REASON_SUPERSEDED),
+      ]);
     });
 
-    it("lets the admin revoke any batch (compromised issuer key)", async function () {
-      const { anchor, admin, batch: { tree } } = await loadFixture(deployFixture);
-      const tx = anchor.connect(admin).revokeBatch(tree.root, REASON_KEY_COMPROMISE);
-      await expect(tx).to.emit(anchor, "BatchRevoked").withArgs(tree.root, admin.address, REASON_KEY_COMPROMISE);
+    it("lets the admin revoke any issuer's batch (compromised issuer key)", async function () {
+      const { anchor, admin, issuerA, batch: { tree } } = await loadFixture(deployFixture);
+      const tx = anchor.connect(admin).revokeBatch(issuerA.address, tree.root, REASON_KEY_COMPROMISE);
+      await expect(tx)
+        .to.emit(anchor, "BatchRevoked")
+        .withArgs(tree.root, issuerA.address, admin.address, REASON_KEY_COMPROMISE);
       const at = await blockTimestampOf(await tx);
-      expect(await anchor.batchRevocation(tree.root)).to.deep.equal([admin.address, at, BigInt(REASON_KEY_COMPROMISE)]);
+      expect(await anchor.batchRevocation(issuerA.address, tree.root)).to.deep.equal([
+        admin.address,
+        at,
+        BigInt(REASON_KEY_COMPROMISE),
+      ]);
     });
 
     it("lets the root's issuer revoke its batch after being suspended", async function () {
       const { anchor, admin, issuerA, batch: { tree } } = await loadFixture(deployFixture);
       await anchor.connect(admin).suspendIssuer(issuerA.address);
-      await expect(anchor.connect(issuerA).revokeBatch(tree.root, 9))
+      await expect(anchor.connect(issuerA).revokeBatch(issuerA.address, tree.root, 9))
         .to.emit(anchor, "BatchRevoked")
-        .withArgs(tree.root, issuerA.address, 9);
+        .withArgs(tree.root, issuerA.address, issuerA.address, 9);
     });
 
     it("refuses another accredited issuer and an outsider", async function () {
-      const { anchor, issuerB, outsider, batch: { tree } } = await loadFixture(deployFixture);
-      await expect(anchor.connect(issuerB).revokeBatch(tree.root, 1))
+      const { anchor, issuerA, issuerB, outsider, batch: { tree } } = await loadFixture(deployFixture);
+      await expect(anchor.connect(issuerB).revokeBatch(issuerA.address, tree.root, 1))
         .to.be.revertedWithCustomError(anchor, "CredentialAnchorNotRootIssuer")
         .withArgs(tree.root, issuerB.address);
-      await expect(anchor.connect(outsider).revokeBatch(tree.root, 1))
+      await expect(anchor.connect(outsider).revokeBatch(issuerA.address, tree.root, 1))
         .to.be.revertedWithCustomError(anchor, "CredentialAnchorNotRootIssuer")
         .withArgs(tree.root, outsider.address);
-      expect(await anchor.batchRevocation(tree.root)).to.deep.equal([ethers.ZeroAddress, 0n, 0n]);
+      expect(await anchor.batchRevocation(issuerA.address, tree.root)).to.deep.equal([ethers.ZeroAddress, 0n, 0n]);
     });
 
-    it("reverts on an unknown root, even for the admin", async function () {
-      const { anchor, admin, issuerA } = await loadFixture(deployFixture);
+    it("reverts on a root the named issuer never anchored, even for the admin", async function () {
+      const { anchor, admin, issuerA, issuerB, batch: { tree } } = await loadFixture(deployFixture);
       const unknown = ethers.id("unknown root");
-      await expect(anchor.connect(issuerA).revokeBatch(unknown, 1))
-        .to.be.revertedWithCustomError(anchor, "CredentialAnchorUnknownRoot")
-        .withArgs(unknown);
-      await expect(anchor.connect(admin).revokeBatch(unknown, 1))
-        .to.be.revertedWithCustomError(anchor, "CredentialAnchorUnknownRoot")
-        .withArgs(unknown);
+      await expect(anchor.connect(issuerA).revokeBatch(issuerA.address, unknown, 1))
+        .to.be.revertedWithCustomError(anchor, "CredentialAnchorRootNotAnchored")
+        .withArgs(unknown, issuerA.address);
+      await expect(anchor.connect(admin).revokeBatch(issuerA.address, unknown, 1))
+        .to.be.revertedWithCustomError(anchor, "CredentialAnchorRootNotAnchored")
+        .withArgs(unknown, issuerA.address);
+      // A's root is not B's batch: B cannot "revoke" it under its own name either.
+      await expect(anchor.connect(issuerB).revokeBatch(issuerB.address, tree.root, 1))
+        .to.be.revertedWithCustomError(anchor, "CredentialAnchorRootNotAnchored")
+        .withArgs(tree.root, issuerB.address);
     });
 
     it("reverts when the batch is already revoked, whoever revoked it first", async function () {
       const { anchor, admin, issuerA, batch: { tree } } = await loadFixture(deployFixture);
-      const at = await blockTimestampOf(await anchor.connect(admin).revokeBatch(tree.root, 1));
-      await expect(anchor.connect(issuerA).revokeBatch(tree.root, 2))
+      const at = await blockTimestampOf(await anchor.connect(admin).revokeBatch(issuerA.address, tree.root, 1));
+      await expect(anchor.connect(issuerA).revokeBatch(issuerA.address, tree.root, 2))
         .to.be.revertedWithCustomError(anchor, "CredentialAnchorBatchAlreadyRevoked")
-        .withArgs(tree.root);
-      await expect(anchor.connect(admin).revokeBatch(tree.root, 3))
+        .withArgs(tree.root, issuerA.address);
+      await expect(anchor.connect(admin).revokeBatch(issuerA.address, tree.root, 3))
         .to.be.revertedWithCustomError(anchor, "CredentialAnchorBatchAlreadyRevoked")
-        .withArgs(tree.root);
-      expect(await anchor.batchRevocation(tree.root)).to.deep.equal([admin.address, at, 1n]);
+        .withArgs(tree.root, issuerA.address);
+      expect(await anchor.batchRevocation(issuerA.address, tree.root)).to.deep.equal([admin.address, at, 1n]);
+    });
+
+    it("revokes one issuer's batch only, when two issuers anchored the same root", async function () {
+      const { anchor, issuerA, issuerB, batch } = await loadFixture(deployFixture);
+      await anchor.connect(issuerB).anchor(batch.tree.root, 7);
+      await expect(anchor.connect(issuerB).revokeBatch(issuerB.address, batch.tree.root, 1))
+        .to.emit(anchor, "BatchRevoked")
+        .withArgs(batch.tree.root, issuerB.address, issuerB.address, 1);
+      const proof = batch.tree.getProof(0);
+      expect((await anchor.verify(issuerB.address, batch.hashes[0], proof, batch.tree.root)).status).to.equal(
+        Status.BatchRevoked,
+      );
+      expect((await anchor.verify(issuerA.address, batch.hashes[0], proof, batch.tree.root)).status).to.equal(
+        Status.Valid,
+      );
+      expect(await anchor.batchRevocation(issuerA.address, batch.tree.root)).to.deep.equal([ethers.ZeroAddress, 0n, 0n]);
     });
   });
 
@@ -199,7 +231,7 @@ describe("CredentialAnchor: revocation", function () {
     it("credentialRevocation and batchRevocation are zero when nothing was revoked", async function () {
       const { anchor, issuerA } = await loadFixture(deployFixture);
       expect(await anchor.credentialRevocation(issuerA.address, ethers.id("x"))).to.deep.equal([0n, 0n]);
-      expect(await anchor.batchRevocation(ethers.id("x"))).to.deep.equal([ethers.ZeroAddress, 0n, 0n]);
+      expect(await anchor.batchRevocation(issuerA.address, ethers.id("x"))).to.deep.equal([ethers.ZeroAddress, 0n, 0n]);
     });
   });
 
@@ -209,7 +241,7 @@ describe("CredentialAnchor: revocation", function () {
       const hashes = credentialHashes(7, "isolation");
       const tree = buildTree(hashes);
       await anchor.connect(issuerA).anchor(tree.root, hashes.length);
-      const before = await anchor.verify(hashes[2], tree.getProof(2), tree.root);
+      const before = await anchor.verify(issuerA.address, hashes[2], tree.getProof(2), tree.root);
       expect(before.status).to.equal(Status.Valid);
 
       await expect(anchor.connect(issuerB).revokeCredential(hashes[2], 1))
@@ -218,20 +250,22 @@ describe("CredentialAnchor: revocation", function () {
       await anchor.connect(issuerB).revokeCredentials(hashes, 1);
 
       for (const [i, h] of hashes.entries()) {
-        const result = await anchor.verify(h, tree.getProof(i), tree.root);
-        expect(result).to.deep.equal([Status.Valid, issuerA.address, before.anchoredAt, true]);
+        const result = await anchor.verify(issuerA.address, h, tree.getProof(i), tree.root);
+        expect(result).to.deep.equal([Status.Valid, before.anchoredAt, true]);
       }
       expect(await anchor.credentialRevocation(issuerA.address, hashes[2])).to.deep.equal([0n, 0n]);
 
       // B cannot revoke A's batch either.
-      await expect(anchor.connect(issuerB).revokeBatch(tree.root, 1))
+      await expect(anchor.connect(issuerB).revokeBatch(issuerA.address, tree.root, 1))
         .to.be.revertedWithCustomError(anchor, "CredentialAnchorNotRootIssuer")
         .withArgs(tree.root, issuerB.address);
 
       // A's own revocation does take effect, for that credential only.
       await anchor.connect(issuerA).revokeCredential(hashes[2], 1);
-      expect((await anchor.verify(hashes[2], tree.getProof(2), tree.root)).status).to.equal(Status.CredentialRevoked);
-      expect((await anchor.verify(hashes[3], tree.getProof(3), tree.root)).status).to.equal(Status.Valid);
+      expect((await anchor.verify(issuerA.address, hashes[2], tree.getProof(2), tree.root)).status).to.equal(
+        Status.CredentialRevoked,
+      );
+      expect((await anchor.verify(issuerA.address, hashes[3], tree.getProof(3), tree.root)).status).to.equal(Status.Valid);
     });
 
     it("an issuer's revocation covers every batch of that issuer containing the credential", async function () {
@@ -244,13 +278,15 @@ describe("CredentialAnchor: revocation", function () {
       await anchor.connect(issuerA).anchor(treeA2.root, 4);
       await anchor.connect(issuerB).anchor(treeB.root, 5);
       await anchor.connect(issuerA).revokeCredential(shared, 1);
-      expect((await anchor.verify(shared, treeA1.getProof([shared]), treeA1.root)).status).to.equal(
+      expect((await anchor.verify(issuerA.address, shared, treeA1.getProof([shared]), treeA1.root)).status).to.equal(
         Status.CredentialRevoked,
       );
-      expect((await anchor.verify(shared, treeA2.getProof([shared]), treeA2.root)).status).to.equal(
+      expect((await anchor.verify(issuerA.address, shared, treeA2.getProof([shared]), treeA2.root)).status).to.equal(
         Status.CredentialRevoked,
       );
-      expect((await anchor.verify(shared, treeB.getProof([shared]), treeB.root)).status).to.equal(Status.Valid);
+      expect((await anchor.verify(issuerB.address, shared, treeB.getProof([shared]), treeB.root)).status).to.equal(
+        Status.Valid,
+      );
     });
   });
 });

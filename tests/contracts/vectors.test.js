@@ -66,15 +66,14 @@ describe("CredentialAnchor: golden Merkle vectors", function () {
       it("verifies every credential on chain once its root is anchored", async function () {
         const { anchor, issuerA } = await loadFixture(deployFixture);
         const n = vector.credentialHashes.length;
-        expect((await anchor.verify(vector.credentialHashes[0], vector.proofs[0], vector.root)).status).to.equal(
-          Status.UnknownRoot,
-        );
+        expect(
+          (await anchor.verify(issuerA.address, vector.credentialHashes[0], vector.proofs[0], vector.root)).status,
+        ).to.equal(Status.NotAnchored);
         const at = await blockTimestampOf(await anchor.connect(issuerA).anchor(vector.root, n));
         for (const [i, h] of vector.credentialHashes.entries()) {
           expect(await anchor.leafOf(h)).to.equal(vector.leaves[i]);
-          expect(await anchor.verify(h, vector.proofs[i], vector.root)).to.deep.equal([
+          expect(await anchor.verify(issuerA.address, h, vector.proofs[i], vector.root)).to.deep.equal([
             Status.Valid,
-            issuerA.address,
             at,
             true,
           ]);
@@ -82,11 +81,13 @@ describe("CredentialAnchor: golden Merkle vectors", function () {
         // A proof does not transfer to another credential of the same batch (n > 1), nor to
         // a credential outside it.
         const stranger = ethers.id(`not in ${name}`);
-        expect((await anchor.verify(stranger, vector.proofs[0], vector.root)).status).to.equal(Status.InvalidProof);
+        expect((await anchor.verify(issuerA.address, stranger, vector.proofs[0], vector.root)).status).to.equal(
+          Status.InvalidProof,
+        );
         if (n > 1) {
-          expect((await anchor.verify(vector.credentialHashes[1], vector.proofs[0], vector.root)).status).to.equal(
-            Status.InvalidProof,
-          );
+          expect(
+            (await anchor.verify(issuerA.address, vector.credentialHashes[1], vector.proofs[0], vector.root)).status,
+          ).to.equal(Status.InvalidProof);
         }
       });
     });

@@ -79,6 +79,7 @@ def anchor_batch(credentials: list[dict], *, block: int = 42) -> list[dict]:
         transaction_hash="0x" + "ab" * 32,
         block_number=block,
         anchored_at=datetime(2026, 1, 15, 9, 5, tzinfo=UTC),
+        issuer_account=ISSUER.address,
     )
     created = datetime(2026, 1, 15, 9, 6, tzinfo=UTC)
     return [

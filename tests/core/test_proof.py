@@ -23,6 +23,8 @@ from credanchor.proof import (
 
 from ._support import CONTRACT, make_credential
 
+ISSUER_ACCOUNT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # ISSUER.address, EIP-55
+
 
 def test_attached_proof_shape(anchored):
     c = anchored[1]
@@ -43,6 +45,7 @@ def test_attached_proof_shape(anchored):
     assert p["anchor"] == {
         "chainId": 31337,
         "contract": CONTRACT,
+        "issuerAccount": ISSUER_ACCOUNT,
         "transactionHash": "0x" + "ab" * 32,
         "blockNumber": 42,
         "anchoredAt": "2026-01-15T09:05:00Z",
@@ -95,7 +98,8 @@ def test_attach_with_check_refuses_a_foreign_hash():
 
 def _proof(h: bytes, *, block: int = 1) -> CredanchorProof:
     anchor = AnchorRef(
-        31337, CONTRACT.lower(), "0x" + "CD" * 32, block, datetime(2026, 2, 1, tzinfo=UTC)
+        31337, CONTRACT.lower(), "0x" + "CD" * 32, block, datetime(2026, 2, 1, tzinfo=UTC),
+        ISSUER_ACCOUNT,
     )
     return CredanchorProof(
         h, b"\x02" * 32, [b"\x03" * 32], anchor, datetime(2026, 2, 1, tzinfo=UTC)
@@ -109,7 +113,8 @@ def test_values_are_normalised():
         b"\x02" * 32,
         [b"\x03" * 32],
         AnchorRef(
-            1, CONTRACT.lower(), "0x" + "CD" * 32, 1, datetime(2026, 2, 1, 10, 0, 0, 999, cet)
+            1, CONTRACT.lower(), "0x" + "CD" * 32, 1, datetime(2026, 2, 1, 10, 0, 0, 999, cet),
+            ISSUER_ACCOUNT.lower(),
         ),
         datetime(2026, 2, 1, 10, 0, 1, 500_000, cet),
     )
@@ -117,6 +122,7 @@ def test_values_are_normalised():
     assert p.anchor.anchored_at == datetime(2026, 2, 1, 9, 0, 0, tzinfo=UTC)
     assert parse_proof(p.to_json()) == p
     assert p.anchor.contract == CONTRACT  # EIP-55 spelling
+    assert p.anchor.issuer_account == ISSUER_ACCOUNT
     assert p.anchor.transaction_hash == "0x" + "cd" * 32  # lowercase
     assert p.merkle_proof == (b"\x03" * 32,)
 
@@ -136,10 +142,16 @@ def test_values_are_normalised():
             ),
             "created",
         ),
-        (lambda: AnchorRef(0, CONTRACT, "0x" + "00" * 32, 1, _t()), "anchor.chainId"),
-        (lambda: AnchorRef(1, "0x1234", "0x" + "00" * 32, 1, _t()), "anchor.contract"),
-        (lambda: AnchorRef(1, CONTRACT, "0x00", 1, _t()), "anchor.transactionHash"),
-        (lambda: AnchorRef(1, CONTRACT, "0x" + "00" * 32, -1, _t()), "anchor.blockNumber"),
+        (lambda: AnchorRef(0, CONTRACT, "0x" + "00" * 32, 1, _t(), ISSUER_ACCOUNT),
+         "anchor.chainId"),
+        (lambda: AnchorRef(1, "0x1234", "0x" + "00" * 32, 1, _t(), ISSUER_ACCOUNT),
+         "anchor.contract"),
+        (lambda: AnchorRef(1, CONTRACT, "0x00", 1, _t(), ISSUER_ACCOUNT),
+         "anchor.transactionHash"),
+        (lambda: AnchorRef(1, CONTRACT, "0x" + "00" * 32, -1, _t(), ISSUER_ACCOUNT),
+         "anchor.blockNumber"),
+        (lambda: AnchorRef(1, CONTRACT, "0x" + "00" * 32, 1, _t(), "did:pkh:x"),
+         "anchor.issuerAccount"),
     ],
 )
 def test_constructors_validate(factory, field):
@@ -153,7 +165,7 @@ def _t():
 
 
 def _anchor():
-    return AnchorRef(1, CONTRACT, "0x" + "00" * 32, 1, _t())
+    return AnchorRef(1, CONTRACT, "0x" + "00" * 32, 1, _t(), ISSUER_ACCOUNT)
 
 
 def _mutated(c, fn):
@@ -189,6 +201,12 @@ def _mutated(c, fn):
             "proof[0].anchor.contract",
         ),
         (lambda p: p["anchor"].update(contract=5), "proof[0].anchor.contract"),
+        (lambda p: p["anchor"].pop("issuerAccount"), "proof[0].anchor.issuerAccount"),
+        (lambda p: p["anchor"].update(issuerAccount=None), "proof[0].anchor.issuerAccount"),
+        (
+            lambda p: p["anchor"].update(issuerAccount=ISSUER_ACCOUNT[:-1] + "c"),
+            "proof[0].anchor.issuerAccount",
+        ),
         (lambda p: p["anchor"].update(anchoredAt=1768468500), "proof[0].anchor.anchoredAt"),
     ],
 )

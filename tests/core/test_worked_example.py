@@ -7,9 +7,12 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from eth_abi import encode as abi_encode
 
+from credanchor.chain.contract import verify_calldata
 from credanchor.credentials import validate_credential
+from credanchor.errors import ProofFormatError
 from credanchor.hashing import (
     canonicalize,
     credential_hash,
@@ -34,8 +37,13 @@ def _vector():
     return json.loads(we.VECTOR.read_text())
 
 
-def test_vector_numbers_are_what_the_code_computes():
-    v = _vector()
+def _vector_v1():
+    return json.loads(we.VECTOR_V1.read_text())
+
+
+def _check_numbers(v) -> list[bytes]:
+    """Everything derived from the credentials (the same in v1 and v2: the proof is outside
+    the hashed bytes)."""
     files = v["credentials"]
     assert len(files) == 3
     hashes = []
@@ -52,12 +60,38 @@ def test_vector_numbers_are_what_the_code_computes():
     assert to_hex(tree.root) == v["root"] == v["tree"][0]
     assert [tree.tree_index(h) for h in hashes] == v["treeIndexes"]
     assert [[to_hex(x) for x in tree.proof(h)] for h in hashes] == v["proofs"]
-    for i, f in enumerate(files):
+    return hashes
+
+
+def test_vector_numbers_are_what_the_code_computes():
+    v = _vector()
+    _check_numbers(v)
+    for i, f in enumerate(v["credentials"]):
         p = extract_proof(f)
         assert to_hex(p.merkle_root) == v["root"]
         assert [to_hex(x) for x in p.merkle_proof] == v["proofs"][i]
+        assert p.anchor.issuer_account == we.ISSUER.address
+        assert f["issuer"]["id"] == we.ISSUER.did  # the DID names the anchoring account
         validate_credential(f)
         assert verify_offline(f, datetime(2027, 1, 1, tzinfo=UTC)).status == Status.VALID
+
+
+def test_v1_vector_still_holds_and_differs_only_where_v2_changed_the_format():
+    # The v1 vector (first, pre-release contract) is golden too: its hashes and tree are
+    # still what the code computes; its proofs lack anchor.issuerAccount, which v2 requires.
+    v1, v2 = _vector_v1(), _vector()
+    _check_numbers(v1)
+    for f in v1["credentials"]:
+        assert "issuerAccount" not in f["proof"][0]["anchor"]
+        with pytest.raises(ProofFormatError, match=r"anchor\.issuerAccount"):
+            extract_proof(f)
+    same = ("canonical", "credentialHashes", "leaves", "tree", "treeIndexes", "root", "proofs")
+    assert {k: v1[k] for k in same} == {k: v2[k] for k in same}
+    for old, new in zip(v1["credentials"], v2["credentials"], strict=True):
+        anchor = dict(new["proof"][0]["anchor"])
+        del anchor["issuerAccount"]
+        assert old["proof"][0]["anchor"] == anchor
+        assert {**old, "proof": None} == {**new, "proof": None}
 
 
 def test_the_example_is_the_builders_output():
@@ -69,12 +103,31 @@ def test_the_example_is_the_builders_output():
 
 def test_calldata_matches_an_independent_abi_encoder():
     v = _vector()
+    issuer = we.ISSUER.address
     for i, h in enumerate(v["credentialHashes"]):
-        args = [from_hex32(h), [from_hex32(p) for p in v["proofs"][i]], from_hex32(v["root"])]
-        expected = we.VERIFY_SELECTOR + abi_encode(["bytes32", "bytes32[]", "bytes32"], args)
+        args = [issuer, from_hex32(h), [from_hex32(p) for p in v["proofs"][i]],
+                from_hex32(v["root"])]
+        types = ["address", "bytes32", "bytes32[]", "bytes32"]
+        expected = we.VERIFY_SELECTOR + abi_encode(types, args)
         assert v["verifyCalldata"][i] == to_hex(expected)
     assert v["anchorOfCalldata"] == to_hex(
-        we.ANCHOR_OF_SELECTOR + abi_encode(["bytes32"], [from_hex32(v["root"])])
+        we.ANCHOR_OF_SELECTOR + abi_encode(["address", "bytes32"], [issuer, from_hex32(v["root"])])
+    )
+    # and the service's own encoder (chain.contract.verify_calldata) agrees
+    for i, h in enumerate(v["credentialHashes"]):
+        ours = verify_calldata(issuer, from_hex32(h), [from_hex32(p) for p in v["proofs"][i]],
+                               from_hex32(v["root"]))
+        assert to_hex(ours) == v["verifyCalldata"][i]
+
+
+def test_v1_calldata_is_the_v1_abi():
+    v1 = _vector_v1()
+    for i, h in enumerate(v1["credentialHashes"]):
+        args = [from_hex32(h), [from_hex32(p) for p in v1["proofs"][i]], from_hex32(v1["root"])]
+        expected = we.V1_VERIFY_SELECTOR + abi_encode(["bytes32", "bytes32[]", "bytes32"], args)
+        assert v1["verifyCalldata"][i] == to_hex(expected)
+    assert v1["anchorOfCalldata"] == to_hex(
+        we.V1_ANCHOR_OF_SELECTOR + abi_encode(["bytes32"], [from_hex32(v1["root"])])
     )
 
 
@@ -96,14 +149,24 @@ def test_every_hash_in_the_doc_is_accounted_for():
         assert h in section
 
 
+SIGNATURES = (
+    "verify(address,bytes32,bytes32[],bytes32)",
+    "anchorOf(address,bytes32)",
+    "leafOf(bytes32)",
+    "issuerInfo(address)",
+    "credentialRevocation(address,bytes32)",
+    "batchRevocation(address,bytes32)",
+)
+
+
 def test_doc_selectors_and_constants():
     doc = DOC.read_text()
-    for signature in ("verify(bytes32,bytes32[],bytes32)", "anchorOf(bytes32)", "leafOf(bytes32)"):
+    for signature in SIGNATURES:
         selector = "0x" + keccak256(signature.encode())[:4].hex()
         assert f"| `{signature}` | `{selector}` |" in doc
     assert "`0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470`" in doc
     for status, name in enumerate(
-        ["Valid", "UnknownRoot", "InvalidProof", "CredentialRevoked", "BatchRevoked"]
+        ["Valid", "NotAnchored", "InvalidProof", "CredentialRevoked", "BatchRevoked"]
     ):
         assert f"| {status} | `{name}` |" in doc
 
@@ -116,8 +179,15 @@ def test_doc_matches_the_contract_abi():
         return [i["type"] for i in f["inputs"]], [o["type"] for o in f["outputs"]]
 
     assert sig("verify") == (
-        ["bytes32", "bytes32[]", "bytes32"],
-        ["uint8", "address", "uint64", "bool"],
+        ["address", "bytes32", "bytes32[]", "bytes32"],
+        ["uint8", "uint64", "bool"],
     )
-    assert sig("anchorOf") == (["bytes32"], ["address", "uint64", "uint32"])
+    assert sig("anchorOf") == (["address", "bytes32"], ["bool", "uint64", "uint32"])
     assert sig("leafOf") == (["bytes32"], ["bytes32"])
+    assert sig("issuerInfo") == (
+        ["address"], ["string", "string", "string", "bool", "uint64", "uint64"])
+    assert sig("credentialRevocation") == (["address", "bytes32"], ["uint64", "uint8"])
+    assert sig("batchRevocation") == (["address", "bytes32"], ["address", "uint64", "uint8"])
+    for signature in SIGNATURES:
+        name, args = signature[:-1].split("(")
+        assert [i["type"] for i in abi[name]["inputs"]] == (args.split(",") if args else [])

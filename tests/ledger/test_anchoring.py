@@ -87,7 +87,7 @@ def test_crash_at_every_step_then_resume_anchors_exactly_once(tmp_path, point):
         assert sum(b.count for b in batches) == 8
         for b in batches:
             assert anchored_events(rt, b.root) == 1
-            on_chain = rt.chain.anchor_of(b.root)
+            on_chain = rt.chain.anchor_of(issuer.address, b.root)
             assert on_chain is not None and on_chain.count == b.count
         verifier = rt.verifier()
         for c in creds:
@@ -138,6 +138,37 @@ def test_a_root_already_anchored_by_us_counts_as_success(runtime, local_issuer):
     assert b.status == "confirmed" and b.tx_hash is not None
     assert runtime.store().attempts("batches", b.id) == []  # we never signed a second anchor
     assert anchored_events(runtime, b.root) == 1
+
+
+def test_a_root_another_issuer_anchored_first_is_still_anchored_by_us(runtime, local_issuer):
+    """Another accredited issuer anchors our sealed root before our worker sends anything (a
+    copy of it, as a front-runner would make): that anchor is not ours, so the worker still
+    anchors the batch under its issuer, and its credentials verify. (Keyed by root alone, the
+    worker took the copy for the batch's effect and marked the batch failed for good.)"""
+    from credanchor.chain import tx as txmod
+    from credanchor.operations import add_issuer
+
+    copier = add_issuer(runtime, name="Copycat College").issuer
+    accepted = issue_n(runtime, local_issuer, 4)
+    anchorer = runtime.anchorer()
+    [batch] = anchorer.seal_due(force=True)
+    chain = runtime.chain
+    copy = txmod.send_and_wait(chain.w3, runtime.signer_for(copier),
+                               chain.build_anchor(batch.root, batch.count), policy=chain.fee_policy)
+    anchorer.run_until_idle(timeout=30, force_seal=False)
+    store = runtime.store()
+    b = store.get_batch(batch.id)
+    assert b.status == "confirmed", b.last_error
+    [attempt] = store.attempts("batches", b.id)  # we did send our own anchor
+    assert b.tx_hash == attempt.tx_hash != copy["transactionHash"].to_0x_hex()
+    assert chain.anchor_of(local_issuer.address, b.root) is not None
+    assert chain.anchor_of(copier.address, b.root) is not None
+    assert anchored_events(runtime, b.root) == 2
+    verifier = runtime.verifier()
+    for a in accepted:
+        doc = runtime.proofs().credential_file(store.get_credential(a.id))
+        assert doc["proof"][0]["anchor"]["issuerAccount"] == local_issuer.address
+        assert verifier.verify(doc).status == Status.VALID
 
 
 def test_one_issuers_missing_key_does_not_block_the_others(runtime, local_issuer):

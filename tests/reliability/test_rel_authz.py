@@ -164,19 +164,26 @@ def test_contract_refuses_every_unauthorised_write(runtime, world):
          "CredentialAnchorIssuerNotAccredited"),
         ("outsider revokes a credential", outsider,
          contract.revoke_credential(cred.credential_hash, 1), "CredentialAnchorNeverAccredited"),
-        ("outsider revokes A's batch", outsider, contract.revoke_batch(batch.root, 1),
+        ("outsider revokes A's batch", outsider,
+         contract.revoke_batch(world["a"].address, batch.root, 1),
          "CredentialAnchorNotRootIssuer"),
-        ("B revokes A's batch", b_signer, contract.revoke_batch(batch.root, 1),
+        ("B revokes A's batch", b_signer, contract.revoke_batch(world["a"].address, batch.root, 1),
          "CredentialAnchorNotRootIssuer"),
-        ("B re-anchors A's root", b_signer, contract.anchor(batch.root, batch.count),
+        ("B revokes A's batch as its own", b_signer,
+         contract.revoke_batch(world["b"].address, batch.root, 1),
+         "CredentialAnchorRootNotAnchored"),
+        ("A anchors its root again", a_signer, contract.anchor(batch.root, batch.count),
          "CredentialAnchorRootAlreadyAnchored"),
         ("issuer A accredits an outsider", a_signer,
-         contract.accredit_issuer(outsider.address, "Mallory U"),
+         contract.accredit_issuer(outsider.address, "Mallory U", did="did:example:mallory"),
+         "AccessControlUnauthorizedAccount"),
+        ("issuer A renames issuer B", a_signer,
+         contract.update_issuer_profile(world["b"].address, "Mallory U", did="did:example:m"),
          "AccessControlUnauthorizedAccount"),
         ("issuer A suspends issuer B", a_signer, contract.suspend_issuer(world["b"].address),
          "AccessControlUnauthorizedAccount"),
         ("outsider accredits itself", outsider,
-         contract.accredit_issuer(outsider.address, "Mallory U"),
+         contract.accredit_issuer(outsider.address, "Mallory U", did="did:example:mallory"),
          "AccessControlUnauthorizedAccount"),
     ]
     for what, signer, request, error in matrix:
@@ -184,7 +191,13 @@ def test_contract_refuses_every_unauthorised_write(runtime, world):
         assert exc.error == error, (what, exc.error, exc.detail)
     assert not contract.issuer_info(outsider.address).active
     assert contract.issuer_info(world["b"].address).active
-    assert contract.batch_revocation(batch.root) is None
+    assert contract.batch_revocation(world["a"].address, batch.root) is None
+
+    # B may anchor A's root — under B's own name (a copied transaction, say), which changes
+    # nothing for A's batch or credentials: anchors are per issuer.
+    chain.admin_send(contract.anchor(batch.root, batch.count), signer=b_signer)
+    assert contract.anchor_of(world["b"].address, batch.root) is not None
+    assert contract.anchor_of(world["a"].address, batch.root).issuer == world["a"].address
 
     # B may record a revocation of A's credential hash — under B's own name, which changes
     # nothing for A's credential: revocations are per issuer.
@@ -210,6 +223,6 @@ def test_contract_refuses_every_unauthorised_write(runtime, world):
     assert b_batch.status == "queued"
     assert "CredentialAnchorIssuerNotAccredited" in (b_batch.last_error or "")
     assert {store.get_credential(a.id).status for a in accepted} == {"sealed"}
-    assert contract.anchor_of(b_batch.root) is None
+    assert contract.anchor_of(world["b"].address, b_batch.root) is None
     # A suspended issuer may still revoke its own (contract.md): not an authorisation hole.
     chain.admin_send(contract.revoke_credential(bytes(32 * [7]), 1), signer=b_signer)

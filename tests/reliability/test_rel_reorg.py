@@ -38,7 +38,7 @@ def test_reorged_anchor_is_detected_reanchored_and_verifies_again(node, tmp_path
         # The branch holding the anchor is abandoned; the other one grows past it.
         assert node.rpc("evm_revert", [snapshot]) is True
         node.rpc("anvil_mine", [hex(3)])
-        assert rt.chain.anchor_of(batch.root) is None
+        assert rt.chain.anchor_of(issuer.address, batch.root) is None
         report = rt.verify(old_files[ids[0]])
         assert report.status.value == "INVALID" and failing(report) == ["anchored"]
         app = create_app(runtime=rt)

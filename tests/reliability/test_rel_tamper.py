@@ -10,10 +10,12 @@ any byte of the body (fields, dates, issuer id)     integrity
 the Merkle path, the root                           merkle
 a consistent proof around a root never anchored     anchored
 transaction hash, block number, anchoredAt          anchored
+the issuer account (another address)                anchored
 chain id, contract                                  trusted-anchor
 a malformed proof (extra member, bad hex, …)        integrity (the proof is damaged)
 ``proof`` not an array                              schema
-a root anchored by another issuer                   issuer
+a root anchored by another issuer, proof naming it  issuer
+… the proof naming the credential's issuer          anchored (that issuer never anchored it)
 ==================================================  ================================
 
 The proof's ``created`` member is the one value nothing can check (the issuer's note of when
@@ -214,6 +216,11 @@ def proof_cases(doc: dict, sibling: dict, other_tx: str) -> Iterator[tuple[str, 
                                       shifted(anchor["anchoredAt"], 1)), "anchored"
     yield "anchoredAt - 1 day", changed(doc, (*p, "anchor", "anchoredAt"),
                                         shifted(anchor["anchoredAt"], -86400)), "anchored"
+    # The account the anchor is looked up under: any other one never anchored this root.
+    yield "issuerAccount = another address", changed(
+        doc, (*p, "anchor", "issuerAccount"), "0x" + "5a" * 20), "anchored"
+    yield "issuerAccount = the contract", changed(
+        doc, (*p, "anchor", "issuerAccount"), anchor["contract"]), "anchored"
     yield "chainId = 1", changed(doc, (*p, "anchor", "chainId"), 1), "trusted-anchor"
     yield "chainId + 1", changed(doc, (*p, "anchor", "chainId"), anchor["chainId"] + 1), \
         "trusted-anchor"
@@ -224,6 +231,15 @@ def proof_cases(doc: dict, sibling: dict, other_tx: str) -> Iterator[tuple[str, 
     yield "contract with a broken checksum", changed(
         doc, (*p, "anchor", "contract"), anchor["contract"][:2] + anchor["contract"][2:].swapcase()
         if anchor["contract"][2:] != anchor["contract"][2:].swapcase() else "0x00"), "integrity"
+    yield "issuerAccount with a broken checksum", changed(
+        doc, (*p, "anchor", "issuerAccount"),
+        anchor["issuerAccount"][:2] + anchor["issuerAccount"][2:].swapcase()
+        if anchor["issuerAccount"][2:] != anchor["issuerAccount"][2:].swapcase() else "0x00"), \
+        "integrity"
+    yield "issuerAccount removed", removed(doc, (*p, "anchor", "issuerAccount")), "integrity"
+    yield "issuerAccount a DID", changed(doc, (*p, "anchor", "issuerAccount"),
+                                         f"did:pkh:eip155:{anchor['chainId']}:"
+                                         f"{anchor['issuerAccount']}"), "integrity"
     yield "transactionHash not hex", changed(doc, (*p, "anchor", "transactionHash"),
                                              "0x" + "zz" * 32), "integrity"
     yield "transactionHash short", changed(doc, (*p, "anchor", "transactionHash"),
@@ -306,16 +322,22 @@ def test_a_root_anchored_by_another_issuer_fails_the_issuer_check(runtime, ancho
     tree = MerkleTree.from_credential_hashes([h, credential_hash({**claimed, "id": "urn:x:2"})])
     chain = runtime.chain
     receipt = chain.admin_send(chain.build_anchor(tree.root, 2), signer=runtime.signer_for(b))
-    on_chain = chain.anchor_of(tree.root)
+    on_chain = chain.anchor_of(b.address, tree.root)
     assert on_chain is not None and on_chain.issuer == b.address
+    assert chain.anchor_of(a.address, tree.root) is None
     proof = CredanchorProof(
         credential_hash=h, merkle_root=tree.root, merkle_proof=tuple(tree.proof(h)),
         anchor=AnchorRef(chain.chain_id, chain.contract_address, receipt.tx_hash,
-                         receipt.block_number, datetime.fromtimestamp(on_chain.anchored_at, UTC)),
+                         receipt.block_number, datetime.fromtimestamp(on_chain.anchored_at, UTC),
+                         b.address),
         created=datetime.now(UTC))
     forged = attach_proof(claimed, proof)
     status, failing = verdict(runtime, forged)
     assert (status, failing) == ("INVALID", ["issuer"])
+    # Naming A's account in the (unhashed) proof instead: anchors are recorded per account,
+    # and A never anchored this root, so nothing credits B's anchor to A.
+    as_a = changed(forged, ("proof", 0, "anchor", "issuerAccount"), a.address)
+    assert verdict(runtime, as_a) == ("INVALID", ["anchored"])
     # and naming B instead of A would not help: the body is hashed, so integrity fails
     renamed = changed(forged, ("issuer", "id"), f"did:pkh:eip155:{chain.chain_id}:{b.address}")
     assert verdict(runtime, renamed)[1][0] == "integrity"

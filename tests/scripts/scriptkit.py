@@ -110,7 +110,9 @@ def deploy_world(tmp: Path) -> World:
             # another issuer of the same registry, unknown to this ledger
             chain = rt.chain
             fund_on_anvil(node, world.foreign)
-            chain.admin_send(chain.contract.accredit_issuer(world.foreign.address, "Elsewhere U"))
+            chain.admin_send(chain.contract.accredit_issuer(
+                world.foreign.address, "Elsewhere U",
+                did=f"did:pkh:eip155:{chain.chain_id}:{world.foreign.address}"))
             for _ in range(2):
                 root = random_hash()
                 send_and_wait(chain.w3, world.foreign, chain.contract.anchor(root, 12),

@@ -164,3 +164,62 @@ def test_credanchor_audit_and_export_use_the_service_configuration(tmp_path, mon
     r = runner.invoke(main, ["audit"])
     assert r.exit_code == 1 and "count-mismatch" in r.stdout
     assert os.path.exists(ledger)
+
+
+def test_accreditation_history_comes_from_distinct_events(runtime, local_issuer, anchored):
+    """Accredited, suspended, reactivated, profile updated: each is its own contract event, so
+    the picture names each change without inferring it (a profile update of a suspended
+    issuer leaves it suspended), and records the DID each one set."""
+    chain = runtime.chain
+    me = local_issuer.address
+    did = f"did:pkh:eip155:{chain.chain_id}:{me}"
+    chain.admin_send(chain.contract.suspend_issuer(me))
+    chain.admin_send(chain.contract.update_issuer_profile(me, "Renamed while suspended",
+                                                          did="did:web:renamed.example"))
+    suspended = replay(chain.contract).issuer(me)
+    assert suspended is not None and suspended.active is False
+    assert suspended.did == "did:web:renamed.example"
+    chain.admin_send(chain.contract.accredit_issuer(me, "Back again", did=did))
+    chain.admin_send(chain.contract.update_issuer_profile(me, "Back again", "https://b.example",
+                                                          did=did))
+    picture = replay(chain.contract)
+    rec = picture.issuer(me)
+    assert rec is not None and rec.active and (rec.name, rec.profile_uri, rec.did) == (
+        "Back again", "https://b.example", did)
+    assert [(h["event"], h.get("name"), h.get("did")) for h in rec.history] == [
+        ("accredited", runtime.settings.issuer_name, did),
+        ("suspended", None, None),
+        ("updated", "Renamed while suspended", "did:web:renamed.example"),
+        ("reactivated", "Back again", did),
+        ("updated", "Back again", did),
+    ]
+    assert OnChainPicture.from_json(picture.to_json()).to_json() == picture.to_json()
+    report = build_report(picture, open_ledger(runtime.settings.ledger_path), [])
+    [entry] = [i for i in report["issuers"] if i["address"] == me]
+    assert entry["onChain"]["did"] == did and entry["onChain"]["active"] is True
+    assert report["version"] == 2
+
+
+def test_a_copied_root_is_reported_on_the_batch_and_harms_nothing(runtime, local_issuer,
+                                                                  anchored):
+    """Another accredited issuer anchors one of our roots (as a front-runner would): the
+    batch still reconciles (its own anchor is under its issuer), and the copy is reported."""
+    from credanchor.chain.keys import Signer
+    from credanchor.chain.tx import FeePolicy, send_and_wait
+
+    chain = runtime.chain
+    copier = Signer.generate()
+    chain.embedded.fund(copier.address, 10**20)
+    chain.admin_send(chain.contract.accredit_issuer(copier.address, "Copycat", did="did:ex:c"))
+    b1 = anchored[0]
+    receipt = send_and_wait(chain.w3, copier, chain.contract.anchor(b1.root, b1.count),
+                            policy=FeePolicy(max_fee_per_gas_cap=10**12))
+    picture = replay(chain.contract)
+    assert {(i, r) for i, r in picture.anchors if r == b1.root} == {
+        (local_issuer.address.lower(), b1.root), (copier.address.lower(), b1.root)}
+    found = reconcile(picture, open_ledger(runtime.settings.ledger_path))
+    assert [(d.kind, d.issuer, d.subject) for d in found] == [
+        (audit.ANCHORED_BY_OTHER, local_issuer.address, to_hex(b1.root))]
+    assert found[0].data["anchoredBy"] == copier.address
+    assert found[0].data["txHash"] == receipt["transactionHash"].to_0x_hex()
+    assert "counts only under its own issuer" in found[0].detail

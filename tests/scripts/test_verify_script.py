@@ -204,25 +204,31 @@ def test_hand_encoded_batches_answer_like_web3(files):
     for status, count in (("VALID", 3), ("REVOKED", 25), ("INVALID", 3)):  # both revocations
         for name in [n for n, s in files.expected.items() if s == status][:count]:
             p = extract_proof(json.loads((files.folder / name).read_text()))
-            keys.append((p.credential_hash, tuple(p.merkle_proof), p.merkle_root))
-    h, path, root = keys[0]
-    keys += [(h, path[1:], root), (h, path, bytes(32)), (h, (), h)]  # bad proof, unknown roots
+            keys.append((p.anchor.issuer_account, p.credential_hash, tuple(p.merkle_proof),
+                         p.merkle_root))
+    me, h, path, root = keys[0]
+    stranger = "0x" + "ab" * 20
+    keys += [(me, h, path[1:], root), (me, h, path, bytes(32)), (me, h, (), h),  # bad proof,
+             (stranger, h, path, root)]  # unknown roots, a root anchored by another account
     ours = batched_verify(contract, keys, batch=4)
     theirs = contract.verify_many(keys)
     assert [(v.status, v.issuer, v.anchored_at, v.issuer_active) for v in ours] == [
-        (r.status, r.issuer or "0x" + "00" * 20, r.anchored_at, r.issuer_active) for r in theirs]
+        (r.status, r.issuer, r.anchored_at, r.issuer_active) for r in theirs]
     assert {v.status for v in ours} == {0, 1, 2, 3, 4}
+    assert (ours[-1].status, ours[-1].issuer.lower(), ours[-1].anchored_at) == (1, stranger, 0)
     # revocation details, batched, worded as the verifier's reader words them
     chain = Web3Chain(contract.w3, contract, chain_id=31337,
                       fee_policy=FeePolicy(max_fee_per_gas_cap=1))
-    creds = [(v.issuer, k[0]) for k, v in zip(keys, ours, strict=True) if v.status in (0, 3)]
-    roots = [k[2] for k, v in zip(keys, ours, strict=True) if v.status in (0, 4)]
-    cred_details, batch_details = batched_revocations(contract, creds, roots)
+    creds = [(v.issuer, k[1]) for k, v in zip(keys, ours, strict=True) if v.status in (0, 3)]
+    batches = [(k[0], k[3]) for k, v in zip(keys, ours, strict=True) if v.status in (0, 4)]
+    batches.append((stranger, root))  # not that account's batch: nothing revoked
+    cred_details, batch_details = batched_revocations(contract, creds, batches)
     assert cred_details == [chain.revocation_reason(i, h, bytes(32)) for i, h in creds]
-    assert batch_details == [chain.revocation_reason(ours[0].issuer, bytes(32), r) for r in roots]
+    assert batch_details == [chain.revocation_reason(i, bytes(32), r) for i, r in batches]
+    assert batch_details[-1] == {}
     assert {d.get("scope") for d in cred_details + batch_details} == {None, "credential", "batch"}
-    assert verify_calldata(h, list(path), root) == bytes.fromhex(
-        contract._contract.encode_abi("verify", args=[h, list(path), root])[2:])
+    assert verify_calldata(me, h, list(path), root) == bytes.fromhex(
+        contract._contract.encode_abi("verify", args=[me, h, list(path), root])[2:])
 
 
 def test_processes_and_a_node_lost_mid_run(files):

@@ -221,6 +221,9 @@ def test_public_endpoints(client, auth, runtime, local_issuer):
     assert issuers["chainId"] == runtime.chain.chain_id
     [entry] = [i for i in issuers["issuers"] if i["address"] == local_issuer.address]
     assert entry["active"] is True and entry["name"] == runtime.settings.issuer_name
+    # the DID the registry binds to the issuer's account: what its credentials name it by
+    assert entry["did"] == f"did:pkh:eip155:{runtime.chain.chain_id}:{local_issuer.address}"
+    assert entry["did"] == runtime.issuer_profile(local_issuer).did
     health = client.get("/healthz")
     assert health.status_code == 200
     h = health.get_json()

@@ -439,7 +439,10 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["address", "name", "active"],
         "properties": {
             "address": {"type": "string"}, "name": {"type": "string"},
-            "profileURI": {"type": "string"}, "active": {"type": "boolean"},
+            "profileURI": {"type": "string"},
+            "did": {"type": "string",
+                    "description": "The DID the issuer names itself by, as the registry records it"},
+            "active": {"type": "boolean"},
             "accreditedAt": NULLABLE_INT, "suspendedAt": NULLABLE_INT,
         },
     },

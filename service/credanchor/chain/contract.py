@@ -5,6 +5,10 @@ Reads return frozen dataclasses; writes return a :class:`~credanchor.chain.tx.Tx
 Reverts are raised as ContractReverted whose ``error`` is the Solidity custom error's name
 (``CredentialAnchorRootAlreadyAnchored``, …), decoded from the artifact's ABI.
 
+Anchors and batch revocations are keyed by (issuer, root) on chain (docs/contract.md), so every
+read or write about a batch names its issuer: ``anchor_of(issuer, root)``,
+``verify(issuer, credential_hash, proof, root)``, ``revoke_batch(issuer, root, reason)``.
+
 Hashes and roots are ``bytes`` (32) throughout, as in credanchor.merkle; ``0x`` hex strings are
 accepted on input.
 """
@@ -33,9 +37,11 @@ log = logging.getLogger(__name__)
 
 ZERO_ADDRESS = "0x" + "00" * 20
 # Order of the contract's `Status` enum.
-STATUS_NAMES = ("Valid", "UnknownRoot", "InvalidProof", "CredentialRevoked", "BatchRevoked")
+STATUS_NAMES = ("Valid", "NotAnchored", "InvalidProof", "CredentialRevoked", "BatchRevoked")
 EVENT_NAMES = (
     "IssuerAccredited",
+    "IssuerReactivated",
+    "IssuerProfileUpdated",
     "IssuerSuspended",
     "Anchored",
     "CredentialRevoked",
@@ -55,6 +61,8 @@ VERIFY_BATCH = 200
 
 @dataclass(frozen=True)
 class OnChainAnchor:
+    """``issuer``'s anchor of ``root`` (other issuers may have anchored the same root too)."""
+
     root: bytes
     issuer: ChecksumAddress
     anchored_at: int  # block timestamp (unix seconds)
@@ -69,6 +77,7 @@ class IssuerInfo:
     active: bool
     accredited_at: int  # 0: never accredited
     suspended_at: int  # 0: not suspended
+    did: str = ""  # the DID the issuer names itself by; "" if never accredited
 
     @property
     def ever_accredited(self) -> bool:
@@ -79,8 +88,8 @@ class IssuerInfo:
 class VerifyResult:
     status: int
     status_name: str
-    issuer: ChecksumAddress | None  # None when the root is unknown
-    anchored_at: int
+    issuer: ChecksumAddress  # the issuer asked about (the anchor is looked up under it)
+    anchored_at: int  # 0 when that issuer did not anchor the root
     issuer_active: bool
 
     @property
@@ -99,7 +108,8 @@ class CredentialRevocation:
 @dataclass(frozen=True)
 class BatchRevocation:
     root: bytes
-    by: ChecksumAddress
+    issuer: ChecksumAddress  # whose batch
+    by: ChecksumAddress  # that issuer, or an admin
     revoked_at: int
     reason: int
 
@@ -165,8 +175,8 @@ class CredentialAnchor:
     Example::
 
         anchor = CredentialAnchor(w3, deployment.address, deploy_block=deployment.block_number)
-        result = anchor.verify(credential_hash, proof, root)
-        print(result.status_name, result.issuer)
+        result = anchor.verify(issuer, credential_hash, proof, root)
+        print(result.status_name, result.anchored_at)
     """
 
     def __init__(
@@ -205,40 +215,44 @@ class CredentialAnchor:
 
     # -- reads --
 
-    def anchor_of(self, root: bytes | str) -> OnChainAnchor | None:
+    def anchor_of(self, issuer: str, root: bytes | str) -> OnChainAnchor | None:
+        """``issuer``'s anchor of ``root``; None if that issuer never anchored it (whoever
+        else may have)."""
+        address = as_address(issuer, "issuer")
         root_b = as_bytes32(root, "root")
-        issuer, anchored_at, count = self._call("anchorOf", root_b)
-        address = _address_or_none(issuer)
-        if address is None:
+        anchored, anchored_at, count = self._call("anchorOf", address, root_b)
+        if not anchored:
             return None
         return OnChainAnchor(root_b, address, int(anchored_at), int(count))
 
     def issuer_info(self, issuer: str) -> IssuerInfo:
         address = as_address(issuer, "issuer")
-        name, uri, active, accredited_at, suspended_at = self._call("issuerInfo", address)
-        return IssuerInfo(address, name, uri, bool(active), int(accredited_at), int(suspended_at))
+        name, uri, did, active, accredited_at, suspended_at = self._call("issuerInfo", address)
+        return IssuerInfo(address, name, uri, bool(active), int(accredited_at), int(suspended_at),
+                          did)
 
     def verify(
-        self, credential_hash: bytes | str, proof: Sequence[bytes | str], root: bytes | str
+        self, issuer: str, credential_hash: bytes | str, proof: Sequence[bytes | str],
+        root: bytes | str,
     ) -> VerifyResult:
-        return self.verify_many([(credential_hash, proof, root)])[0]
+        return self.verify_many([(issuer, credential_hash, proof, root)])[0]
 
     def verify_many(
-        self, items: Sequence[tuple[bytes | str, Sequence[bytes | str], bytes | str]],
+        self, items: Sequence[tuple[str, bytes | str, Sequence[bytes | str], bytes | str]],
         *, batch: int = VERIFY_BATCH,
     ) -> list[VerifyResult]:
-        """The contract's ``verify`` for each item; over HTTP in JSON-RPC batches of
-        ``VERIFY_BATCH``, with the calldata encoded by hand (docs/proof-format.md §8): web3's
-        contract-call machinery costs ~3 ms of client CPU per call, this path ~0.1 ms.
+        """The contract's ``verify(issuer, credentialHash, proof, root)`` for each item; over
+        HTTP in JSON-RPC batches of ``VERIFY_BATCH``, with the calldata encoded by hand
+        (docs/proof-format.md §8): web3's contract-call machinery costs ~3 ms of client CPU per
+        call, this path ~0.1 ms.
 
         The in-process embedded chain has no round trip to save and no batch endpoint, so it
         is called through web3 once per item."""
         prepared = [self._verify_args(*item) for item in items]
         if not hasattr(self.w3.provider, "make_batch_request"):
-            return [_verify_result(self._call("verify", *args)) for args in prepared]
-        rows = self.eth_calls([verify_calldata(*args) for args in prepared], words=4, batch=batch)
-        return [_verify_result((status, _word_address(issuer), anchored_at, active))
-                for status, issuer, anchored_at, active in rows]
+            return [_verify_result(args[0], self._call("verify", *args)) for args in prepared]
+        rows = self.eth_calls([verify_calldata(*args) for args in prepared], words=3, batch=batch)
+        return [_verify_result(args[0], row) for args, row in zip(prepared, rows, strict=True)]
 
     def eth_calls(self, calldata: Sequence[bytes], *, words: int,
                   batch: int = VERIFY_BATCH) -> list[list[int]]:
@@ -266,9 +280,11 @@ class CredentialAnchor:
         return out
 
     def _verify_args(
-        self, credential_hash: bytes | str, proof: Sequence[bytes | str], root: bytes | str
-    ) -> tuple[bytes, list[bytes], bytes]:
+        self, issuer: str, credential_hash: bytes | str, proof: Sequence[bytes | str],
+        root: bytes | str,
+    ) -> tuple[ChecksumAddress, bytes, list[bytes], bytes]:
         return (
+            as_address(issuer, "issuer"),
             as_bytes32(credential_hash, "credential hash"),
             [as_bytes32(p, "proof element") for p in proof],
             as_bytes32(root, "root"),
@@ -284,13 +300,15 @@ class CredentialAnchor:
             return None
         return CredentialRevocation(address, hash_b, int(revoked_at), int(reason))
 
-    def batch_revocation(self, root: bytes | str) -> BatchRevocation | None:
+    def batch_revocation(self, issuer: str, root: bytes | str) -> BatchRevocation | None:
+        """The revocation of ``issuer``'s batch ``root``; None if it is not revoked."""
+        address = as_address(issuer, "issuer")
         root_b = as_bytes32(root, "root")
-        by, revoked_at, reason = self._call("batchRevocation", root_b)
-        address = _address_or_none(by)
-        if address is None:
+        by, revoked_at, reason = self._call("batchRevocation", address, root_b)
+        by_address = _address_or_none(by)
+        if by_address is None:
             return None
-        return BatchRevocation(root_b, address, int(revoked_at), int(reason))
+        return BatchRevocation(root_b, address, by_address, int(revoked_at), int(reason))
 
     def leaf_of(self, credential_hash: bytes | str) -> bytes:
         return bytes(self._call("leafOf", as_bytes32(credential_hash, "credential hash")))
@@ -327,16 +345,35 @@ class CredentialAnchor:
             "revokeCredentials", (hashes, _reason(reason)), f"revokeCredentials({len(hashes)})"
         )
 
-    def revoke_batch(self, root: bytes | str, reason: int) -> TxRequest:
+    def revoke_batch(self, issuer: str, root: bytes | str, reason: int) -> TxRequest:
+        """Revoke ``issuer``'s batch ``root`` (sent by that issuer, or by an admin)."""
+        address = as_address(issuer, "issuer")
         root_b = as_bytes32(root, "root")
         return self._request(
-            "revokeBatch", (root_b, _reason(reason)), f"revokeBatch(0x{root_b.hex()})"
+            "revokeBatch", (address, root_b, _reason(reason)),
+            f"revokeBatch({address}, 0x{root_b.hex()})",
         )
 
-    def accredit_issuer(self, issuer: str, name: str, profile_uri: str = "") -> TxRequest:
+    def accredit_issuer(
+        self, issuer: str, name: str, profile_uri: str = "", *, did: str
+    ) -> TxRequest:
+        """Accredit a new issuer, or accredit again a suspended one (the contract refuses an
+        active issuer: change its profile with :meth:`update_issuer_profile`). ``did`` is the
+        DID the issuer names itself by in its credentials."""
         address = as_address(issuer, "issuer")
         return self._request(
-            "accreditIssuer", (address, name, profile_uri), f"accreditIssuer({address})"
+            "accreditIssuer", (address, name, profile_uri, did), f"accreditIssuer({address})"
+        )
+
+    def update_issuer_profile(
+        self, issuer: str, name: str, profile_uri: str = "", *, did: str
+    ) -> TxRequest:
+        """Replace the name, profile URI and DID of an issuer ever accredited, without
+        changing its accreditation."""
+        address = as_address(issuer, "issuer")
+        return self._request(
+            "updateIssuerProfile", (address, name, profile_uri, did),
+            f"updateIssuerProfile({address})",
         )
 
     def suspend_issuer(self, issuer: str) -> TxRequest:
@@ -434,18 +471,23 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-_VERIFY_SELECTOR = Web3.keccak(text="verify(bytes32,bytes32[],bytes32)")[:4]
-_OFFSET_3_WORDS = (0x60).to_bytes(32, "big")
+_VERIFY_SELECTOR = Web3.keccak(text="verify(address,bytes32,bytes32[],bytes32)")[:4]
+_OFFSET_4_WORDS = (0x80).to_bytes(32, "big")
 
 
-def verify_calldata(credential_hash: bytes, proof: Sequence[bytes], root: bytes) -> bytes:
-    """ABI calldata of ``verify(credentialHash, proof, root)``, word by word (docs §8)."""
-    return b"".join((bytes(_VERIFY_SELECTOR), credential_hash, _OFFSET_3_WORDS, root,
-                     len(proof).to_bytes(32, "big"), *proof))
+def verify_calldata(issuer: str, credential_hash: bytes, proof: Sequence[bytes],
+                    root: bytes) -> bytes:
+    """ABI calldata of ``verify(issuer, credentialHash, proof, root)``, word by word
+    (docs/proof-format.md §8)."""
+    return b"".join((bytes(_VERIFY_SELECTOR), _address_word(issuer), credential_hash,
+                     _OFFSET_4_WORDS, root, len(proof).to_bytes(32, "big"), *proof))
 
 
-def _word_address(word: int) -> str:
-    return to_checksum_address(word.to_bytes(32, "big")[12:])
+def _address_word(address: str) -> bytes:
+    raw = bytes.fromhex(address[2:])
+    if len(raw) != 20:
+        raise InvalidInput(f"not a 20-byte address: {address!r}")
+    return bytes(12) + raw
 
 
 def _describe(response: Any) -> str:
@@ -454,11 +496,11 @@ def _describe(response: Any) -> str:
     return f"{len(response)} answers" if isinstance(response, list) else "something else"
 
 
-def _verify_result(raw: Sequence[Any]) -> VerifyResult:
-    status, issuer, anchored_at, active = raw
+def _verify_result(issuer: ChecksumAddress, raw: Sequence[Any]) -> VerifyResult:
+    status, anchored_at, active = raw
     status = int(status)
     name = STATUS_NAMES[status] if status < len(STATUS_NAMES) else f"Unknown({status})"
-    return VerifyResult(status, name, _address_or_none(issuer), int(anchored_at), bool(active))
+    return VerifyResult(status, name, issuer, int(anchored_at), bool(active))
 
 
 # --- deployment -----------------------------------------------------------------------------

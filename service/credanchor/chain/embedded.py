@@ -81,8 +81,10 @@ from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.defaults import API_ENDPOINTS, not_implemented, static_return
 from web3.types import RPCEndpoint, RPCResponse
 
+from credanchor.credentials import issuer_did
 from credanchor.errors import ChainError, ChainIdMismatch, ChainUnavailable, KeyUnavailable
 
+from .artifact import load_artifact
 from .contract import CredentialAnchor, deploy_request, deployment_from_receipt
 from .keys import (
     PASSWORD_ENV,
@@ -751,10 +753,19 @@ def _ensure_deployed(
     w3 = chain.w3
     if state.get("contract_address"):
         address = to_checksum_address(state["contract_address"])
-        if not w3.eth.get_code(address):
+        code = bytes(w3.eth.get_code(address))
+        if not code:
             raise ChainError(
                 f"{state_path} names contract {address}, but {chain.path} has no code there "
                 "(was the chain file replaced?); delete the data directory to start over"
+            )
+        if code != load_artifact().deployed_bytecode:
+            # Contracts are never upgraded in place (docs/contract.md): a data directory made
+            # by another version holds another contract, whose ABI this code cannot speak.
+            raise ChainError(
+                f"{chain.path} holds a CredentialAnchor {address} of another version than this "
+                "service's; contracts are not upgraded in place: move the data directory aside "
+                "(or delete it) to start a new embedded chain"
             )
         return address, int(state["deploy_block"])
     receipt = None
@@ -823,7 +834,8 @@ def bootstrap_embedded(
             send_and_wait(
                 chain.w3,
                 admin,
-                client.accredit_issuer(issuer.address, issuer_name, issuer_profile_uri),
+                client.accredit_issuer(issuer.address, issuer_name, issuer_profile_uri,
+                                       did=issuer_did(chain_id, issuer.address)),
                 policy=EMBEDDED_FEES,
                 timeout=30,
                 poll=0.05,
