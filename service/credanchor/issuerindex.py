@@ -35,13 +35,14 @@ log = logging.getLogger(__name__)
 
 #: Events that change an issuer's record; each names it in its indexed ``issuer`` argument.
 #: A new kind of issuer event is one more name here.
-ISSUER_EVENTS: tuple[str, ...] = ("IssuerAccredited", "IssuerSuspended")
+ISSUER_EVENTS: tuple[str, ...] = ("IssuerAccredited", "IssuerReactivated",
+                                   "IssuerProfileUpdated", "IssuerSuspended")
 
 
 def public_record(info: IssuerInfo) -> dict[str, Any]:
     """One entry of ``GET /api/v1/issuers`` (docs/api.md): the contract's record."""
     return {"address": info.address, "name": info.name, "profileURI": info.profile_uri,
-            "active": info.active, "accreditedAt": info.accredited_at or None,
+            "did": info.did, "active": info.active, "accreditedAt": info.accredited_at or None,
             "suspendedAt": info.suspended_at or None}
 
 

@@ -88,9 +88,12 @@ def reactivate_issuer(runtime: Any, ref: str) -> IssuerResult:
     chain = runtime.chain
     active = chain.contract.issuer_info(issuer.address).active
     if chain.admin is not None and not active:
-        # accreditIssuer re-activates a suspended issuer (docs/contract.md).
+        # accreditIssuer re-activates a suspended issuer, keeping the DID it anchors under
+        # (docs/contract.md: emits IssuerReactivated).
+        did = chain.contract.issuer_info(issuer.address).did or issuer_did(chain.chain_id,
+                                                                            issuer.address)
         chain.admin_send(chain.contract.accredit_issuer(issuer.address, issuer.name,
-                                                        issuer.url or ""))
+                                                        issuer.url or "", did=did))
         active = True
     runtime.wake_worker()
     return IssuerResult(issuer, active)

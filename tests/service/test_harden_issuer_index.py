@@ -58,7 +58,8 @@ def accredit(rt: Runtime, n: int, *, start: int = 0) -> list[str]:
     addresses = []
     for i in range(start, start + n):
         address = Signer.generate().address
-        rt.chain.admin_send(contract.accredit_issuer(address, f"Academy {i}", f"https://{i}.example"))
+        rt.chain.admin_send(contract.accredit_issuer(address, f"Academy {i}", f"https://{i}.example",
+                                                     did=f"did:example:academy-{i}"))
         addresses.append(address)
     return addresses
 
@@ -115,9 +116,17 @@ def test_suspension_and_reactivation_show(rt):
     assert suspended[address]["active"] is False
     assert suspended[address]["suspendedAt"] is not None
 
-    rt.chain.admin_send(rt.chain.contract.accredit_issuer(address, "Renamed Academy", ""))
+    rt.chain.admin_send(rt.chain.contract.accredit_issuer(address, "Academy 0", "",
+                                                          did="did:example:academy-0"))
     again = {i["address"]: i for i in client.get("/api/v1/issuers").get_json()["issuers"]}
-    assert again[address]["active"] is True and again[address]["name"] == "Renamed Academy"
+    assert again[address]["active"] is True and again[address]["suspendedAt"] is None
+
+    # A profile update is its own event (IssuerProfileUpdated): the index follows it too.
+    rt.chain.admin_send(rt.chain.contract.update_issuer_profile(
+        address, "Renamed Academy", "", did="did:example:renamed"))
+    again = {i["address"]: i for i in client.get("/api/v1/issuers").get_json()["issuers"]}
+    assert again[address]["name"] == "Renamed Academy"
+    assert again[address]["did"] == "did:example:renamed"
     assert list(again.values()) == full_replay(rt)
 
 
