@@ -183,12 +183,24 @@ class Anchorer:
         log.info("anchoring worker stopped")
 
     def run_until_idle(self, *, timeout: float = 60.0, force_seal: bool = True) -> None:
-        """Seal everything and drive it to confirmation (CLI ``--anchor``, tests)."""
+        """Seal everything and drive it to confirmation (CLI ``--anchor``, tests).
+
+        An operator asked for this now, typically after fixing what made an earlier attempt
+        fail (funding the issuer): the back-off an earlier run or the background worker stored
+        (up to ``max_retry_delay``) is cleared so every operation is tried at once. Failures
+        during this run still back off; the background worker (:meth:`run`) never clears."""
         deadline = time.monotonic() + timeout
+        for table in ("batches", "revocation_ops"):
+            if waiting := self.store.retry_now(table):
+                log.info("%s %s: retrying now instead of after their back-off", table, waiting)
         first = True
+        errors: list[str] = []
         while True:
             report = self.step(force_seal=force_seal and first)
             first = False
+            # Steps in which a backed-off operation was not due report no error: keep the
+            # last failure, or a time-out would not say why ("fund the account").
+            errors = report.errors or errors
             busy = (
                 self.store.due_ops("batches", ("queued", "submitted"), float("inf"))
                 or self.store.due_ops("revocation_ops", ("queued", "submitted"), float("inf"))
@@ -197,7 +209,7 @@ class Anchorer:
             if not busy:
                 return
             if time.monotonic() > deadline:
-                detail = "; ".join(report.errors[-3:]) or "operations still in flight"
+                detail = "; ".join(errors[-3:]) or "operations still in flight"
                 raise ChainError(f"anchoring did not finish within {timeout:.0f}s: {detail}")
             if not report.busy:
                 self.chain.wait_a_moment()
