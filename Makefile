@@ -28,14 +28,15 @@ setup-system: python-venv
 
 # `python3 -m venv` needs ensurepip, which Debian ships apart from python3 (python3-venv).
 python-venv:
-	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo "$(PYTHON) has no ensurepip: installing python3-venv"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
 
 setup-py: $(VENV)/.installed
 
 # Redone when the lock or pyproject.toml changes. pip and setuptools come first, from the lock,
 # so the editable install builds with the pinned setuptools (no build isolation, which would
-# fetch whatever setuptools is newest). `pip check` fails when pyproject.toml names a package
-# the lock lacks: run `make lock` then.
+# fetch whatever setuptools is newest). A package pyproject.toml names but the lock lacks would
+# come unpinned: tests/install/test_install.py fails then (run `make lock`).
 $(VENV)/.installed: pyproject.toml $(LOCK) | python-venv
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -c $(LOCK) pip setuptools
