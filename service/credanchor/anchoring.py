@@ -202,13 +202,25 @@ class Anchorer:
         """Seal everything and drive it to confirmation (CLI ``--anchor``, tests).
 
         The work of issuers suspended in the ledger is held, not waited for: this returns
-        when only held work is left (it stays pending and queued, and is logged)."""
+        when only held work is left (it stays pending and queued, and is logged).
+
+        An operator asked for this now, typically after fixing what made an earlier attempt
+        fail (funding the issuer): the back-off an earlier run or the background worker stored
+        (up to ``max_retry_delay``) is cleared so every operation is tried at once. Failures
+        during this run still back off; the background worker (:meth:`run`) never clears."""
         deadline = time.monotonic() + timeout
+        for table in ("batches", "revocation_ops"):
+            if waiting := self.store.retry_now(table):
+                log.info("%s %s: retrying now instead of after their back-off", table, waiting)
         first = True
+        errors: list[str] = []
         while True:
             report = self.step(force_seal=force_seal and first)
             first = False
             held_pending, held_batches = self.store.held_work()
+            # Steps in which a backed-off operation was not due report no error: keep the
+            # last failure, or a time-out would not say why ("fund the account").
+            errors = report.errors or errors
             busy = (
                 len(self.store.due_ops("batches", ("queued", "submitted"), float("inf")))
                 > held_batches
@@ -222,7 +234,7 @@ class Anchorer:
                                 held_pending, held_batches)
                 return
             if time.monotonic() > deadline:
-                detail = "; ".join(report.errors[-3:]) or "operations still in flight"
+                detail = "; ".join(errors[-3:]) or "operations still in flight"
                 raise ChainError(f"anchoring did not finish within {timeout:.0f}s: {detail}")
             if not report.busy:
                 self.chain.wait_a_moment()

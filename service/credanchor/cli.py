@@ -226,6 +226,32 @@ def issuer_list(obj: Ctx, as_json: bool) -> None:
                    f"{'accredited' if facts.active else 'NOT accredited':<14}  {i.name}"))
 
 
+@issuer.command("fund")
+@click.argument("issuer_ref")
+@click.option("--eth", "eth", required=True, metavar="N",
+              help="How much ETH to send, e.g. 10 or 0.5.")
+@click.option("--force", is_flag=True,
+              help="Send even though the chain is not a development chain (real money).")
+@click.pass_obj
+@handle_errors
+def issuer_fund(obj: Ctx, issuer_ref: str, eth: str, force: bool) -> None:
+    """Send N ETH from the admin key to an issuer's (id or address) anchoring address.
+
+    Refused on chains that are not development chains (CREDANCHOR_DEVELOPMENT_CHAIN; by default
+    the embedded chain and chain ids 31337 and 1337) unless --force.
+
+    \b
+    Example:
+      credanchor issuer fund 1 --eth 10
+    """
+    from .operations import eth_to_wei, fund_issuer, wei_to_eth
+
+    result = fund_issuer(obj.runtime(), issuer_ref, eth_to_wei(eth), force=force)
+    click.echo(f"sent {wei_to_eth(result.amount_wei)} ETH to issuer {result.issuer.id} "
+               f"({result.issuer.address}): tx {result.tx_hash}")
+    click.echo(f"balance: {wei_to_eth(result.balance_wei)} ETH")
+
+
 @issuer.command("suspend")
 @click.argument("issuer_ref")
 @click.pass_obj
@@ -324,9 +350,12 @@ def write_files(runtime: Any, ids: list[str], out: Path) -> int:
 def anchor(obj: Ctx, timeout: float) -> None:
     """Seal everything pending, anchor it and wait for confirmation.
 
+    Operations that failed before (an unfunded issuer, a node outage) are tried again at once,
+    whatever back-off the failure stored; the background worker keeps backing off.
+
     \b
     Example:
-      credanchor anchor --timeout 600
+      credanchor issuer fund 1 --eth 10 && credanchor anchor --timeout 600
     """
     runtime = obj.runtime()
     runtime.anchorer().run_until_idle(timeout=timeout)

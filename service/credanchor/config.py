@@ -51,6 +51,10 @@ class Settings:
     kdf_work_factor: int | None = None
     #: The registry admin's key (accredits and suspends issuers); embedded mode has its own.
     admin_key: Secret | None = None
+    #: A throwaway development chain, where the admin may hand out test ETH
+    #: (``credanchor issuer fund``). None: decided from the chain, see
+    #: :func:`is_development_chain`.
+    development_chain: bool | None = None
     #: Seal a batch when this many credentials are pending …
     batch_size: int = 10_000
     #: … or when the oldest pending one is this many seconds old.
@@ -121,6 +125,23 @@ class Settings:
         return out
 
 
+#: Chain ids of local development nodes: anvil and hardhat (31337), ganache and geth --dev (1337).
+DEVELOPMENT_CHAIN_IDS = frozenset({31337, 1337})
+
+
+def is_development_chain(settings: Settings, chain_id: int) -> bool:
+    """Is the chain with ``chain_id`` (as the node reports it) a development chain? The
+    setting decides when given; otherwise the embedded chain and the usual local chain ids
+    are, and every other chain (a testnet, mainnet) is not."""
+    if settings.development_chain is not None:
+        return settings.development_chain
+    return settings.chain == "embedded" or chain_id in DEVELOPMENT_CHAIN_IDS
+
+
+_BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True,
+               "0": False, "false": False, "no": False, "off": False}
+
+
 def _coerce(name: str, annotation: Any, raw: Any) -> Any:
     if raw is None or raw == "":
         return None
@@ -135,7 +156,10 @@ def _coerce(name: str, annotation: Any, raw: Any) -> Any:
         if kind.startswith("float"):
             return float(raw)
         if kind.startswith("bool"):
-            return str(raw).lower() in ("1", "true", "yes", "on")
+            word = str(raw).strip().lower()
+            if word not in _BOOL_WORDS:  # a typo must not silently mean "false"
+                raise ValueError(word)
+            return _BOOL_WORDS[word]
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"setting {name} = {raw!r} is not a valid {kind}") from exc
     return str(raw)

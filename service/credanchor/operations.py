@@ -1,17 +1,21 @@
-"""Operator actions that touch both the ledger and the chain: adding, suspending issuers,
-deploying the contract. The CLI calls these; so do tests."""
+"""Operator actions that touch both the ledger and the chain: adding, suspending and funding
+issuers, deploying the contract. The CLI calls these; so do tests."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from web3 import Web3
+
 from .chain.keys import Signer, create_keystore, load_keystore
-from .config import Settings
+from .config import Settings, is_development_chain
 from .credentials import issuer_did
-from .errors import ConfigError, KeyUnavailable
+from .errors import ChainError, ConfigError, Forbidden, InvalidInput, KeyUnavailable
 from .store import Issuer
 
 
@@ -97,6 +101,61 @@ def reactivate_issuer(runtime: Any, ref: str) -> IssuerResult:
         active = True
     runtime.wake_worker()
     return IssuerResult(issuer, active)
+
+
+WEI_PER_ETH = 10**18
+
+
+def eth_to_wei(text: str) -> int:
+    """``"10"``, ``"0.5"`` ETH -> wei; a positive amount with at most 18 decimals."""
+    try:
+        amount = Decimal(text.strip())
+    except InvalidOperation:
+        raise InvalidInput(f"not an amount of ETH: {text!r}") from None
+    wei = Fraction(amount) * WEI_PER_ETH if amount.is_finite() else Fraction(0)
+    if wei <= 0 or wei.denominator != 1:
+        raise InvalidInput(f"the amount must be a positive number of ETH with at most 18 "
+                           f"decimals, not {text!r}")
+    return int(wei)
+
+
+def wei_to_eth(wei: int) -> str:
+    """Exact, without trailing zeros: 10**19 -> "10", 15 * 10**17 -> "1.5"."""
+    whole, rest = divmod(wei, WEI_PER_ETH)
+    return f"{whole}.{rest:018d}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class Funded:
+    issuer: Issuer
+    amount_wei: int
+    tx_hash: str
+    balance_wei: int
+
+
+def fund_issuer(runtime: Any, ref: str, amount_wei: int, *, force: bool = False) -> Funded:
+    """Send ``amount_wei`` from the registry admin's key to an issuer's anchoring address, so
+    it can pay for its anchors. Only on a development chain (CREDANCHOR_DEVELOPMENT_CHAIN;
+    by default the embedded chain and chain ids 31337 / 1337) unless ``force``: on a real
+    network this spends real money, which deserves a deliberate transfer."""
+    from .chain.tx import TxRequest, chain_errors
+
+    if amount_wei <= 0:
+        raise InvalidInput("the amount must be positive")
+    issuer = runtime.store().find_issuer(ref)
+    chain = runtime.chain
+    if not force and not is_development_chain(runtime.settings, chain.chain_id):
+        raise Forbidden(f"chain {chain.chain_id} is not configured as a development chain: "
+                        "refusing to send ETH to an issuer without --force "
+                        "(or set CREDANCHOR_DEVELOPMENT_CHAIN=true)")
+    address = Web3.to_checksum_address(issuer.address)
+    receipt = chain.admin_send(TxRequest(to=address, data=b"", value=amount_wei,
+                                         label=f"funding issuer {issuer.id}"))
+    if not receipt.success:
+        raise ChainError(f"the funding transaction {receipt.tx_hash} failed")
+    with chain_errors("reading the issuer's balance"):
+        balance = int(chain.w3.eth.get_balance(address))
+    return Funded(issuer, amount_wei, receipt.tx_hash, balance)
 
 
 @dataclass(frozen=True)

@@ -949,6 +949,22 @@ class Store:
             )
             self._event("op.retry", entity=table, entity_id=op_id, error=error[:500])
 
+    def retry_now(self, table: str) -> list[int]:
+        """Clear the back-off of every operation still in flight, so the next pass tries them
+        at once (an operator's explicit anchor); returns the ids that were waiting."""
+        _check_table(table)
+        with self.transaction() as conn:
+            now = self.clock()
+            waiting = [r[0] for r in conn.execute(
+                f"SELECT id FROM {table} WHERE status IN ('queued', 'submitted') "
+                "AND next_attempt_at > ? ORDER BY id", (now,))]
+            if waiting:
+                conn.execute(
+                    f"UPDATE {table} SET next_attempt_at = 0 WHERE status IN "
+                    "('queued', 'submitted') AND next_attempt_at > ?", (now,))
+                self._event("op.retry-now", entity=table, ids=waiting)
+        return waiting
+
     def mark_failed(self, table: str, op_id: int, error: str) -> None:
         _check_table(table)
         with self.transaction() as conn:
