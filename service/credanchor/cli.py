@@ -270,6 +270,26 @@ def issuer_suspend(obj: Ctx, issuer_ref: str) -> None:
                f"({'also on chain' if result.accredited is False else 'ledger only'})")
 
 
+@issuer.command("reactivate")
+@click.argument("issuer_ref")
+@click.pass_obj
+@handle_errors
+def issuer_reactivate(obj: Ctx, issuer_ref: str) -> None:
+    """Reinstate a suspended issuer: its API keys work again and the credentials held while it
+    was suspended are anchored; on chain too when we hold the admin key.
+
+    \b
+    Example:
+      credanchor issuer reactivate 2
+    """
+    from .operations import reactivate_issuer
+
+    result = reactivate_issuer(obj.runtime(), issuer_ref)
+    on_chain = ("accredited on chain" if result.accredited
+                else "still suspended on chain: the registry admin must accredit it again")
+    click.echo(f"reactivated {result.issuer.address} ({on_chain})")
+
+
 # -- issuing ----------------------------------------------------------------------------------
 
 

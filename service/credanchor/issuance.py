@@ -40,7 +40,7 @@ from .credentials import (
     parse_datetime,
     validate_credential,
 )
-from .errors import InvalidInput, NotFound, PayloadTooLarge
+from .errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from .hashing import canonicalize, credential_hash, keccak256, to_hex
 from .merkle import MerkleTree
 from .proof import AnchorRef, CredanchorProof, attach_proof
@@ -245,6 +245,13 @@ def prepare(
     return prepare_rows(items, profile)
 
 
+def _require_active(issuer: Issuer) -> None:
+    """A suspended issuer issues nothing, through any face (its held work stays held)."""
+    if not issuer.active:
+        raise Forbidden(f"issuer {issuer.id} ({issuer.name}) is suspended: reinstate it first "
+                        "(credanchor issuer reactivate)")
+
+
 def issue(
     store: Store,
     issuer: Issuer,
@@ -255,6 +262,7 @@ def issue(
     idempotency_key: str | None = None,
 ) -> list[Accepted]:
     """Accept credentials for ``issuer`` as pending. Atomic, and idempotent per key."""
+    _require_active(issuer)
     request_hash = None
     if idempotency_key:
         request_hash = to_hex(keccak256(canonicalize(list(items))))
@@ -298,6 +306,7 @@ def issue_all(
     first :data:`MAX_REFUSALS_LISTED` details, each naming its item (``$[i]: …``).
     ``progress`` is called with the number of items checked.
     """
+    _require_active(issuer)
     if not items:
         raise InvalidInput("no credentials in the file")
     refused: list[str] = []

@@ -86,6 +86,14 @@ def test_issuers_status_and_config(cli):
     rows = [json.loads(line) for line in cli("issuer", "list", "--json").splitlines()]
     assert rows[1]["accredited"] is False and rows[1]["status"] == "suspended"
     assert "pending    0" in cli("status")
+    # A suspended issuer issues nothing from the CLI either (the API answers 403).
+    text = cli("issue", str(EXAMPLES / "badge.json"), "--issuer", rows[1]["address"],
+               code=EXIT_ERROR)
+    assert text.startswith("error: issuer 2 (Acme Academy) is suspended") and text.count("\n") == 1
+    assert "accredited on chain" in cli("issuer", "reactivate", rows[1]["address"])
+    rows = [json.loads(line) for line in cli("issuer", "list", "--json").splitlines()]
+    assert rows[1]["accredited"] is True and rows[1]["status"] == "active"
+    assert "accepted 1" in cli("issue", str(EXAMPLES / "badge.json"), "--issuer", "2")
     cfg = cli("config")
     assert "keystore_password = ****" in cfg and "cli-test-password" not in cfg
 
