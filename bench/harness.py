@@ -182,8 +182,8 @@ class Deployment:
         self.procs = [
             subprocess.Popen([str(BIN / "gunicorn"), "-w", str(api_workers), "-b",
                               f"127.0.0.1:{port}", "--backlog", "2048",
-                              "credanchor.app:create_app()"], env=full, stdout=log, stderr=log),
-            subprocess.Popen([sys.executable, "-m", "credanchor.cli", "worker"], env=full,
+                              "credanchor.web:create_app()"], env=full, stdout=log, stderr=log),
+            subprocess.Popen([sys.executable, "-m", "credanchor.cli.main", "worker"], env=full,
                              stdout=log, stderr=log),
         ]
         self.base = f"http://127.0.0.1:{port}"
@@ -209,9 +209,9 @@ def deploy(data_dir: Path, *, batch_size: int) -> Deployment:
     """anvil, the contract, one funded and accredited issuer with an API key."""
     sys.path.insert(0, str(SERVICE))
     from credanchor.chain.keys import Signer
-    from credanchor.config import load_settings
-    from credanchor.operations import add_issuer, deploy_contract
-    from credanchor.runtime import Runtime
+    from credanchor.usecases.config import load_settings
+    from credanchor.usecases.container import Runtime
+    from credanchor.usecases.issuers import add_issuer, deploy_contract
 
     node = start_anvil()
     try:

@@ -1,9 +1,9 @@
 """Workloads that scripts/bench.py runs in child processes, one per measurement, so that each
 reports its own peak memory. Usage: python bench/workloads.py KIND ARGS… → one JSON line.
 
-  pipeline N WORKERS DIR   build + canonicalise + hash + store (credanchor.bulk), then seal:
+  pipeline N WORKERS DIR   build + canonicalise + hash + store (credanchor.issuing.bulk), then seal:
                            Merkle tree + batch row (Store.seal_batch, as the worker does)
-  tree HASHES_FILE         credanchor.merkle.MerkleTree over the hashes (32 bytes each)
+  tree HASHES_FILE         credanchor.core.merkle.MerkleTree over the hashes (32 bytes each)
   offline N                offline verification of N credential files on one core
   issue LEDGER ISSUER N    bulk-issue N credentials into an existing ledger (pending)
 """
@@ -43,10 +43,10 @@ def _rss_mb(*, children: bool = False) -> float:
 
 
 def pipeline(n: int, workers: int, directory: str) -> dict[str, Any]:
-    from credanchor.anchoring import build_tree
-    from credanchor.bulk import issue_bulk
-    from credanchor.credentials import IssuerProfile
-    from credanchor.store import Store
+    from credanchor.core.credentials import IssuerProfile
+    from credanchor.issuing.anchoring import build_tree
+    from credanchor.issuing.bulk import issue_bulk
+    from credanchor.ledger.store import Store
 
     store = Store(Path(directory) / "ledger.sqlite")
     address = "0x" + "ab" * 20
@@ -71,7 +71,7 @@ def pipeline(n: int, workers: int, directory: str) -> dict[str, Any]:
 
 
 def tree(path: str) -> dict[str, Any]:
-    from credanchor.merkle import MerkleTree
+    from credanchor.core.merkle import MerkleTree
 
     data = Path(path).read_bytes()
     hashes = [data[i : i + 32] for i in range(0, len(data), 32)]
@@ -85,12 +85,12 @@ def tree(path: str) -> dict[str, Any]:
 def offline(n: int) -> dict[str, Any]:
     import random
 
-    from credanchor.credentials import IssuerProfile
-    from credanchor.hashing import credential_hash
-    from credanchor.issuance import build_from_item
-    from credanchor.merkle import MerkleTree
-    from credanchor.offline import verify_offline
-    from credanchor.proof import AnchorRef, CredanchorProof, attach_proof
+    from credanchor.core.credentials import IssuerProfile
+    from credanchor.core.hashing import credential_hash
+    from credanchor.core.merkle import MerkleTree
+    from credanchor.core.proof import AnchorRef, CredanchorProof, attach_proof
+    from credanchor.issuing.pipeline import build_from_item
+    from credanchor.verify.offline import verify_offline
 
     random.seed(7)
     profile = IssuerProfile(address="0x" + "ab" * 20, chain_id=31337, name="Bench Academy")
@@ -104,7 +104,7 @@ def offline(n: int) -> dict[str, Any]:
                                              datetime(2026, 1, 16, tzinfo=UTC)))
              for c, h, p in zip(creds, hashes, t.iter_proofs(), strict=True)]
     # What a verifier receives: bytes, parsed here as part of the work.
-    from credanchor.hashing import loads_strict
+    from credanchor.core.hashing import loads_strict
 
     blobs = [json.dumps(f).encode() for f in files]
     now = datetime(2026, 6, 1, tzinfo=UTC)
@@ -122,9 +122,9 @@ def offline(n: int) -> dict[str, Any]:
 
 
 def issue(ledger: str, issuer_id: int, n: int, start: int) -> dict[str, Any]:
-    from credanchor.bulk import issue_bulk
-    from credanchor.credentials import IssuerProfile
-    from credanchor.store import Store
+    from credanchor.core.credentials import IssuerProfile
+    from credanchor.issuing.bulk import issue_bulk
+    from credanchor.ledger.store import Store
 
     store = Store(ledger)
     iss = store.get_issuer(issuer_id)

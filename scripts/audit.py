@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
 """Replay the contract's events and reconcile them with an issuer's ledger (see --help).
 
-Thin: the command and its logic live in the credanchor package (credanchor.tools).
+Thin: the command and its logic live in the credanchor package (credanchor.cli.auditor).
 """
 
 import sys
 from pathlib import Path
 
 try:
-    from credanchor.tools import audit_command, main_script
+    from credanchor.cli.auditor import audit_command, main_script
 except ModuleNotFoundError:  # a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
-    from credanchor.tools import audit_command, main_script
+    from credanchor.cli.auditor import audit_command, main_script
 
 if __name__ == "__main__":
     main_script(audit_command)

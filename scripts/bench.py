@@ -11,7 +11,7 @@ bench/results-quick.json with --quick). Sections:
   gas       one anvil: CredentialAnchor, OpenAttestation DocumentStore and EAS from their npm
             packages (bench/peers/gas.js); per-credential cost at batch sizes 1, 1,000, 1,000,000
   pipeline  build + canonicalise + hash + store + Merkle tree/seal for 10k/100k/1M credentials
-            (credanchor.bulk), and the OpenAttestation CLI `wrap` on as many equivalent documents
+            (credanchor.issuing.bulk), and the OpenAttestation CLI `wrap` on as many equivalent documents
   merkle    our MerkleTree against @openzeppelin/merkle-tree on the same leaves (roots asserted)
   offline   offline verification per second on one core
   chain     anvil + gunicorn + worker: N credentials posted until all are anchored (end to end);
@@ -214,8 +214,8 @@ def _wait_anchored(dep: harness.Deployment, n: int, timeout: float) -> float:
 
 
 def _export_files(dep: harness.Deployment, out: Path, limit: int | None = None) -> int:
-    from credanchor.config import load_settings
-    from credanchor.runtime import Runtime
+    from credanchor.usecases.config import load_settings
+    from credanchor.usecases.container import Runtime
 
     rt = Runtime.open(load_settings(env=dep.env))
     try:

@@ -112,9 +112,9 @@ class Stack:
 
 def start_stack(data_dir: Path, *, workers: int, block_time: float | None) -> Stack:
     from credanchor.chain.keys import Signer
-    from credanchor.config import load_settings
-    from credanchor.operations import add_issuer, deploy_contract
-    from credanchor.runtime import Runtime
+    from credanchor.usecases.config import load_settings
+    from credanchor.usecases.container import Runtime
+    from credanchor.usecases.issuers import add_issuer, deploy_contract
 
     port = free_port()
     node_url = f"http://127.0.0.1:{port}"
@@ -154,7 +154,7 @@ def start_stack(data_dir: Path, *, workers: int, block_time: float | None) -> St
         web_port = free_port()
         stack.procs.append(subprocess.Popen(
             [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{web_port}",
-             "--timeout", "60", "credanchor.app:create_app()"],
+             "--timeout", "60", "credanchor.web:create_app()"],
             env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         stack.procs.append(subprocess.Popen([str(BIN / "credanchor"), "worker"], env=full_env,
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -241,8 +241,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def audit(stack: Stack, accepted: list[str], timeout: float) -> dict[str, Any]:
     """Wait for the worker to anchor everything, then compare ledger and chain."""
-    from credanchor.config import load_settings
-    from credanchor.runtime import Runtime
+    from credanchor.usecases.config import load_settings
+    from credanchor.usecases.container import Runtime
 
     runtime = Runtime.open(load_settings(env=stack.env))
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from credanchor.runtime import Runtime
+from credanchor.usecases.container import Runtime
 from support import make_settings
 
 pytest_plugins = ["browserkit"]

@@ -1,4 +1,4 @@
-"""credanchor.bulk: the chunked (optionally multi-process) issuance path gives the same ledger
+"""credanchor.issuing.bulk: the chunked (optionally multi-process) issuance path gives the same ledger
 rows as the per-item path, checks a sample against the schema, and stores nothing on failure."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from credanchor import bulk
-from credanchor.credentials import IssuerProfile, validate_credential
+from credanchor.core.credentials import IssuerProfile, validate_credential
+from credanchor.core.hashing import canonicalize, keccak256
 from credanchor.errors import InvalidInput, SchemaInvalid
-from credanchor.hashing import canonicalize, keccak256
-from credanchor.issuance import build_from_item, prepare
-from credanchor.store import Store
+from credanchor.issuing import bulk
+from credanchor.issuing.pipeline import build_from_item, prepare
+from credanchor.ledger.store import Store
 from support import sample_items
 
 PROFILE = IssuerProfile(address="0x" + "ab" * 20, chain_id=31337, name="Bench Academy")
@@ -82,7 +82,7 @@ def test_sampled_schema_failure_is_reported_with_its_index(monkeypatch):
         calls.append(credential["credentialSubject"]["name"])
         raise SchemaInvalid("$.x: broken", errors=[])
 
-    monkeypatch.setattr("credanchor.issuance.validate_credential", failing)
+    monkeypatch.setattr("credanchor.issuing.pipeline.validate_credential", failing)
     with pytest.raises(SchemaInvalid) as info:
         bulk.prepare_rows(sample_items(3), PROFILE)
     assert info.value.extra["index"] == 0
@@ -92,7 +92,7 @@ def test_sampled_schema_failure_is_reported_with_its_index(monkeypatch):
 def test_complete_credentials_are_always_validated(monkeypatch):
     full = build_from_item(sample_items(1)[0], PROFILE)
     seen = []
-    monkeypatch.setattr("credanchor.credentials.validate_credential",
+    monkeypatch.setattr("credanchor.core.credentials.validate_credential",
                         lambda c: seen.append(c["id"]))
     rows = bulk.prepare_rows([sample_items(1)[0], full, full | {"id": "urn:uuid:" + "1" * 32}],
                              PROFILE)

@@ -39,7 +39,7 @@ from credanchor.chain.tx import (
     suggest_fees,
     wait_for_receipt,
 )
-from credanchor.merkle import MerkleTree
+from credanchor.core.merkle import MerkleTree
 
 
 def anchors_per_second(d: Deployed, n: int) -> tuple[float, list[bytes]]:

@@ -29,6 +29,7 @@ from credanchor.chain.tx import (
     suggest_fees,
     wait_for_receipt,
 )
+from credanchor.core.merkle import MerkleTree
 from credanchor.errors import (
     ChainIdMismatch,
     ChainUnavailable,
@@ -36,7 +37,6 @@ from credanchor.errors import (
     FeeTooHigh,
     NonceAlreadyUsed,
 )
-from credanchor.merkle import MerkleTree
 
 pytestmark = pytest.mark.anvil
 

@@ -14,7 +14,7 @@ import credanchor.chain.embedded as embedded
 from credanchor.chain.contract import CredentialAnchor
 from credanchor.chain.embedded import EmbeddedSetup, bootstrap_embedded
 from credanchor.chain.tx import FeePolicy, TxRequest, send_and_wait
-from credanchor.credentials import issuer_did
+from credanchor.core.credentials import issuer_did
 from credanchor.errors import ChainError, KeyUnavailable
 
 

@@ -28,8 +28,8 @@ from credanchor.chain.tx import (
     send_and_wait,
     suggest_fees,
 )
+from credanchor.core.merkle import MerkleTree
 from credanchor.errors import ChainError, ChainIdMismatch, ChainUnavailable, ContractReverted
-from credanchor.merkle import MerkleTree
 
 
 def run_python(snippet: str) -> str:

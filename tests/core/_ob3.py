@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
-from credanchor.credentials import (
+from credanchor.core.credentials import (
     AchievementSpec,
     Alignment,
     Evidence,
@@ -49,7 +49,7 @@ _identifier_types = st.sampled_from(["identifier", "sisSourcedId", "emailAddress
 
 @st.composite
 def ob3_credentials(draw, *, credits: bool = True) -> dict:
-    """A credential as credanchor.credentials.build_credential makes it, over its whole range of
+    """A credential as credanchor.core.credentials.build_credential makes it, over its whole range of
     options: optional fields present or not, every escape JSON and N-Quads know, look-alike
     objects (equal alignments, equal evidence without ids, equal clear identities) whose blank
     nodes only an N-degree-aware canonicaliser can tell apart or prove interchangeable.

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from credanchor.credentials import (
+from credanchor.core.credentials import (
     AchievementSpec,
     Alignment,
     Evidence,
@@ -15,9 +15,9 @@ from credanchor.credentials import (
     Recipient,
     build_credential,
 )
-from credanchor.hashing import credential_hash
-from credanchor.merkle import MerkleTree
-from credanchor.proof import AnchorRef, CredanchorProof, attach_proof
+from credanchor.core.hashing import credential_hash
+from credanchor.core.merkle import MerkleTree
+from credanchor.core.proof import AnchorRef, CredanchorProof, attach_proof
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 

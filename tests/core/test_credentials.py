@@ -13,7 +13,7 @@ from importlib import resources
 import pytest
 from eth_utils import to_checksum_address as eth_checksum
 
-from credanchor.credentials import (
+from credanchor.core.credentials import (
     CONTEXT,
     MAX_SCHEMA_ERRORS,
     AchievementSpec,
@@ -30,8 +30,8 @@ from credanchor.credentials import (
     to_checksum_address,
     validate_credential,
 )
+from credanchor.core.hashing import credential_hash
 from credanchor.errors import CanonicalizationError, InvalidInput, SchemaInvalid
-from credanchor.hashing import credential_hash
 
 from ._support import ACHIEVEMENT, ISSUER, VALID_FROM, VECTORS, make_credential
 

@@ -12,8 +12,7 @@ from eth_hash.auto import keccak as eth_keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credanchor.errors import CanonicalizationError, InvalidInput, ProofFormatError
-from credanchor.hashing import (
+from credanchor.core.hashing import (
     MAX_DEPTH,
     _nesting_depth,
     canonicalize,
@@ -24,6 +23,7 @@ from credanchor.hashing import (
     loads_strict,
     to_hex,
 )
+from credanchor.errors import CanonicalizationError, InvalidInput, ProofFormatError
 
 from ._support import make_credential
 

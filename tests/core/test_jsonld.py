@@ -9,6 +9,7 @@ from importlib import resources
 
 import pytest
 
+from credanchor.core.credentials import CONTEXT
 from credanchor.core.errors import UnknownContext
 from credanchor.core.jsonld import (
     BUNDLED_CONTEXTS,
@@ -19,7 +20,6 @@ from credanchor.core.jsonld import (
     default_loader,
 )
 from credanchor.core.rdfc import canonical_nquads
-from credanchor.credentials import CONTEXT
 from credanchor.errors import CredanchorError, InvalidInput
 
 from ._support import VECTORS

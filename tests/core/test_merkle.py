@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credanchor.errors import MerkleError
-from credanchor.hashing import from_hex32, keccak256, leaf_hash, to_hex
-from credanchor.merkle import (
+from credanchor.core.hashing import from_hex32, keccak256, leaf_hash, to_hex
+from credanchor.core.merkle import (
     MerkleTree,
     hash_pair,
     make_tree,
@@ -19,6 +18,7 @@ from credanchor.merkle import (
     proof_for_index,
     verify_proof,
 )
+from credanchor.errors import MerkleError
 
 from ._support import VECTORS
 
@@ -276,7 +276,7 @@ def test_unsorted_layout_is_refused():
 
 
 def test_bench_entry_point_runs(capsys):
-    from credanchor.merkle import main
+    from credanchor.core.merkle import main
 
     assert main(["--bench", "2000"]) == 0
     out = capsys.readouterr().out

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from credanchor.core.hashing import credential_hash, to_hex
+from credanchor.core.report import Outcome, Status
 from credanchor.errors import InvalidInput
-from credanchor.hashing import credential_hash, to_hex
-from credanchor.offline import main, offline_checks, verify_offline
-from credanchor.report import Outcome, Status
+from credanchor.verify.offline import main, offline_checks, verify_offline
 
 from ._support import NOW, VALID_FROM, VALID_UNTIL, anchor_batch, make_credential
 

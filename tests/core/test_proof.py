@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from credanchor.credentials import validate_credential
-from credanchor.errors import InvalidInput, ProofFormatError
-from credanchor.hashing import credential_hash, leaf_hash, to_hex
-from credanchor.merkle import verify_proof
-from credanchor.proof import (
+from credanchor.core.credentials import validate_credential
+from credanchor.core.hashing import credential_hash, leaf_hash, to_hex
+from credanchor.core.merkle import verify_proof
+from credanchor.core.proof import (
     PROOF_TYPE,
     AnchorRef,
     CredanchorProof,
@@ -20,6 +19,7 @@ from credanchor.proof import (
     has_proof,
     parse_proof,
 )
+from credanchor.errors import InvalidInput, ProofFormatError
 
 from ._support import CONTRACT, make_credential
 

@@ -9,15 +9,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from credanchor.core import rdfc, rdfc_fast
-from credanchor.core.jsonld import CREDENTIALS_V2, OPEN_BADGES_V3_0_3, ContextLoader
-from credanchor.core.rdfc import canonical_nquads, reference
-from credanchor.credentials import (
+from credanchor.core.credentials import (
     AchievementSpec,
     Alignment,
     Evidence,
     Recipient,
     build_credential,
 )
+from credanchor.core.jsonld import CREDENTIALS_V2, OPEN_BADGES_V3_0_3, ContextLoader
+from credanchor.core.rdfc import canonical_nquads, reference
 
 from ._ob3 import ob3_credentials
 from ._support import ACHIEVEMENT, ISSUER, VALID_FROM, make_credential

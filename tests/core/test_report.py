@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from credanchor.report import Check, Outcome, Report, Status, overall_status
+from credanchor.core.report import Check, Outcome, Report, Status, overall_status
 
 P, F, E, S, W = Outcome.PASS, Outcome.FAIL, Outcome.ERROR, Outcome.SKIPPED, Outcome.WARN
 

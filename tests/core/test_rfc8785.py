@@ -10,8 +10,8 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from credanchor.core.hashing import MAX_SAFE_INTEGER, canonicalize, loads_strict
 from credanchor.errors import CanonicalizationError
-from credanchor.hashing import MAX_SAFE_INTEGER, canonicalize, loads_strict
 
 from ._support import VECTORS
 

@@ -11,9 +11,8 @@ import pytest
 from eth_abi import encode as abi_encode
 
 from credanchor.chain.contract import verify_calldata
-from credanchor.credentials import validate_credential
-from credanchor.errors import ProofFormatError
-from credanchor.hashing import (
+from credanchor.core.credentials import validate_credential
+from credanchor.core.hashing import (
     canonicalize,
     credential_hash,
     from_hex32,
@@ -21,10 +20,11 @@ from credanchor.hashing import (
     leaf_hash,
     to_hex,
 )
-from credanchor.merkle import MerkleTree, make_tree
-from credanchor.offline import verify_offline
-from credanchor.proof import extract_proof
-from credanchor.report import Status
+from credanchor.core.merkle import MerkleTree, make_tree
+from credanchor.core.proof import extract_proof
+from credanchor.core.report import Status
+from credanchor.errors import ProofFormatError
+from credanchor.verify.offline import verify_offline
 
 from . import worked_example as we
 

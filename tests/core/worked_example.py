@@ -22,16 +22,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from credanchor.credentials import (
+from credanchor.core.credentials import (
     AchievementSpec,
     Alignment,
     IssuerProfile,
     Recipient,
     build_credential,
 )
-from credanchor.hashing import canonicalize, credential_hash, keccak256, leaf_hash, to_hex
-from credanchor.merkle import MerkleTree, hash_pair
-from credanchor.proof import AnchorRef, CredanchorProof, attach_proof
+from credanchor.core.hashing import canonicalize, credential_hash, keccak256, leaf_hash, to_hex
+from credanchor.core.merkle import MerkleTree, hash_pair
+from credanchor.core.proof import AnchorRef, CredanchorProof, attach_proof
 
 VECTOR_DIR = Path(__file__).resolve().parent.parent / "vectors" / "proof"
 VECTOR = VECTOR_DIR / "worked-example-v2.json"

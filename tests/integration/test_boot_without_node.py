@@ -11,14 +11,14 @@ import pytest
 import requests
 
 from chain.chainkit import anvil_binary, free_port, fund_on_anvil
-from credanchor.app import create_app
 from credanchor.chain.keys import Signer
-from credanchor.config import Secret
+from credanchor.core.report import Status
 from credanchor.errors import ChainIdMismatch, ConfigError
-from credanchor.issuance import issue
-from credanchor.operations import add_issuer, deploy_contract
-from credanchor.report import Status
-from credanchor.runtime import Runtime
+from credanchor.issuing.pipeline import issue
+from credanchor.usecases.config import Secret
+from credanchor.usecases.container import Runtime
+from credanchor.usecases.issuers import add_issuer, deploy_contract
+from credanchor.web import create_app
 from support import make_settings, sample_items
 
 pytestmark = [pytest.mark.anvil]

@@ -16,10 +16,10 @@ import requests
 
 from chain.chainkit import free_port, fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
-from credanchor.config import Secret
 from credanchor.errors import ChainIdMismatch
-from credanchor.operations import add_issuer, deploy_contract
-from credanchor.runtime import Runtime
+from credanchor.usecases.config import Secret
+from credanchor.usecases.container import Runtime
+from credanchor.usecases.issuers import add_issuer, deploy_contract
 from support import make_settings, sample_items
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
@@ -57,7 +57,7 @@ def deployment(node, tmp_path):
 
 
 def runtime_from(env):
-    from credanchor.config import load_settings
+    from credanchor.usecases.config import load_settings
 
     return Runtime.open(load_settings(env=env))
 
@@ -82,7 +82,7 @@ def test_gunicorn_and_worker_issue_anchor_verify(node, deployment, tmp_path):
     port = free_port()
     procs = [
         subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
-                          "credanchor.app:create_app()"], env=full_env,
+                          "credanchor.web:create_app()"], env=full_env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE),
         subprocess.Popen([str(BIN / "credanchor"), "worker"], env=full_env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE),
@@ -153,7 +153,7 @@ def _ok(url):
 
 def test_trust_list_and_chain_id_mismatch(node, deployment, tmp_path):
     _, env = deployment
-    from credanchor.config import load_settings
+    from credanchor.usecases.config import load_settings
 
     with pytest.raises(ChainIdMismatch):
         Runtime.open(load_settings(env={**env, "CREDANCHOR_CHAIN_ID": "1"}))
@@ -162,7 +162,7 @@ def test_trust_list_and_chain_id_mismatch(node, deployment, tmp_path):
     try:
         result = add_issuer(rt, name="Acme")
         fund_on_anvil(node, rt.signer_for(result.issuer))
-        from credanchor.issuance import issue
+        from credanchor.issuing.pipeline import issue
 
         [a] = issue(rt.store(), result.issuer, rt.issuer_profile(result.issuer), sample_items(1),
                     max_items=1)

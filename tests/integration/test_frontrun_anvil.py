@@ -19,8 +19,8 @@ from web3 import Web3
 from chain.chainkit import fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
 from credanchor.chain.tx import Fees, TxRequest, build_and_sign, receipt_or_none
-from credanchor.credentials import issuer_did
-from credanchor.issuance import issue
+from credanchor.core.credentials import issuer_did
+from credanchor.issuing.pipeline import issue
 from reliability.kit import deploy_service
 from support import sample_items
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from chain.chainkit import ANVIL_CHAIN_ID, AnvilNode, anvil_binary, free_port, start_anvil
-from credanchor.store import Store
+from credanchor.ledger.store import Store
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 BIN = Path(sys.executable).parent

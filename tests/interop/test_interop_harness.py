@@ -23,15 +23,15 @@ from typing import Any
 
 import pytest
 
-from credanchor.credentials import (
+from credanchor.core.credentials import (
     AchievementSpec,
     Alignment,
     IssuerProfile,
     Recipient,
     build_credential,
 )
-from credanchor.hashing import credential_hash, leaf_hash
-from credanchor.proof import PROOF_TYPE, AnchorRef, CredanchorProof, attach_proof
+from credanchor.core.hashing import credential_hash, leaf_hash
+from credanchor.core.proof import PROOF_TYPE, AnchorRef, CredanchorProof, attach_proof
 from interop import verifiers
 from interop.verifiers import HarnessError, Verdict
 
@@ -98,6 +98,7 @@ def with_anchor_proof(credential: dict[str, Any]) -> dict[str, Any]:
             transaction_hash="0x" + "ab" * 32,
             block_number=7,
             anchored_at=at,
+            issuer_account="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
         ),
         created=at,
     )

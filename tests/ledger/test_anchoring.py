@@ -10,10 +10,10 @@ import sys
 import pytest
 
 from credanchor import faults
-from credanchor.anchoring import Anchorer
-from credanchor.issuance import issue
-from credanchor.report import Status
-from credanchor.runtime import Runtime
+from credanchor.core.report import Status
+from credanchor.issuing.anchoring import Anchorer
+from credanchor.issuing.pipeline import issue
+from credanchor.usecases.container import Runtime
 from support import make_settings, sample_items
 
 
@@ -49,8 +49,8 @@ def test_thousand_credentials_anchor_and_verify_valid_across_a_restart(tmp_path,
     # A new process opens the same data directory: the embedded chain persisted.
     code = (
         "import json,sys,pathlib\n"
-        "from credanchor.runtime import Runtime\n"
-        "from credanchor.config import load_settings, Secret\n"
+        "from credanchor.usecases.container import Runtime\n"
+        "from credanchor.usecases.config import load_settings, Secret\n"
         f"rt = Runtime.open(load_settings(env={{}}, data_dir=pathlib.Path({str(settings.data_dir)!r}),"
         " keystore_password=Secret('test-keystore-password')))\n"
         "v = rt.verifier()\n"
@@ -74,7 +74,7 @@ def test_crash_at_every_step_then_resume_anchors_exactly_once(tmp_path, point):
             rt.anchorer().run_until_idle(timeout=30)
         assert fired == [point]
         # "Restart": a fresh anchorer on a fresh ledger connection, same chain.
-        from credanchor.store import Store
+        from credanchor.ledger.store import Store
 
         resumed = Anchorer(Store(rt.settings.ledger_path), rt.chain, rt.signer_for, rt.policy())
         issue_n(rt, issuer, 3, start=100)  # issuance goes on meanwhile
@@ -146,7 +146,7 @@ def test_a_root_another_issuer_anchored_first_is_still_anchored_by_us(runtime, l
     anchors the batch under its issuer, and its credentials verify. (Keyed by root alone, the
     worker took the copy for the batch's effect and marked the batch failed for good.)"""
     from credanchor.chain import tx as txmod
-    from credanchor.operations import add_issuer
+    from credanchor.usecases.issuers import add_issuer
 
     copier = add_issuer(runtime, name="Copycat College").issuer
     accepted = issue_n(runtime, local_issuer, 4)
@@ -174,7 +174,7 @@ def test_a_root_another_issuer_anchored_first_is_still_anchored_by_us(runtime, l
 def test_one_issuers_missing_key_does_not_block_the_others(runtime, local_issuer):
     """An issuer whose key cannot be loaded gets its batch retried with the error recorded;
     another issuer's batch is anchored in the same pass."""
-    from credanchor.operations import add_issuer
+    from credanchor.usecases.issuers import add_issuer
 
     broken = add_issuer(runtime, name="Keyless").issuer
     runtime._signers.pop(broken.address, None)

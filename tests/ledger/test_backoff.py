@@ -10,9 +10,9 @@ import dataclasses
 import json
 import time
 
-from credanchor.anchoring import Anchorer
-from credanchor.issuance import issue
-from credanchor.runtime import Runtime
+from credanchor.issuing.anchoring import Anchorer
+from credanchor.issuing.pipeline import issue
+from credanchor.usecases.container import Runtime
 from support import make_settings, sample_items
 
 # What the worker waits after eight failures in a row (2 s doubling): the 256 s of the issue.

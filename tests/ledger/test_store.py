@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from credanchor.errors import Conflict, NotFound, StoreError
-from credanchor.store import MIGRATIONS, Store, hash_api_key
+from credanchor.ledger.store import MIGRATIONS, Store, hash_api_key
 
 
 def fake_tree(hashes: list[bytes]) -> tuple[bytes, bytes]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from credanchor.issuance import issue
-from credanchor.report import Status
-from credanchor.runtime import Runtime
+from credanchor.core.report import Status
+from credanchor.issuing.pipeline import issue
+from credanchor.usecases.container import Runtime
 from support import make_settings, sample_items
 
 

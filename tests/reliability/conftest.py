@@ -21,7 +21,7 @@ def node() -> Iterator[AnvilNode]:
 
 @pytest.fixture
 def app(runtime):
-    from credanchor.app import create_app
+    from credanchor.web import create_app
 
     app = create_app(runtime=runtime)
     app.config["TESTING"] = True

@@ -19,9 +19,9 @@ import requests
 
 from chain.chainkit import AnvilNode, free_port, fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
-from credanchor.config import Secret, load_settings
-from credanchor.operations import add_issuer, deploy_contract
-from credanchor.runtime import Runtime
+from credanchor.usecases.config import Secret, load_settings
+from credanchor.usecases.container import Runtime
+from credanchor.usecases.issuers import add_issuer, deploy_contract
 from support import make_settings
 
 BIN = Path(sys.executable).parent
@@ -101,7 +101,7 @@ def spawn_gunicorn(service: Service, port: int, *, workers: int = 2,
                    stderr: Any = subprocess.DEVNULL, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "60",
-         "credanchor.app:create_app()"],
+         "credanchor.web:create_app()"],
         env=service.full_env(**env), stdout=subprocess.DEVNULL, stderr=stderr)
 
 

@@ -17,8 +17,8 @@ import pytest
 
 from credanchor.chain.keys import Signer
 from credanchor.errors import ContractReverted
-from credanchor.issuance import issue
-from credanchor.operations import add_issuer, suspend_issuer
+from credanchor.issuing.pipeline import issue
+from credanchor.usecases.issuers import add_issuer, suspend_issuer
 from reliability.kit import ledger_state
 from support import sample_items
 

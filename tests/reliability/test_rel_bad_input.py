@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from credanchor.app import create_app
-from credanchor.runtime import Runtime
+from credanchor.usecases.container import Runtime
+from credanchor.web import create_app
 from reliability.kit import ledger_state
 from support import make_settings, sample_items
 
@@ -165,7 +165,7 @@ def test_edge_cases_that_are_valid_json_hash_as_rfc8785_says(client, auth, runti
                                                              full_credential):
     """Not refused: key order, whitespace, escapes and number spellings do not matter; the
     stored document is the canonical form, and its hash is keccak256 of exactly those bytes."""
-    from credanchor.hashing import canonicalize, keccak256, to_hex
+    from credanchor.core.hashing import canonicalize, keccak256, to_hex
 
     doc = dict(full_credential)
     doc["x"] = {"b": [1.0, 1e21, 0.000001, -0.0, 1e-7], "a": "é\u0301 \u2028 /"}

@@ -19,7 +19,7 @@ from collections import Counter
 import pytest
 
 from credanchor import faults
-from credanchor.issuance import issue
+from credanchor.issuing.pipeline import issue
 from reliability.kit import assert_exactly_once, deploy_service, spawn_worker, stop, wait_for
 from support import sample_items
 

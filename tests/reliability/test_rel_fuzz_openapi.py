@@ -19,8 +19,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from credanchor.app import create_app
-from credanchor.runtime import Runtime
+from credanchor.usecases.container import Runtime
+from credanchor.web import create_app
 from support import make_settings, sample_items
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -20,15 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from credanchor.app import create_app
 from credanchor.chain.keys import load_keystore
+from credanchor.web import create_app
 from reliability.kit import KEYSTORE_PASSWORD, deploy_service
 from support import sample_items
 
 pytestmark = [pytest.mark.anvil]
 
 DEBUG_CLI = ("import logging, sys; logging.basicConfig(level=logging.DEBUG, stream=sys.stderr); "
-             "from credanchor.cli import main; main()")
+             "from credanchor.cli.main import main; main()")
 
 
 def forms(secret: str) -> list[bytes]:

@@ -15,8 +15,8 @@ import subprocess
 
 import pytest
 
-from credanchor.app import create_app
-from credanchor.issuance import issue
+from credanchor.issuing.pipeline import issue
+from credanchor.web import create_app
 from reliability.kit import assert_exactly_once, deploy_service, spawn_worker, stop, wait_for
 from support import sample_items
 

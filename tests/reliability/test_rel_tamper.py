@@ -31,12 +31,12 @@ from typing import Any
 
 import pytest
 
-from credanchor.credentials import AchievementSpec, Recipient, build_credential
-from credanchor.hashing import credential_hash, leaf_hash
-from credanchor.issuance import issue
-from credanchor.merkle import MerkleTree
-from credanchor.operations import add_issuer
-from credanchor.proof import AnchorRef, CredanchorProof, attach_proof
+from credanchor.core.credentials import AchievementSpec, Recipient, build_credential
+from credanchor.core.hashing import credential_hash, leaf_hash
+from credanchor.core.merkle import MerkleTree
+from credanchor.core.proof import AnchorRef, CredanchorProof, attach_proof
+from credanchor.issuing.pipeline import issue
+from credanchor.usecases.issuers import add_issuer
 from support import sample_items
 
 Path = tuple[Any, ...]

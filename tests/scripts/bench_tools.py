@@ -25,10 +25,10 @@ from scriptkit import run_script  # noqa: E402
 
 from chain.chainkit import fund_on_anvil, start_anvil  # noqa: E402
 from credanchor.chain.keys import Signer  # noqa: E402
-from credanchor.config import Secret  # noqa: E402
-from credanchor.issuance import issue  # noqa: E402
-from credanchor.operations import add_issuer, deploy_contract  # noqa: E402
-from credanchor.runtime import Runtime  # noqa: E402
+from credanchor.issuing.pipeline import issue  # noqa: E402
+from credanchor.usecases.config import Secret  # noqa: E402
+from credanchor.usecases.container import Runtime  # noqa: E402
+from credanchor.usecases.issuers import add_issuer, deploy_contract  # noqa: E402
 from support import make_settings, sample_items  # noqa: E402
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from chain.chainkit import POLICY, AnvilNode, fund_on_anvil, random_hash, start_anvil
 from credanchor.chain.keys import Signer
 from credanchor.chain.tx import send_and_wait
-from credanchor.config import Secret
-from credanchor.issuance import issue
-from credanchor.operations import add_issuer, deploy_contract
-from credanchor.runtime import Runtime
+from credanchor.issuing.pipeline import issue
+from credanchor.usecases.config import Secret
+from credanchor.usecases.container import Runtime
+from credanchor.usecases.issuers import add_issuer, deploy_contract
 from support import ROOT, make_settings, sample_items
 
 SCRIPTS = ROOT / "scripts"
@@ -62,7 +62,7 @@ def run_script(name: str, *args: str, timeout: float = 120) -> subprocess.Comple
 def run_inline(command, *args: str, capsys) -> subprocess.CompletedProcess:
     """The same command in this process (what the script runs, minus the interpreter start),
     for the many small cases; ``capsys`` captures what it prints."""
-    from credanchor.tools import run
+    from credanchor.cli.auditor import run
 
     capsys.readouterr()
     code = run(command, list(args))

@@ -10,7 +10,7 @@ import pytest
 from scriptkit import World, ledger_copy, run_inline, run_script
 
 from chain.chainkit import POLICY, free_port, random_hash
-from credanchor.audit import (
+from credanchor.audit.reconcile import (
     REVOCATION_MISSING_IN_LEDGER,
     ROOT_NOT_IN_LEDGER,
     TREE_MISMATCH,
@@ -20,10 +20,10 @@ from credanchor.audit import (
 from credanchor.chain.contract import CredentialAnchor
 from credanchor.chain.rpc import connect_rpc
 from credanchor.chain.tx import send_and_wait
-from credanchor.export import open_ledger
-from credanchor.hashing import to_hex
-from credanchor.merkle import MerkleTree
-from credanchor.tools import audit_command
+from credanchor.cli.auditor import audit_command
+from credanchor.core.hashing import to_hex
+from credanchor.core.merkle import MerkleTree
+from credanchor.ledger.export import open_ledger
 
 pytestmark = pytest.mark.anvil
 

@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 from scriptkit import ledger_copy_of
 
-from credanchor import audit
-from credanchor.audit import OnChainPicture, build_report, reconcile, render_html, replay
-from credanchor.cli import main
-from credanchor.export import export_ledger, open_ledger, tree_dump
-from credanchor.hashing import keccak256, leaf_hash, to_hex
-from credanchor.issuance import issue
-from credanchor.merkle import MerkleTree
+from credanchor.audit import reconcile as audit
+from credanchor.audit.reconcile import OnChainPicture, build_report, reconcile, render_html, replay
+from credanchor.cli.main import main
+from credanchor.core.hashing import keccak256, leaf_hash, to_hex
+from credanchor.core.merkle import MerkleTree
+from credanchor.issuing.pipeline import issue
+from credanchor.ledger.export import export_ledger, open_ledger, tree_dump
 from support import EXAMPLES, sample_items
 
 

@@ -19,12 +19,12 @@ from scriptkit import run_inline, run_script
 
 from chain.chainkit import fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
-from credanchor.config import Secret
-from credanchor.issuance import issue
-from credanchor.operations import add_issuer, deploy_contract
-from credanchor.runtime import Runtime
-from credanchor.tools import export_command, verify_command
-from credanchor.verifier import Verifier
+from credanchor.cli.auditor import export_command, verify_command
+from credanchor.issuing.pipeline import issue
+from credanchor.usecases.config import Secret
+from credanchor.usecases.container import Runtime
+from credanchor.usecases.issuers import add_issuer, deploy_contract
+from credanchor.verify.verifier import Verifier
 from support import make_settings, sample_items
 from termkit import assert_terminal_safe, screen
 

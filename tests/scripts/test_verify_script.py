@@ -14,11 +14,11 @@ from scriptkit import run_inline, run_script
 
 from chain.chainkit import free_port, fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
-from credanchor.config import Secret
-from credanchor.issuance import issue
-from credanchor.operations import add_issuer, deploy_contract
-from credanchor.runtime import Runtime
-from credanchor.tools import verify_command
+from credanchor.cli.auditor import verify_command
+from credanchor.issuing.pipeline import issue
+from credanchor.usecases.config import Secret
+from credanchor.usecases.container import Runtime
+from credanchor.usecases.issuers import add_issuer, deploy_contract
 from support import make_settings, sample_items
 
 pytestmark = pytest.mark.anvil
@@ -191,12 +191,12 @@ def test_unreachable_chain_exits_4(files):
 
 
 def test_hand_encoded_batches_answer_like_web3(files):
-    from credanchor.bulkverify import batched_revocations, batched_verify, verify_calldata
     from credanchor.chain.contract import CredentialAnchor
+    from credanchor.chain.gateway import Web3Chain
     from credanchor.chain.rpc import connect_rpc
     from credanchor.chain.tx import FeePolicy
-    from credanchor.chainport import Web3Chain
-    from credanchor.proof import extract_proof
+    from credanchor.core.proof import extract_proof
+    from credanchor.verify.bulk import batched_revocations, batched_verify, verify_calldata
 
     contract = CredentialAnchor(connect_rpc(files.node_url, expected_chain_id=31337),
                                 files.contract)
@@ -232,7 +232,7 @@ def test_hand_encoded_batches_answer_like_web3(files):
 
 
 def test_processes_and_a_node_lost_mid_run(files):
-    from credanchor.bulkverify import open_bulk_verifier, verify_files_in_processes
+    from credanchor.verify.bulk import open_bulk_verifier, verify_files_in_processes
 
     names = sorted(files.expected)[:60] + [n for n, s in files.expected.items() if s != "VALID"][:6]
     paths = [files.folder / n for n in names]

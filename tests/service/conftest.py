@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from credanchor.app import create_app
-from credanchor.operations import add_issuer
+from credanchor.usecases.issuers import add_issuer
+from credanchor.web import create_app
 
 
 @pytest.fixture

@@ -140,8 +140,8 @@ def test_limits_413(client, auth, runtime, app):
 
 
 def test_per_request_maximum(tmp_path):
-    from credanchor.app import create_app
-    from credanchor.runtime import Runtime
+    from credanchor.usecases.container import Runtime
+    from credanchor.web import create_app
     from support import make_settings
 
     rt = Runtime.open(make_settings(tmp_path / "d", max_credentials_per_request=3))
@@ -248,8 +248,8 @@ def test_verify_reports_error_not_invalid_when_the_chain_is_down(client, auth, r
 
 
 def test_public_endpoints_are_rate_limited(tmp_path):
-    from credanchor.app import create_app
-    from credanchor.runtime import Runtime
+    from credanchor.usecases.container import Runtime
+    from credanchor.web import create_app
     from support import make_settings
 
     rt = Runtime.open(make_settings(tmp_path / "d", public_rate_limit="2/minute"))

@@ -8,7 +8,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from credanchor.cli import EXIT_ERROR, EXIT_INVALID, main
+from credanchor.cli.main import EXIT_ERROR, EXIT_INVALID, main
 from support import EXAMPLES
 
 

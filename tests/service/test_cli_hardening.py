@@ -20,16 +20,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from credanchor.cli import EXIT_ERROR, EXIT_INVALID, main, write_files
-from credanchor.credentials import (
+from credanchor.cli.main import EXIT_ERROR, EXIT_INVALID, main, write_files
+from credanchor.core.credentials import (
     AchievementSpec,
     IssuerProfile,
     Recipient,
     build_credential,
 )
+from credanchor.core.hashing import canonicalize, keccak256
 from credanchor.errors import InvalidInput
-from credanchor.hashing import canonicalize, keccak256
-from credanchor.verifier import Verifier
+from credanchor.verify.verifier import Verifier
 from support import EXAMPLES
 from termkit import assert_terminal_safe, screen
 
@@ -210,7 +210,7 @@ def test_issue_refuses_ids_that_are_not_uris_and_writes_only_inside_out(cli, tmp
             if "data" not in p.relative_to(tmp_path).parts} == set()
     assert "pending    0 credential(s)" in cli("status").stdout
 
-    from credanchor.issuance import holder_file_name
+    from credanchor.issuing.pipeline import holder_file_name
 
     batch.write_text(json.dumps([_complete(profile, i) for i in (good, weird)]))
     text = cli("issue", str(batch), "--anchor", "--out", str(out)).stdout
@@ -275,7 +275,7 @@ def test_holder_files_of_any_stored_id_stay_inside_out(runtime, local_issuer, tm
     assert [p for p in tmp_path.rglob("*") if p.is_file() and out not in p.parents
             and "data" not in p.relative_to(tmp_path).parts] == []
 
-    from credanchor.issuance import holder_file_name
+    from credanchor.issuing.pipeline import holder_file_name
 
     outside = tmp_path / "outside.json"
     outside.write_text("untouched")

@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 from web3.middleware import Web3Middleware
 
 from chain.chainkit import start_anvil
-from credanchor.app import create_app
 from credanchor.chain.keys import Signer
-from credanchor.runtime import Runtime
+from credanchor.usecases.container import Runtime
+from credanchor.web import create_app
 from support import make_settings
 
 # A request that finds no new block: the head, and whether the last block seen is still

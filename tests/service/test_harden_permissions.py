@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from credanchor.operations import add_issuer
-from credanchor.runtime import Runtime
-from credanchor.store import Store
+from credanchor.ledger.store import Store
+from credanchor.usecases.container import Runtime
+from credanchor.usecases.issuers import add_issuer
 from support import make_settings
 
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from flask.testing import FlaskClient
 
-from credanchor.app import create_app
-from credanchor.runtime import Runtime
+from credanchor.usecases.container import Runtime
+from credanchor.web import create_app
 from support import make_settings
 
 UNKNOWN = "/api/v1/credentials/by-hash/0x" + "00" * 32 + "/status"  # public, rate limited

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from credanchor.app import create_app
-from credanchor.operations import add_issuer, reactivate_issuer, suspend_issuer
-from credanchor.report import Status
-from credanchor.runtime import Runtime
+from credanchor.core.report import Status
+from credanchor.usecases.container import Runtime
+from credanchor.usecases.issuers import add_issuer, reactivate_issuer, suspend_issuer
+from credanchor.web import create_app
 from support import make_settings, sample_items
 
 
@@ -108,7 +108,7 @@ def test_anchoring_until_idle_does_not_wait_for_a_suspended_issuers_work(tmp_pat
         store = rt.store()
         b = add_issuer(rt, name="Suspended Academy")
         a = store.list_issuers()[0]
-        from credanchor.issuance import issue
+        from credanchor.issuing.pipeline import issue
 
         held = issue(store, b.issuer, rt.issuer_profile(b.issuer), sample_items(2), max_items=2)
         done = issue(store, a, rt.issuer_profile(a), sample_items(2, start=5), max_items=2)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from credanchor.cli import EXIT_ERROR, main
-from credanchor.config import is_development_chain, load_settings
+from credanchor.cli.main import EXIT_ERROR, main
 from credanchor.errors import ConfigError
-from credanchor.operations import eth_to_wei, wei_to_eth
-from credanchor.runtime import Runtime
+from credanchor.usecases.config import is_development_chain, load_settings
+from credanchor.usecases.container import Runtime
+from credanchor.usecases.issuers import eth_to_wei, wei_to_eth
 
 ETH = 10**18
 

@@ -13,10 +13,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from credanchor import stacking
-from credanchor.app import create_app
-from credanchor.operations import add_issuer
-from credanchor.runtime import Runtime
+from credanchor.usecases import stacks as stacking
+from credanchor.usecases.container import Runtime
+from credanchor.usecases.issuers import add_issuer
+from credanchor.web import create_app
 from support import make_settings
 
 from .stackkit import ADA, GRACE, World, badge, data_analyst, data_literacy

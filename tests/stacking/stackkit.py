@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from credanchor import stacking
-from credanchor.credentials import format_datetime
-from credanchor.runtime import Runtime
-from credanchor.store import Issuer
+from credanchor.core.credentials import format_datetime
+from credanchor.ledger.store import Issuer
+from credanchor.usecases import stacks as stacking
+from credanchor.usecases.container import Runtime
 
 ADA = "ada@example.org"
 GRACE = "grace@example.org"
@@ -117,7 +117,7 @@ class World:
         return self.runtime.proofs().credential_file(store.get_credential(accepted.id))
 
     def issue(self, issuer: Issuer, item: dict[str, Any]) -> str:
-        from credanchor.issuance import issue
+        from credanchor.issuing.pipeline import issue
 
         store = self.runtime.store()
         return issue(store, issuer, self.runtime.issuer_profile(issuer), [item],

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def spec(world: World) -> dict:
-    from credanchor.app.openapi import openapi_document
+    from credanchor.web.openapi import openapi_document
 
     return openapi_document()
 

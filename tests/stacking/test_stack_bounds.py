@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from credanchor import stacking
+from credanchor.core.hashing import canonicalize, keccak256
+from credanchor.core.report import Outcome, Status
 from credanchor.errors import Conflict, TooManyCredentials
-from credanchor.hashing import canonicalize, keccak256
-from credanchor.report import Outcome, Status
-from credanchor.verifier import TrustList, Verifier
+from credanchor.usecases import stacks as stacking
+from credanchor.verify.verifier import TrustList, Verifier
 
 from .stackkit import ADA, World, data_analyst
 
@@ -99,7 +99,7 @@ def test_a_crafted_deep_wide_qualification_is_refused_before_any_chain_call(worl
 
 
 def test_the_limit_is_a_setting_of_the_service(world, qualification):
-    from credanchor.config import ConfigError, load_settings, replace
+    from credanchor.usecases.config import ConfigError, load_settings, replace
 
     assert load_settings(env={}).max_verify_credentials == 256
     assert load_settings(env={"CREDANCHOR_MAX_VERIFY_CREDENTIALS": "10"}

@@ -23,13 +23,13 @@ import pytest
 import requests
 
 from chain.chainkit import fund_on_anvil, start_anvil
-from credanchor import stacking
-from credanchor.app import create_app
 from credanchor.chain.keys import Signer
-from credanchor.config import Secret
-from credanchor.issuance import issue
-from credanchor.operations import add_issuer, deploy_contract
-from credanchor.runtime import Runtime
+from credanchor.issuing.pipeline import issue
+from credanchor.usecases import stacks as stacking
+from credanchor.usecases.config import Secret
+from credanchor.usecases.container import Runtime
+from credanchor.usecases.issuers import add_issuer, deploy_contract
+from credanchor.web import create_app
 from support import make_settings
 
 from .stackkit import ADA, days_ago
@@ -193,7 +193,7 @@ def test_the_api_reads_the_chain_the_same_number_of_times_for_2_or_6_components(
 
 def test_the_script_reports_the_crafted_file_and_batches_the_rest(setup: Setup, tmp_path,
                                                                   capsys):
-    from credanchor.tools import run, verify_command
+    from credanchor.cli.auditor import run, verify_command
 
     folder = tmp_path / "inbox"
     folder.mkdir()

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from browserkit import RESULTS
-from credanchor.report import Status
+from credanchor.core.report import Status
 
 from .stackkit import ADA, World, badge
 

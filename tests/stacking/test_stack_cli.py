@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from credanchor.cli import EXIT_INVALID, main
+from credanchor.cli.main import EXIT_INVALID, main
 from support import EXAMPLES
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""The pure part of credanchor.stacking: definition documents, their hash, rule evaluation."""
+"""The pure part of credanchor.usecases.stacks: definition documents, their hash, rule evaluation."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from credanchor.credentials import IssuerProfile, issuer_did
+from credanchor.core.credentials import IssuerProfile, issuer_did
+from credanchor.core.hashing import canonicalize, keccak256
 from credanchor.errors import InvalidInput, SchemaInvalid
-from credanchor.hashing import canonicalize, keccak256
-from credanchor.stacking import (
+from credanchor.usecases.stacks import (
     Candidate,
     definition_document,
     definition_hash,

@@ -10,11 +10,11 @@ import sys
 import pytest
 
 from chain.chainkit import fund_on_anvil, start_anvil
-from credanchor import stacking
 from credanchor.chain.keys import Signer
-from credanchor.config import Secret
-from credanchor.operations import add_issuer, deploy_contract
-from credanchor.runtime import Runtime
+from credanchor.usecases import stacks as stacking
+from credanchor.usecases.config import Secret
+from credanchor.usecases.container import Runtime
+from credanchor.usecases.issuers import add_issuer, deploy_contract
 from support import ROOT, make_settings
 
 from .stackkit import ADA, badge, data_analyst
@@ -36,7 +36,7 @@ def test_verify_script_prints_the_stack_tree_and_a_revoked_component(tmp_path):
         other = add_issuer(rt, name="Other Academy").issuer
         for issuer in (acme, other):
             fund_on_anvil(node, rt.signer_for(issuer))
-        from credanchor.issuance import issue
+        from credanchor.issuing.pipeline import issue
 
         def one(issuer, item):
             return issue(rt.store(), issuer, rt.issuer_profile(issuer), [item], max_items=1)[0].id

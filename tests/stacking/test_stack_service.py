@@ -9,11 +9,11 @@ import sqlite3
 
 import pytest
 
-from credanchor import stacking
+from credanchor.core.hashing import credential_hash, keccak256, to_hex
+from credanchor.core.report import Outcome, Status
 from credanchor.errors import Conflict, NotEligible, NotFound
-from credanchor.hashing import credential_hash, keccak256, to_hex
-from credanchor.report import Outcome, Status
-from credanchor.verifier import Verifier
+from credanchor.usecases import stacks as stacking
+from credanchor.verify.verifier import Verifier
 
 from .stackkit import ADA, GRACE, World, badge, data_analyst
 
@@ -333,7 +333,7 @@ def test_a_definition_edited_behind_the_ledgers_back_stops_new_grants(world, tmp
                                        world.files("ada-excel"), ADA)
     finally:
         conn.execute("UPDATE credentials SET document = ? WHERE id = ?", (row.document, row.id))
-        from credanchor.store import MIGRATIONS, _split_sql
+        from credanchor.ledger.store import MIGRATIONS, _split_sql
 
         trigger = next(s for s in _split_sql(MIGRATIONS[2])
                        if "stack_definition_documents_immutable" in s)

@@ -16,9 +16,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from credanchor.app import create_app
-from credanchor.issuance import issue
-from credanchor.runtime import Runtime
+from credanchor.issuing.pipeline import issue
+from credanchor.usecases.container import Runtime
+from credanchor.web import create_app
 from support import make_settings
 
 from .pagekit import EXPLORER, PRIVATE_ITEM, SHARED_ITEM

@@ -13,8 +13,8 @@ import dataclasses
 import pytest
 import segno
 
-from credanchor.app import create_app
 from credanchor.errors import ConfigError
+from credanchor.web import create_app
 from support import make_settings
 
 from .pagekit import parse

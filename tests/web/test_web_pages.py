@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import segno
 
-from credanchor.app import create_app, pages
+from credanchor.core.report import Check, Outcome, Report, Status
 from credanchor.errors import ChainUnavailable
-from credanchor.issuance import issue
-from credanchor.report import Check, Outcome, Report, Status
+from credanchor.issuing.pipeline import issue
+from credanchor.web import create_app, pages
 
 from .pagekit import ESCO_URL, EXPLORER, SHARED_ITEM, Element, parse
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .artifact import Artifact, load_artifact
-from .contract import (
+from credanchor.chain.artifact import Artifact, load_artifact
+from credanchor.chain.contract import (
     BatchRevocation,
     ChainEvent,
     CredentialAnchor,
@@ -22,9 +22,9 @@ from .contract import (
     deploy,
     deployment_block,
 )
-from .keys import Signer, create_keystore, load_keystore, load_signer
-from .rpc import connect_rpc
-from .tx import (
+from credanchor.chain.keys import Signer, create_keystore, load_keystore, load_signer
+from credanchor.chain.rpc import connect_rpc
+from credanchor.chain.tx import (
     BroadcastStatus,
     FeePolicy,
     Fees,
@@ -47,7 +47,7 @@ _EMBEDDED = {"EmbeddedChain", "EmbeddedSetup", "bootstrap_embedded", "open_embed
 
 def __getattr__(name: str) -> Any:
     if name in _EMBEDDED:
-        from . import embedded
+        from credanchor.chain import embedded
 
         return getattr(embedded, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

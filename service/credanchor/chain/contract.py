@@ -9,7 +9,7 @@ Anchors and batch revocations are keyed by (issuer, root) on chain (docs/contrac
 read or write about a batch names its issuer: ``anchor_of(issuer, root)``,
 ``verify(issuer, credential_hash, proof, root)``, ``revoke_batch(issuer, root, reason)``.
 
-Hashes and roots are ``bytes`` (32) throughout, as in credanchor.merkle; ``0x`` hex strings are
+Hashes and roots are ``bytes`` (32) throughout, as in credanchor.core.merkle; ``0x`` hex strings are
 accepted on input.
 """
 
@@ -27,11 +27,10 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import RPCEndpoint, TxReceipt
 
+from credanchor.chain.artifact import Artifact, load_artifact
+from credanchor.chain.keys import Signer
+from credanchor.chain.tx import ErrorDecoder, FeePolicy, TxRequest, chain_errors, send_and_wait
 from credanchor.errors import ChainError, ConfigError, InvalidInput
-
-from .artifact import Artifact, load_artifact
-from .keys import Signer
-from .tx import ErrorDecoder, FeePolicy, TxRequest, chain_errors, send_and_wait
 
 log = logging.getLogger(__name__)
 

@@ -81,12 +81,9 @@ from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.defaults import API_ENDPOINTS, not_implemented, static_return
 from web3.types import RPCEndpoint, RPCResponse
 
-from credanchor.credentials import issuer_did
-from credanchor.errors import ChainError, ChainIdMismatch, ChainUnavailable, KeyUnavailable
-
-from .artifact import load_artifact
-from .contract import CredentialAnchor, deploy_request, deployment_from_receipt
-from .keys import (
+from credanchor.chain.artifact import load_artifact
+from credanchor.chain.contract import CredentialAnchor, deploy_request, deployment_from_receipt
+from credanchor.chain.keys import (
     PASSWORD_ENV,
     Signer,
     create_keystore,
@@ -94,7 +91,7 @@ from .keys import (
     load_keystore,
     read_password_file,
 )
-from .tx import (
+from credanchor.chain.tx import (
     FeePolicy,
     broadcast,
     build_and_sign,
@@ -104,6 +101,8 @@ from .tx import (
     suggest_fees,
     wait_for_receipt,
 )
+from credanchor.core.credentials import issuer_did
+from credanchor.errors import ChainError, ChainIdMismatch, ChainUnavailable, KeyUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,8 @@ from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import RPCEndpoint
 
+from credanchor.chain.tx import chain_errors
 from credanchor.errors import ChainIdMismatch, ConfigError
-
-from .tx import chain_errors
 
 log = logging.getLogger(__name__)
 

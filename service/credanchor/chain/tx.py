@@ -48,6 +48,7 @@ from web3.exceptions import (
 )
 from web3.types import TxReceipt
 
+from credanchor.chain.keys import Signer
 from credanchor.errors import (
     ChainError,
     ChainUnavailable,
@@ -57,8 +58,6 @@ from credanchor.errors import (
     FeeTooHigh,
     NonceAlreadyUsed,
 )
-
-from .keys import Signer
 
 log = logging.getLogger(__name__)
 

@@ -36,15 +36,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import (
+from credanchor.core.errors import (
     DidError,
     KeyFormatError,
     ProofGenerationError,
     ProofInputError,
     RdfCanonicalizationError,
 )
-from .jsonld import ContextLoader
-from .multikey import (
+from credanchor.core.jsonld import ContextLoader
+from credanchor.core.multikey import (
     Ed25519KeyPair,
     decode_public_multibase,
     multibase_decode,
@@ -52,7 +52,7 @@ from .multikey import (
     resolve_offline,
     verify_ed25519,
 )
-from .rdfc import Canonicalizer, canonical_nquads
+from credanchor.core.rdfc import Canonicalizer, canonical_nquads
 
 __all__ = [
     "CRYPTOSUITE",

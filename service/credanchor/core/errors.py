@@ -9,7 +9,7 @@ evaluated at all. A signature that simply does not verify is never an exception:
 
 from __future__ import annotations
 
-from ..errors import InvalidInput
+from credanchor.errors import InvalidInput
 
 __all__ = [
     "DidError",

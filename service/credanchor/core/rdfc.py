@@ -39,9 +39,9 @@ from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..hashing import MAX_SAFE_INTEGER  # what a JavaScript verifier reads exactly
-from .errors import RdfCanonicalizationError, UnknownContext
-from .jsonld import ContextLoader, default_loader
+from credanchor.core.errors import RdfCanonicalizationError, UnknownContext
+from credanchor.core.hashing import MAX_SAFE_INTEGER  # what a JavaScript verifier reads exactly
+from credanchor.core.jsonld import ContextLoader, default_loader
 
 __all__ = ["MAX_DEPTH", "Canonicalizer", "canonical_nquads", "reference"]
 
@@ -278,7 +278,7 @@ def canonical_nquads(document: Mapping[str, Any], *, loader: ContextLoader | Non
     recognise exactly, through :func:`reference`. Any loader serves the same bundled contexts
     (extra contexts cannot replace them), so the fast path holds whatever ``loader`` is.
     """
-    from . import rdfc_fast
+    from credanchor.core import rdfc_fast
 
     fast = rdfc_fast.canonical_nquads(document)
     if fast is not None:

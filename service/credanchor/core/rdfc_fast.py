@@ -2,7 +2,7 @@
 
 General JSON-LD processing (pyld, credanchor.core.rdfc.reference) spends milliseconds per badge
 processing contexts. For the few document shapes credanchor builds — the Open Badges 3.0
-credential of credanchor.credentials.build_credential and the proof options of a Data Integrity
+credential of credanchor.core.credentials.build_credential and the proof options of a Data Integrity
 proof over it — the RDF is known in advance: this module maps those shapes straight to quads,
 using the IRIs the bundled VC 2.0 and OB 3.0.3 contexts give their terms, and then runs RDFC-1.0
 (first-degree hashes, canonical labels, sorted canonical N-Quads) on the handful of blank nodes.
@@ -22,8 +22,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .jsonld import CREDENTIALS_V2, OPEN_BADGES_V3_0_3
-from .rdfc import _BAD_STRING_CHARS  # declined here too, so that the reference reports them
+from credanchor.core.jsonld import CREDENTIALS_V2, OPEN_BADGES_V3_0_3
+from credanchor.core.rdfc import (
+    _BAD_STRING_CHARS,  # declined here too, so that the reference reports them
+)
 
 __all__ = ["canonical_nquads"]
 

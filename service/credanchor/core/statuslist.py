@@ -32,7 +32,7 @@ from random import Random
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from ..errors import StatusListFull, StatusListInvalid
+from credanchor.errors import StatusListFull, StatusListInvalid
 
 __all__ = [
     "DEFAULT_LENGTH",

@@ -1,0 +1,687 @@
+"""Open Badges 3.0 credentials: building, accepting and validating them (pure, no I/O).
+
+A credential built here is an ``OpenBadgeCredential`` (W3C VC 2.0 data model) whose issuer is
+identified by ``did:pkh:eip155:<chainId>:<EIP-55 address>`` — the account that anchors the
+batch root on chain — so a verifier can compare the credential's issuer with the address the
+contract reports.
+
+Privacy: the recipient's e-mail address or other identifier is stored as an OB 3.0
+``IdentityObject`` with ``hashed: true`` and ``identityHash = "sha256$" + hex(sha256(identity +
+salt))``, with a fresh random salt per identity object. E-mail addresses are trimmed and
+lower-cased before hashing (both when issuing and in :func:`recipient_matches`), so
+``Alice@Example.org `` and ``alice@example.org`` match; other identifiers are only trimmed.
+
+The credential ``id`` is a fresh ``urn:uuid`` (UUID v4, 122 random bits). Because the id is
+part of the hashed bytes it also salts the ``credentialHash``: the hash of a credential cannot
+be recomputed from guessable data such as a name and a course (the contract publishes revoked
+hashes, see its WARNING on disclosure).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import os
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, Protocol
+
+import sha3
+
+from credanchor.core.hashing import canonicalize
+from credanchor.errors import CanonicalizationError, InvalidInput, SchemaInvalid
+
+__all__ = [
+    "CONTEXT",
+    "CREDENTIAL_TYPE",
+    "AchievementSpec",
+    "Alignment",
+    "Evidence",
+    "IssuerProfile",
+    "Recipient",
+    "accept_credential",
+    "build_credential",
+    "format_datetime",
+    "is_absolute_uri",
+    "issuer_did",
+    "parse_datetime",
+    "parse_issuer_did",
+    "recipient_matches",
+    "to_checksum_address",
+    "validate_credential",
+]
+
+CONTEXT = (
+    "https://www.w3.org/ns/credentials/v2",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+)
+CREDENTIAL_TYPE = ("VerifiableCredential", "OpenBadgeCredential")
+SCHEMA_FILE = "ob_v3p0_achievementcredential_schema.json"
+#: At most this many errors are listed in SchemaInvalid.extra["errors"].
+MAX_SCHEMA_ERRORS = 20
+
+# The identityType values the OB 3.0 schema enumerates; anything else must be "ext:<name>".
+IDENTITY_TYPES = frozenset(
+    (
+        "name", "sourcedId", "systemId", "productId", "userName", "accountId", "emailAddress",
+        "nationalIdentityNumber", "isbn", "issn", "lisSourcedId", "oneRosterSourcedId",
+        "sisSourcedId", "ltiContextId", "ltiDeploymentId", "ltiToolId", "ltiPlatformId",
+        "ltiUserId", "identifier",
+    )
+)  # fmt: skip
+_EXT_TYPE = re.compile(r"ext:[A-Za-z0-9._-]+")
+
+
+class RandomSource(Protocol):
+    """What ``rng`` must offer: ``random.Random`` does; tests pass a seeded one."""
+
+    def randbytes(self, n: int) -> bytes: ...
+
+
+# --- addresses and DIDs ---------------------------------------------------------------------
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_DID_PKH = re.compile(r"did:pkh:eip155:([1-9][0-9]{0,19}):(0x[0-9a-fA-F]{40})")
+
+
+@functools.lru_cache(maxsize=1024)
+def to_checksum_address(address: str) -> str:
+    """EIP-55 spelling of an address; a mixed-case input must already carry a valid checksum.
+
+    All-lower or all-upper hex carries no checksum and is accepted; a mixed-case address with a
+    wrong checksum is a typo (or tampering) and raises InvalidInput.
+    """
+    if type(address) is not str or not _ADDRESS.fullmatch(address):
+        raise InvalidInput(f"not an Ethereum address (0x + 40 hex digits): {address!r:.60}")
+    body = address[2:]
+    lower = body.lower()
+    digest = sha3.keccak_256(lower.encode("ascii")).hexdigest()
+    checksummed = "".join(
+        c.upper() if c.isalpha() and int(d, 16) >= 8 else c
+        for c, d in zip(lower, digest, strict=False)
+    )
+    if body not in (lower, body.upper()) and body != checksummed:
+        raise InvalidInput(f"address {address} has an invalid EIP-55 checksum")
+    return "0x" + checksummed
+
+
+@functools.lru_cache(maxsize=1024)
+def issuer_did(chain_id: int, address: str) -> str:
+    """``did:pkh:eip155:<chainId>:<checksummed address>`` (CAIP-10 account as a DID)."""
+    if type(chain_id) is not int or chain_id <= 0:
+        raise InvalidInput(f"chain id must be a positive integer, got {chain_id!r}")
+    return f"did:pkh:eip155:{chain_id}:{to_checksum_address(address)}"
+
+
+def parse_issuer_did(did: object) -> tuple[int, str]:
+    """``(chain_id, checksummed address)`` of a ``did:pkh:eip155`` DID; InvalidInput otherwise."""
+    m = _DID_PKH.fullmatch(did) if type(did) is str else None
+    if m is None:
+        raise InvalidInput(f"issuer id must be did:pkh:eip155:<chainId>:<address>, got {did!r:.80}")
+    return int(m.group(1)), to_checksum_address(m.group(2))
+
+
+# --- dates ----------------------------------------------------------------------------------
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
+)
+
+
+def format_datetime(dt: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` in UTC; naive datetimes are refused (their zone is a guess)."""
+    if not isinstance(dt, datetime) or dt.tzinfo is None or dt.utcoffset() is None:
+        raise InvalidInput("datetimes must be timezone-aware (e.g. datetime.now(UTC))")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_datetime(s: object, *, lenient: bool = False) -> datetime:
+    """Parse an RFC 3339 date-time with an explicit offset into an aware UTC datetime.
+
+    The one date parser of the package: credentials, proofs, stacks, the issuing API and the
+    pages all read dates through it. ``lenient``: any ISO 8601 date or date-time Python reads
+    (``2026-03-01``, ``2026-03-01T09:00``), one without a zone taken as UTC — what the issuing
+    API accepts in its simple form.
+
+    Raises ValueError (not an InvalidInput) so callers can word the message for their field —
+    also for a date that exists in its own zone but not in UTC, such as
+    ``0001-01-01T00:00:00+00:01`` or ``9999-12-31T23:59:59-23:59``: Python cannot represent it
+    and would raise OverflowError, which no caller expects from a malformed file.
+    A leap second (``:60``) is read as ``:59``: it cannot be represented and is one second off.
+    """
+    if type(s) is not str:
+        raise ValueError(f"not an RFC 3339 date-time with a time zone: {s!r:.60}")
+    return _parse_lenient(s) if lenient else _parse_datetime(s)
+
+
+def _utc(dt: datetime, s: str) -> datetime:
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{s!r:.60} is outside the years 1 to 9999 once converted to UTC") \
+            from None
+
+
+# Credentials of one batch share their dates, so verifying a batch parses the same few strings
+# over and over; datetimes are immutable, so sharing them is safe.
+@functools.lru_cache(maxsize=4096)
+def _parse_datetime(s: str) -> datetime:
+    m = _RFC3339.fullmatch(s)
+    if m is None:
+        raise ValueError(f"not an RFC 3339 date-time with a time zone: {s!r:.60}")
+    t = m.string
+    text = t[:17] + ("59" if m.group(6) == "60" else m.group(6)) + t[19:]
+    text = text.replace("z", "Z").replace("t", "T")
+    frac = m.group(7)
+    if frac and len(frac) > 7:  # fromisoformat takes at most 6 fractional digits
+        text = text.replace(frac, frac[:7], 1)
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:  # the shape is right but the values are not (month 13, 30 February)
+        raise ValueError(f"not a date-time that exists: {s!r:.60}") from None
+    return _utc(dt, s)
+
+
+def _parse_lenient(s: str) -> datetime:
+    try:
+        dt = datetime.fromisoformat(s.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 date-time: {s!r:.60}") from None
+    return _utc(dt if dt.tzinfo else dt.replace(tzinfo=UTC), s)
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+def _require_text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{what} must be a non-empty string")
+    return value
+
+
+def _optional_text(value: Any, what: str) -> str | None:
+    return None if value is None else _require_text(value, what)
+
+
+@dataclass(frozen=True)
+class IssuerProfile:
+    """The issuing organisation: the chain account that anchors its batches, and its name."""
+
+    address: str
+    chain_id: int
+    name: str
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", to_checksum_address(self.address))
+        if type(self.chain_id) is not int or self.chain_id <= 0:
+            raise InvalidInput(f"chain id must be a positive integer, got {self.chain_id!r}")
+        _require_text(self.name, "issuer name")
+        _optional_text(self.url, "issuer url")
+
+    @property
+    def did(self) -> str:
+        return issuer_did(self.chain_id, self.address)
+
+    def profile(self) -> dict[str, Any]:
+        """The OB 3.0 ``Profile`` object embedded as the credential's ``issuer``."""
+        p: dict[str, Any] = {"id": self.did, "type": ["Profile"], "name": self.name}
+        if self.url:
+            p["url"] = self.url
+        return p
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who earned the badge; at least one of the three is required.
+
+    ``name`` is shown in clear for display. OB 3.0 requires the subject to carry an ``id`` or
+    an ``identifier``, so the e-mail and identifier become IdentityObjects, and a recipient
+    known only by name gets a (hashed) IdentityObject of type ``name`` as well.
+    """
+
+    name: str | None = None
+    email: str | None = None
+    identifier: str | None = None
+    identifier_type: str = "identifier"
+
+    def __post_init__(self) -> None:
+        _optional_text(self.name, "recipient name")
+        _optional_text(self.email, "recipient email")
+        _optional_text(self.identifier, "recipient identifier")
+        if self.name is None and self.email is None and self.identifier is None:
+            raise InvalidInput("a recipient needs a name, an email address or an identifier")
+        if self.email is not None and "@" not in self.email:
+            raise InvalidInput(f"not an email address: {self.email!r:.80}")
+        t = self.identifier_type
+        if not isinstance(t, str) or not (t in IDENTITY_TYPES or _EXT_TYPE.fullmatch(t)):
+            raise InvalidInput(
+                f"identifier_type {t!r} is neither an OB 3.0 identityType nor 'ext:<name>'"
+            )
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """A link from the achievement to a framework entry (ESCO skill, O*NET code, EQF level…)."""
+
+    target_name: str
+    target_url: str
+    target_code: str | None = None
+    target_framework: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_text(self.target_name, "alignment target_name")
+        _require_text(self.target_url, "alignment target_url")
+        _optional_text(self.target_code, "alignment target_code")
+        _optional_text(self.target_framework, "alignment target_framework")
+
+    def to_json(self) -> dict[str, Any]:
+        a: dict[str, Any] = {
+            "type": ["Alignment"],
+            "targetName": self.target_name,
+            "targetUrl": self.target_url,
+        }
+        if self.target_code is not None:
+            a["targetCode"] = self.target_code
+        if self.target_framework is not None:
+            a["targetFramework"] = self.target_framework
+        return a
+
+
+@dataclass(frozen=True)
+class AchievementSpec:
+    """What was achieved. ``achievement_id`` should be a stable URL or URN of the achievement
+    definition (it lets stackable credentials refer to it); a fresh urn:uuid is used if None."""
+
+    name: str
+    description: str
+    criteria_narrative: str | None = None
+    criteria_url: str | None = None
+    image_url: str | None = None
+    alignments: tuple[Alignment, ...] = ()
+    achievement_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_text(self.name, "achievement name")
+        _require_text(self.description, "achievement description")
+        _optional_text(self.criteria_narrative, "criteria narrative")
+        _optional_text(self.criteria_url, "criteria url")
+        _optional_text(self.image_url, "achievement image url")
+        _optional_text(self.achievement_id, "achievement id")
+        if self.criteria_narrative is None and self.criteria_url is None:
+            raise InvalidInput("an achievement needs criteria: a narrative, a URL or both")
+        object.__setattr__(self, "alignments", tuple(self.alignments))
+        for a in self.alignments:
+            if not isinstance(a, Alignment):
+                raise InvalidInput("alignments must be Alignment values")
+
+    def to_json(self, achievement_id: str) -> dict[str, Any]:
+        criteria: dict[str, Any] = {}
+        if self.criteria_url is not None:
+            criteria["id"] = self.criteria_url
+        if self.criteria_narrative is not None:
+            criteria["narrative"] = self.criteria_narrative
+        a: dict[str, Any] = {
+            "id": achievement_id,
+            "type": ["Achievement"],
+            "name": self.name,
+            "description": self.description,
+            "criteria": criteria,
+        }
+        if self.image_url is not None:
+            a["image"] = {"id": self.image_url, "type": "Image"}
+        if self.alignments:
+            a["alignment"] = [x.to_json() for x in self.alignments]
+        return a
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Evidence of the achievement: a URL (``id``) and/or a description of it."""
+
+    id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    narrative: str | None = None
+    genre: str | None = None
+    audience: str | None = None
+
+    def __post_init__(self) -> None:
+        for f in ("id", "name", "description", "narrative", "genre", "audience"):
+            _optional_text(getattr(self, f), f"evidence {f}")
+        if self.id is None and self.narrative is None and self.name is None:
+            raise InvalidInput("evidence needs at least an id (URL), a name or a narrative")
+
+    def to_json(self) -> dict[str, Any]:
+        e: dict[str, Any] = {}
+        if self.id is not None:
+            e["id"] = self.id
+        e["type"] = ["Evidence"]
+        for f in ("name", "description", "narrative", "genre", "audience"):
+            v = getattr(self, f)
+            if v is not None:
+                e[f] = v
+        return e
+
+
+# --- identities -----------------------------------------------------------------------------
+
+
+def _normalize_identity(value: str, identity_type: str) -> str:
+    value = value.strip()
+    # Mail systems treat the address case-insensitively in practice; hashing one spelling
+    # would make the holder's own "Alice@…" fail to match "alice@…".
+    return value.lower() if identity_type == "emailAddress" else value
+
+
+def _identity_hash(value: str, salt: str) -> str:
+    return "sha256$" + hashlib.sha256((value + salt).encode("utf-8")).hexdigest()
+
+
+def _identity_object(
+    value: str, identity_type: str, *, clear: bool, randbytes: Any
+) -> dict[str, Any]:
+    value = _normalize_identity(value, identity_type)
+    if clear:
+        return {
+            "type": "IdentityObject",
+            "hashed": False,
+            "identityHash": value,
+            "identityType": identity_type,
+        }
+    salt = randbytes(16).hex()
+    return {
+        "type": "IdentityObject",
+        "hashed": True,
+        "identityHash": _identity_hash(value, salt),
+        "identityType": identity_type,
+        "salt": salt,
+    }
+
+
+def recipient_matches(credential: Mapping[str, Any], identifier: str) -> bool:
+    """Whether ``identifier`` (an e-mail address, student number, DID…) is the credential's
+    recipient: hashed identities are re-hashed with their salt (``sha256$`` or ``md5$``, the two
+    OB 3.0 algorithms), clear ones compared, and ``credentialSubject.id`` compared as is."""
+    if not isinstance(identifier, str) or not identifier.strip():
+        return False
+    subject = credential.get("credentialSubject") if isinstance(credential, Mapping) else None
+    if not isinstance(subject, Mapping):
+        return False
+    presented = identifier.strip()
+    if subject.get("id") == presented:
+        return True
+    identities = subject.get("identifier")
+    if not isinstance(identities, list):
+        return False
+    for ident in identities:
+        if not isinstance(ident, Mapping):
+            continue
+        stored = ident.get("identityHash")
+        if not isinstance(stored, str):
+            continue
+        itype = ident.get("identityType")
+        # The raw spelling first: another issuer may have hashed it without normalising.
+        candidates = {presented, _normalize_identity(presented, str(itype))}
+        if ident.get("hashed") is True:
+            algo, _, digest = stored.partition("$")
+            raw_salt = ident.get("salt")
+            salt = raw_salt if isinstance(raw_salt, str) else ""
+            if algo.lower() not in ("sha256", "md5") or not digest:
+                continue
+            for c in candidates:
+                computed = hashlib.new(algo.lower(), (c + salt).encode("utf-8")).hexdigest()
+                if hmac.compare_digest(computed, digest.lower()):
+                    return True
+        elif ident.get("hashed") is False and stored in candidates:
+            return True
+    return False
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+def _urn_uuid(randbytes: Any) -> str:
+    return "urn:uuid:" + str(uuid.UUID(bytes=randbytes(16), version=4))
+
+
+def build_credential(
+    *,
+    issuer: IssuerProfile,
+    recipient: Recipient,
+    achievement: AchievementSpec,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    evidence: Sequence[Evidence] = (),
+    credential_id: str | None = None,
+    clear_identity: bool = False,
+    rng: RandomSource | None = None,
+) -> dict[str, Any]:
+    """A new OB 3.0 ``OpenBadgeCredential`` (a plain dict, ready to hash; no proof yet).
+
+    ``valid_from`` defaults to now; datetimes must be timezone-aware and are written in UTC to
+    the second. ``rng`` (anything with ``randbytes``, e.g. a seeded ``random.Random``) makes ids
+    and salts reproducible for tests and examples; never pass one in production, where the
+    operating system's CSPRNG is used. ``clear_identity=True`` writes the identifiers in clear
+    (``hashed: false``) for recipients who want them readable.
+    """
+    if not isinstance(issuer, IssuerProfile):
+        raise InvalidInput("issuer must be an IssuerProfile")
+    if not isinstance(recipient, Recipient):
+        raise InvalidInput("recipient must be a Recipient")
+    if not isinstance(achievement, AchievementSpec):
+        raise InvalidInput("achievement must be an AchievementSpec")
+    randbytes = os.urandom if rng is None else rng.randbytes
+    if valid_from is None:
+        valid_from = datetime.now(UTC)
+    valid_from_s = format_datetime(valid_from)
+    valid_until_s = None
+    if valid_until is not None:
+        valid_until_s = format_datetime(valid_until)
+        if valid_until_s <= valid_from_s:  # same fixed format, so string order is time order
+            raise InvalidInput("valid_until must be later than valid_from")
+    if credential_id is None:
+        credential_id = _urn_uuid(randbytes)
+    else:
+        _require_text(credential_id, "credential id")
+
+    identities = []
+    if recipient.email is not None:
+        identities.append(
+            _identity_object(
+                recipient.email, "emailAddress", clear=clear_identity, randbytes=randbytes
+            )
+        )
+    if recipient.identifier is not None:
+        identities.append(
+            _identity_object(
+                recipient.identifier,
+                recipient.identifier_type,
+                clear=clear_identity,
+                randbytes=randbytes,
+            )
+        )
+    if not identities:
+        assert recipient.name is not None  # Recipient guarantees one of the three
+        identities.append(
+            _identity_object(recipient.name, "name", clear=clear_identity, randbytes=randbytes)
+        )
+    subject: dict[str, Any] = {"type": ["AchievementSubject"]}
+    if recipient.name is not None:
+        # AchievementSubject allows additional properties; "name" is the display name a
+        # verifier shows next to the badge (hashed identities are not human-readable).
+        subject["name"] = recipient.name
+    subject["identifier"] = identities
+    subject["achievement"] = achievement.to_json(achievement.achievement_id or _urn_uuid(randbytes))
+
+    credential: dict[str, Any] = {
+        "@context": list(CONTEXT),
+        "id": credential_id,
+        "type": list(CREDENTIAL_TYPE),
+        "name": achievement.name,
+        "issuer": issuer.profile(),
+        "validFrom": valid_from_s,
+    }
+    if valid_until_s is not None:
+        credential["validUntil"] = valid_until_s
+    credential["credentialSubject"] = subject
+    if evidence:
+        items = []
+        for e in evidence:
+            if not isinstance(e, Evidence):
+                raise InvalidInput("evidence must be Evidence values")
+            items.append(e.to_json())
+        credential["evidence"] = items
+    return credential
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+@functools.cache
+def _validator() -> Any:
+    """The compiled OB 3.0 validator, built once per process (compiling costs milliseconds)."""
+    from jsonschema import Draft201909Validator, FormatChecker
+
+    checker = FormatChecker(formats=())
+
+    # Own format checks instead of jsonschema's optional extras: without rfc3339-validator
+    # installed, jsonschema silently accepts any string as a date-time.
+    @checker.checks("date-time", raises=ValueError)
+    def _date_time(instance: object) -> bool:
+        if isinstance(instance, str):
+            parse_datetime(instance)
+        return True
+
+    @checker.checks("date", raises=ValueError)
+    def _date(instance: object) -> bool:
+        if isinstance(instance, str):
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", instance):
+                raise ValueError(f"{instance!r} is not a full-date (YYYY-MM-DD)")
+            datetime.strptime(instance, "%Y-%m-%d")
+        return True
+
+    text = resources.files("credanchor").joinpath("schema", SCHEMA_FILE).read_text("utf-8")
+    schema = json.loads(text)
+    Draft201909Validator.check_schema(schema)
+    return Draft201909Validator(schema, format_checker=checker)
+
+
+def _describe(error: Any) -> dict[str, str]:
+    message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
+    return {"path": error.json_path, "message": message}
+
+
+def validate_credential(credential: Mapping[str, Any]) -> None:
+    """Validate against the vendored OB 3.0 AchievementCredential schema (draft 2019-09).
+
+    Raises SchemaInvalid whose detail names the JSON path of the most relevant error (e.g.
+    ``$.credentialSubject.achievement: 'criteria' is a required property``) and whose
+    ``extra["errors"]`` lists up to MAX_SCHEMA_ERRORS errors as ``{"path", "message"}``.
+    """
+    from jsonschema.exceptions import best_match
+
+    validator = _validator()
+    errors = list(validator.iter_errors(credential))
+    if not errors:
+        return
+    # For oneOf/anyOf failures the useful message is inside the error's context.
+    leaves = [best_match([e]) for e in errors]
+    leaves.sort(key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    first = _describe(best_match(errors))
+    listed = [_describe(e) for e in leaves[:MAX_SCHEMA_ERRORS]]
+    raise SchemaInvalid(
+        f"{first['path']}: {first['message']}", errors=listed, errorCount=len(errors)
+    )
+
+
+# RFC 3986 ``absolute-URI``: a scheme, ':', then only URI characters (unreserved, reserved or
+# %-escapes). No whitespace, controls or non-ASCII: an IRI must be %-encoded to be a URI.
+_ABSOLUTE_URI = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+"
+)
+
+
+def is_absolute_uri(value: object) -> bool:
+    """Whether ``value`` is an absolute URI (``urn:uuid:…``, ``https://…``, ``did:…``)."""
+    return type(value) is str and _ABSOLUTE_URI.fullmatch(value) is not None
+
+
+def _require_uri_id(credential: Mapping[str, Any]) -> None:
+    """The credential's ``id`` must be a URI, as OB 3.0 and VC 2.0 say.
+
+    The vendored schema records that only in a ``$comment`` (no ``format``), so it accepted
+    any string — and ids name the holders' files: ``../../x`` or ``/tmp/x`` led ``issue --out``
+    outside its folder. Checked where an issuer's complete credential is accepted, not when
+    verifying: badges already issued with such an id stay verifiable.
+    """
+    value = credential.get("id")
+    if not is_absolute_uri(value):
+        message = f"{value!r:.120} is not an absolute URI (scheme:rest, e.g. urn:uuid:…)"
+        raise SchemaInvalid(f"$.id: {message}", errors=[{"path": "$.id", "message": message}],
+                            errorCount=1)
+
+
+def _json_copy(value: Any, path: str = "$") -> Any:
+    """Deep copy of plain JSON data; anything else (sets, bytes, objects) is refused."""
+    t = type(value)
+    if t is dict:
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                raise InvalidInput(f"{path}: object keys must be strings")
+            out[k] = _json_copy(v, f"{path}.{k}")
+        return out
+    if t is list or t is tuple:
+        return [_json_copy(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if value is None or t in (str, int, float, bool):
+        return value
+    if isinstance(value, Mapping):
+        return _json_copy(dict(value), path)
+    raise InvalidInput(f"{path}: {t.__name__} is not a JSON value")
+
+
+def accept_credential(document: Mapping[str, Any], *, issuer: IssuerProfile) -> dict[str, Any]:
+    """Take a complete OB 3.0 credential written by the issuer and make it ready to hash.
+
+    The document must validate against the schema (so it has an ``id``: nothing is added —
+    the id is part of what the issuer wrote and signs off, and a verifier must see exactly
+    that), its id must be an absolute URI (SchemaInvalid otherwise), its issuer id must be this issuer's ``did:pkh`` (same chain and address; the
+    address may be spelled in any valid case), and it must be canonicalisable. Any existing
+    top-level ``proof`` is dropped: it belongs to another system and is not hashed anyway.
+    Returns a new dict; the input is not modified.
+
+    Note: the id should be unpredictable (a urn:uuid) because it salts the credential hash.
+    """
+    if not isinstance(document, Mapping):
+        raise InvalidInput("a credential must be a JSON object")
+    if not isinstance(issuer, IssuerProfile):
+        raise InvalidInput("issuer must be an IssuerProfile")
+    credential = _json_copy(document)
+    credential.pop("proof", None)
+    validate_credential(credential)
+    _require_uri_id(credential)
+    named = credential["issuer"]
+    named_id = named.get("id") if isinstance(named, dict) else named
+    try:
+        chain_id, address = parse_issuer_did(named_id)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"the credential's issuer must be {issuer.did}, got {named_id!r:.80}",
+            expected=issuer.did,
+        ) from exc
+    if (chain_id, address) != (issuer.chain_id, issuer.address):
+        raise InvalidInput(
+            f"the credential's issuer must be {issuer.did}, got {named_id}", expected=issuer.did
+        )
+    try:
+        canonicalize(credential)
+    except CanonicalizationError as exc:
+        raise CanonicalizationError(f"the credential cannot be hashed: {exc.detail}") from exc
+    return credential

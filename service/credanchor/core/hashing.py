@@ -1,0 +1,326 @@
+"""Canonical bytes and hashes of credentials (pure functions, no I/O).
+
+A credential's identity on chain is ``credential_hash`` = keccak256 of the RFC 8785 (JCS)
+canonical UTF-8 bytes of the credential *without* its top-level ``proof`` member. The Merkle
+leaf is OpenZeppelin's ``standard-v1`` leaf for the encoding ``["bytes32"]``:
+``keccak256(keccak256(abi.encode(credentialHash)))``, and ``abi.encode`` of one ``bytes32`` is
+those 32 bytes, so the leaf is simply the hash applied twice.
+
+WARNING: anything that changes the canonical bytes changes every hash. ``canonicalize`` must stay
+byte-identical to RFC 8785; the fast path below is only taken for values where it provably is
+(property-tested against the ``rfc8785`` package in tests/core/test_hashing.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from itertools import accumulate
+from typing import Any
+
+import rfc8785
+import sha3
+
+from credanchor.errors import CanonicalizationError, InvalidInput, ProofFormatError
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_SAFE_INTEGER",
+    "canonicalize",
+    "credential_hash",
+    "from_hex32",
+    "keccak256",
+    "leaf_hash",
+    "loads_strict",
+    "to_hex",
+]
+
+#: I-JSON (RFC 7493) / RFC 8785: integers beyond this lose precision in an IEEE-754 double.
+MAX_SAFE_INTEGER = 2**53 - 1
+#: Deepest nesting ``loads_strict`` accepts (a credential needs about 6).
+MAX_DEPTH = 64
+
+_keccak = sha3.keccak_256
+
+# json.dumps(sort_keys=True, ensure_ascii=False) escapes exactly the characters RFC 8785 does,
+# with the same short forms and lowercase \u00xx; it differs only in number formatting, in
+# ordering keys by code point instead of UTF-16 code unit (only visible with characters beyond
+# U+FFFF), and in silently stringifying non-string keys. The fast path is taken only when none of
+# those can occur, which ``_fast_path_mode`` checks.
+_dumps_fast = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+).encode
+# Keys containing a surrogate or any character at or above U+D800 go the slow way: above that
+# point code-point order and UTF-16 order can disagree (U+E000..U+FFFF vs. astral characters).
+_KEY_NEEDS_SLOW_PATH = re.compile("[\ud800-\U0010ffff]")
+
+
+_SLOW, _FAST, _FAST_AFTER_INT_FIX = 0, 1, 2
+
+
+def _fast_path_mode(value: Any) -> int:
+    """Whether json.dumps can produce the RFC 8785 bytes of ``value`` (see _dumps_fast).
+
+    _FAST: only dict/list/str/int/bool/None and floats whose Python repr is the ECMAScript
+    form (non-integral, 1e-4 <= |x| < 1e16: both print the shortest round-trip digits in
+    positional notation there). _FAST_AFTER_INT_FIX: additionally integral floats below 2**53,
+    which ECMAScript prints as plain integers (3.0 -> "3"), so they must become ints first.
+    _SLOW: anything else — other floats, subclasses, non-string keys, integers out of range,
+    keys that sort differently in UTF-16, or nesting beyond MAX_DEPTH (json's C encoder
+    recurses on the C stack, and with the recursion limit py-evm sets, 100,000, a deep value
+    would crash the process instead of raising).
+    """
+    mode = _FAST
+    stack = [(value, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        container, depth = pop()
+        t = type(container)
+        if t is dict:
+            items = container.values()
+            for k in container:
+                if type(k) is not str or (not k.isascii() and _KEY_NEEDS_SLOW_PATH.search(k)):
+                    return _SLOW
+        elif t is list or t is tuple:
+            items = container
+        else:
+            items = (container,)
+            depth -= 1
+        for v in items:
+            tv = type(v)
+            if tv is str or v is None or tv is bool:
+                continue
+            if tv is int:
+                if not -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
+                    return _SLOW  # the slow path raises the proper error
+            elif tv is dict or tv is list or tv is tuple:
+                if depth >= MAX_DEPTH:
+                    return _SLOW
+                push((v, depth + 1))
+            elif tv is float:
+                magnitude = abs(v)
+                if v.is_integer():
+                    if magnitude > MAX_SAFE_INTEGER:
+                        return _SLOW  # ES prints 2**60 as 1152921504606847000, not exactly
+                    mode = _FAST_AFTER_INT_FIX
+                elif not 1e-4 <= magnitude < 1e16:
+                    return _SLOW  # includes NaN and infinities; rfc8785 raises for those
+            else:
+                return _SLOW  # subclasses, unknown types: let rfc8785 decide
+    return mode
+
+
+def _integral_floats_to_int(value: Any) -> Any:
+    """Copy of ``value`` with integral floats as ints (only called after _fast_path_mode
+    accepted it, so it is plain JSON data no deeper than MAX_DEPTH)."""
+    t = type(value)
+    if t is float:
+        return int(value) if value.is_integer() else value
+    if t is dict:
+        return {k: _integral_floats_to_int(v) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [_integral_floats_to_int(v) for v in value]
+    return value
+
+
+def canonicalize(value: Any) -> bytes:
+    """RFC 8785 canonical UTF-8 bytes of a JSON value.
+
+    Raises CanonicalizationError for values RFC 8785 / I-JSON cannot represent: NaN and
+    infinities, integers beyond +-(2**53-1), non-string keys, lone surrogates, non-JSON types.
+    """
+    try:
+        mode = _fast_path_mode(value)
+        if mode == _FAST:
+            return _dumps_fast(value).encode("utf-8")
+        if mode == _FAST_AFTER_INT_FIX:
+            return _dumps_fast(_integral_floats_to_int(value)).encode("utf-8")
+        return rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError as exc:
+        raise CanonicalizationError(f"cannot canonicalise: {exc}") from exc
+    except UnicodeEncodeError as exc:
+        raise CanonicalizationError(
+            "cannot canonicalise: a string contains a lone surrogate (not valid Unicode)"
+        ) from exc
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise CanonicalizationError(f"cannot canonicalise: {exc}") from exc
+
+
+def keccak256(data: bytes) -> bytes:
+    """Ethereum's keccak256 (the pre-standard Keccak, not NIST SHA3-256)."""
+    return _keccak(data).digest()
+
+
+def credential_hash(credential: Mapping[str, Any]) -> bytes:
+    """keccak256 of the canonical credential without its top-level ``proof`` member.
+
+    The proof is excluded because it is added after the hash is anchored; nested members named
+    ``proof`` (e.g. inside an endorsement) are part of the content and stay hashed.
+    """
+    if not isinstance(credential, Mapping):
+        raise InvalidInput("a credential must be a JSON object")
+    body = {k: v for k, v in credential.items() if k != "proof"}
+    return _keccak(canonicalize(body)).digest()
+
+
+def leaf_hash(credential_hash: bytes) -> bytes:
+    """OpenZeppelin standard-v1 leaf of a ``bytes32`` value: keccak256(keccak256(value))."""
+    if len(credential_hash) != 32:
+        raise InvalidInput("a credential hash is exactly 32 bytes")
+    return _keccak(_keccak(credential_hash).digest()).digest()
+
+
+def to_hex(b: bytes) -> str:
+    """``0x`` + lowercase hex, the only spelling credanchor writes."""
+    return "0x" + bytes(b).hex()
+
+
+_HEX32 = re.compile(r"0x[0-9a-fA-F]{64}")
+
+
+def from_hex32(s: str, *, what: str = "value", error: type[InvalidInput] = InvalidInput) -> bytes:
+    """Parse ``0x`` + 64 hex digits into 32 bytes; anything else raises ``error`` naming ``what``.
+
+    Upper-case hex digits are accepted (they denote the same bytes); a missing ``0x``, a wrong
+    length or surrounding whitespace are not, so a truncated or padded hash never slips through.
+    """
+    # Fast path without the regex (this runs ~20 times per verified proof). fromhex skips
+    # whitespace, so a 66-character string yielding 32 bytes had exactly 64 hex digits.
+    if type(s) is str and len(s) == 66 and s[:2] == "0x":
+        try:
+            b = bytes.fromhex(s[2:])
+        except ValueError:
+            b = b""
+        if len(b) == 32:
+            return b
+    if type(s) is not str or not _HEX32.fullmatch(s):
+        shown = repr(s) if len(repr(s)) <= 80 else repr(s)[:77] + "..."
+        raise error(f"{what} must be 0x followed by 64 hex digits, got {shown}", field=what)
+    return bytes.fromhex(s[2:])
+
+
+def from_hex32_proof(s: Any, what: str) -> bytes:
+    """``from_hex32`` raising ProofFormatError (used when parsing a holder's proof)."""
+    return from_hex32(s, what=what, error=ProofFormatError)
+
+
+# --- strict JSON parsing --------------------------------------------------------------------
+
+
+def _pairs_no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                # Duplicate keys make the document ambiguous: parsers disagree on which wins,
+                # so the hash a verifier computes could differ from the issuer's.
+                raise InvalidInput(f"duplicate key {key!r} in a JSON object", key=key)
+            seen.add(key)
+    return obj
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidInput(f"{name} is not valid JSON (RFC 8259 has no NaN or Infinity)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise InvalidInput(f"number {text[:40]} is too large for an IEEE-754 double")
+    return value
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_pairs_no_duplicates,
+    parse_constant=_reject_constant,
+    parse_float=_finite_float,
+)
+
+
+def _check_tree(value: Any) -> None:
+    """Reject nesting deeper than MAX_DEPTH and strings with lone surrogates (from \\ud800)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        t = type(v)
+        if t is dict or t is list:
+            if depth > MAX_DEPTH:
+                raise InvalidInput(f"JSON nesting deeper than {MAX_DEPTH} levels")
+            if t is dict:
+                for k, item in v.items():
+                    if not k.isascii():
+                        _check_str(k)
+                    stack.append((item, depth + 1))
+            else:
+                stack.extend((item, depth + 1) for item in v)
+        elif t is str and not v.isascii():
+            _check_str(v)
+
+
+def _check_str(s: str) -> None:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(
+            "JSON string contains an unpaired surrogate escape (not valid Unicode)"
+        ) from exc
+
+
+# A JSON string, closed or running to the end of the text; possessive so that scanning stays
+# linear on hostile input (no backtracking into an unterminated string).
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\[\s\S]?)*+(?:"|\Z)')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]++")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _nesting_depth(text: str) -> int:
+    """Deepest bracket nesting outside strings, computed without recursion (C-speed passes).
+
+    WARNING: this must run before json's C scanner sees the text. The scanner recurses on the C
+    stack and only stops at the interpreter's recursion limit, which py-evm (imported by the
+    app through web3) raises to 100,000: a few hundred kilobytes of ``[`` would then crash the
+    whole process with a segmentation fault instead of raising an error.
+    """
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
+
+
+def loads_strict(data: bytes | str) -> Any:
+    """Parse JSON for hashing: no duplicate keys, NaN/Infinity, invalid UTF-8, or deep nesting.
+
+    A leading UTF-8 byte order mark is tolerated (RFC 8259 lets parsers ignore it, and
+    spreadsheet tools add it); everything else that makes a document ambiguous is refused with
+    InvalidInput naming the problem.
+    """
+    if isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"input is not valid UTF-8 (byte {exc.start})") from exc
+    elif isinstance(data, str):
+        text = data
+    else:
+        raise InvalidInput("JSON input must be bytes or str")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    # Fewer opening brackets than the limit cannot nest too deep: ordinary credentials skip
+    # the scan entirely.
+    if text.count("[") + text.count("{") > MAX_DEPTH and _nesting_depth(text) > MAX_DEPTH:
+        raise InvalidInput(f"JSON nesting deeper than {MAX_DEPTH} levels")
+    try:
+        value = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from exc
+    except RecursionError as exc:
+        raise InvalidInput(f"JSON nesting deeper than {MAX_DEPTH} levels") from exc
+    except InvalidInput:
+        raise
+    except ValueError as exc:  # e.g. an integer literal with more than 4300 digits
+        raise InvalidInput(f"not valid JSON: {exc}") from exc
+    _check_tree(value)
+    return value

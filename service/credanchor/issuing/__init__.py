@@ -1,0 +1,1 @@
+"""Issuing: items to credentials (idempotent, in bulk), anchoring batches exactly once, holder files."""

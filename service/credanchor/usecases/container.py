@@ -1,0 +1,233 @@
+"""Wiring: settings → chain, signers, trust list, ledger, verifier, anchoring worker.
+
+One :class:`Runtime` per process, opened at the edge (``create_app``, the CLI) and passed down.
+The embedded default bootstraps itself on first start (deploys the contract, creates and
+accredits a local issuer); the ``rpc`` mode connects to a node and checks its chain id.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from credanchor.chain.gateway import Web3Chain, open_chain
+from credanchor.core.credentials import IssuerProfile
+from credanchor.core.report import Report
+from credanchor.errors import ConfigError, KeyUnavailable, NotFound
+from credanchor.issuing.anchoring import Anchorer, AnchorPolicy, worker_lock
+from credanchor.issuing.pipeline import ProofBuilder
+from credanchor.ledger.store import Issuer, Store, make_private_dir, owner_only
+from credanchor.usecases.config import Settings
+from credanchor.usecases.issuer_index import IssuerIndex
+from credanchor.verify.verifier import TrustedContract, TrustList, Verifier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    chain_id: int
+    contract: str
+    deploy_block: int
+
+
+class Runtime:
+    """Everything a credanchor process needs, opened once."""
+
+    def __init__(self, settings: Settings, chain: Web3Chain, *, passwords: dict[str, str]) -> None:
+        self.settings = settings
+        self.chain = chain
+        self._passwords = passwords  # keystore path -> password; never logged
+        self._signers: dict[str, Any] = {}
+        self._local = threading.local()
+        self._worker: threading.Thread | None = None
+        self._shared_verifier: Verifier | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        # The service always trusts its own deployment; the trust-list file adds others.
+        trusted = [TrustedContract(chain.chain_id, chain.contract_address,
+                                   name="this service's registry",
+                                   explorer_url=settings.explorer_url)]
+        extra = TrustList.load(settings.trust_list) if settings.trust_list else TrustList([])
+        self.trust = TrustList([*trusted, *extra])
+        self.deployment = Deployment(chain.chain_id, chain.contract_address, chain.deploy_block)
+        #: The public issuer list, indexed in the ledger (GET /api/v1/issuers).
+        self.issuer_index = IssuerIndex(chain, self.store, ttl=settings.verify_cache_ttl)
+
+    # -- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, settings: Settings) -> Runtime:
+        secure_data_dir(settings.data_dir)
+        chain, bootstrap = open_chain(settings)
+        runtime = cls(settings, chain, passwords=bootstrap.passwords)
+        runtime._signers.update(bootstrap.signers)
+        if bootstrap.local_issuer is not None:
+            runtime._register_local_issuer(*bootstrap.local_issuer)
+        # The embedded chain's database and state file were just created under the umask
+        # (inside the 0700 directory, so nobody else could reach them meanwhile).
+        secure_data_dir(settings.data_dir)
+        return runtime
+
+    def _register_local_issuer(self, address: str, keystore: str) -> None:
+        store = self.store()
+        try:
+            store.find_issuer(address)
+        except NotFound:
+            store.add_issuer(address=address, name=self.settings.issuer_name,
+                             url=self.settings.issuer_url, keystore=keystore)
+
+    def close(self) -> None:
+        self.stop_worker()
+        store = getattr(self._local, "store", None)
+        if store is not None:
+            store.close()
+            self._local.store = None
+        self.chain.close()
+
+    # -- ledger -------------------------------------------------------------------------------
+
+    def store(self) -> Store:
+        """This thread's ledger connection (SQLite connections are per thread)."""
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = Store(self.settings.ledger_path)
+            self._local.store = store
+        return store
+
+    def issuer_profile(self, issuer: Issuer) -> IssuerProfile:
+        return IssuerProfile(address=issuer.address, chain_id=self.chain.chain_id,
+                             name=issuer.name, url=issuer.url)
+
+    def proofs(self) -> ProofBuilder:
+        return ProofBuilder(self.store(), self.chain.chain_id, self.chain.contract_address)
+
+    def shared_credential(self, credential_id: str) -> dict[str, Any] | None:
+        """The holder file of a credential its issuer shared publicly, once anchored."""
+        store = self.store()
+        try:
+            cred = store.get_credential(credential_id)
+        except NotFound:
+            return None
+        if not store.is_shared(cred.id) or cred.status != "anchored":
+            return None
+        return self.proofs().credential_file(cred)
+
+    # -- keys ---------------------------------------------------------------------------------
+
+    def signer_for(self, issuer: Issuer) -> Any:
+        """The issuer's signing key: its keystore (password from settings or the bootstrap),
+        or ``CREDANCHOR_PRIVATE_KEY`` for the single-issuer RPC setup."""
+        from credanchor.chain.keys import Signer, load_keystore
+
+        if issuer.address in self._signers:
+            return self._signers[issuer.address]
+        if issuer.keystore:
+            password = self._passwords.get(issuer.keystore) or (
+                self.settings.keystore_password.reveal() if self.settings.keystore_password else None
+            )
+            if not password:
+                raise KeyUnavailable(f"no password for the keystore of issuer {issuer.address}")
+            signer = load_keystore(Path(issuer.keystore), password)
+        elif self.settings.private_key:
+            signer = Signer.from_key(self.settings.private_key.reveal())
+        else:
+            raise KeyUnavailable(f"no signing key configured for issuer {issuer.address}")
+        if signer.address.lower() != issuer.address.lower():
+            raise ConfigError(f"the key for issuer {issuer.address} belongs to {signer.address}")
+        self._signers[issuer.address] = signer
+        return signer
+
+    # -- verification -------------------------------------------------------------------------
+
+    def verifier(self, *, shared: bool = False) -> Verifier:
+        """A verifier on this service's trust list.
+
+        ``shared=True``: the process-wide one the web app uses for every request; its cached
+        facts (anchor transactions, issuer records) expire after ``verify_cache_ttl`` seconds,
+        so a suspension or revocation of an issuer shows within that time (revocation of a
+        credential or batch is read fresh on every request by the contract's ``verify``).
+        Otherwise a fresh verifier whose caches live as long as it does (one CLI run)."""
+        if shared:
+            if self._shared_verifier is None:
+                self._shared_verifier = self._make_verifier(
+                    cache_ttl=self.settings.verify_cache_ttl, head_ttl=1.0)
+            return self._shared_verifier
+        return self._make_verifier(cache_ttl=None, head_ttl=0.0)
+
+    def _make_verifier(self, *, cache_ttl: float | None, head_ttl: float) -> Verifier:
+        def reader(trusted: TrustedContract):
+            if (trusted.chain_id, trusted.contract.lower()) == (
+                self.chain.chain_id, self.chain.contract_address.lower()
+            ):
+                return self.chain
+            raise ConfigError(
+                f"no RPC endpoint configured for trusted chain {trusted.chain_id}"
+            )
+
+        return Verifier(self.trust, reader, min_confirmations=self.settings.confirmations,
+                        cache_ttl=cache_ttl, head_ttl=head_ttl,
+                        max_credentials=self.settings.max_verify_credentials)
+
+    def verify(self, document: Any) -> Report:
+        return self.verifier(shared=True).verify(document)
+
+    # -- anchoring ----------------------------------------------------------------------------
+
+    def policy(self) -> AnchorPolicy:
+        s = self.settings
+        return AnchorPolicy(
+            batch_size=s.batch_size, batch_max=s.batch_max, batch_max_age=s.batch_max_age,
+            confirmations=s.confirmations, recheck_depth=s.recheck_depth, tx_timeout=s.tx_timeout,
+        )
+
+    def anchorer(self, store: Store | None = None) -> Anchorer:
+        return Anchorer(store or self.store(), self.chain, self.signer_for, self.policy())
+
+    def wake_worker(self) -> None:
+        self._wake.set()
+
+    def start_worker_thread(self) -> None:
+        """``credanchor serve``: the anchoring worker as a thread beside the web app."""
+        if self._worker is not None:
+            return
+
+        def loop() -> None:
+            with worker_lock(self.settings.data_dir):
+                anchorer = self.anchorer(Store(self.settings.ledger_path))
+                while not self._stop.is_set():
+                    try:
+                        report = anchorer.step()
+                    except Exception:  # the worker thread must outlive any one bad step
+                        log.exception("anchoring step failed")
+                        report = None
+                    if report is None or not report.busy:
+                        self._wake.wait(self.settings.worker_interval)
+                        self._wake.clear()
+
+        self._worker = threading.Thread(target=loop, name="credanchor-worker", daemon=True)
+        self._worker.start()
+
+    def stop_worker(self) -> None:
+        if self._worker is None:
+            return
+        self._stop.set()
+        self._wake.set()
+        self._worker.join(timeout=30)
+        self._worker = None
+        self._stop.clear()
+
+
+def secure_data_dir(data_dir: Path) -> None:
+    """Create the data directory 0700 and take group and others' access away from everything
+    below it (files 0600, directories 0700): it holds the ledger (names, salted e-mail hashes
+    and their salts, API-key digests), keystores and the embedded chain. Symbolic links are
+    neither followed nor changed."""
+    make_private_dir(data_dir)
+    for root, dirs, files in os.walk(data_dir):
+        for name in (*dirs, *files):
+            owner_only(Path(root) / name)

@@ -1,0 +1,1 @@
+"""Verification: offline checks, the chain-backed verifier (qualifications included), bulk."""

@@ -1,0 +1,616 @@
+"""The one verification engine: offline checks plus what only the chain can say.
+
+Used by the API, the web page, the CLI and the scripts alike. On top of
+:func:`credanchor.verify.offline.offline_checks` (schema, integrity, Merkle inclusion, validity window)
+it adds, in this order:
+
+``trusted-anchor``
+    the proof's (chain id, contract) pair is in the verifier's own trust list. A credential
+    naming any other contract is INVALID even if that contract would say yes: anyone can deploy
+    a contract that answers "valid".
+``anchored``
+    the contract's single-call ``verify(issuer, credentialHash, proof, root)``, asked about the
+    issuer account the proof names (``anchor.issuerAccount``), says that account anchored the
+    root and accepts the proof, and the transaction the proof names really emitted ``Anchored``
+    for that root and account in the block the proof names. Anchors are keyed by (issuer,
+    root) on chain: another issuer's copy of the same root is never credited to anyone else.
+``issuer``
+    the issuer DID's address and chain are the proof's issuer account on the anchor's chain,
+    and that account is accredited now (a suspended issuer is reported with the date).
+``revocation``
+    neither the credential (under its issuer) nor its batch is revoked.
+``confirmations``
+    the anchor is at least ``min_confirmations`` blocks deep; shallower reports PENDING.
+
+WARNING: an unreachable or failing node turns the affected check into ``error`` and the overall
+status into ERROR — never INVALID. An employer must not be told a genuine badge is fake because
+an RPC endpoint timed out (a standing complaint about explorer-backed verifiers).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from eth_utils import is_address, to_checksum_address
+
+from credanchor.core.credentials import parse_issuer_did
+from credanchor.core.hashing import to_hex
+from credanchor.core.proof import CredanchorProof, extract_proof, has_proof
+from credanchor.core.report import Check, Outcome, Report, overall_status
+from credanchor.errors import (
+    ChainError,
+    ChainUnavailable,
+    CredanchorError,
+    InvalidInput,
+    ProofFormatError,
+    TooManyCredentials,
+)
+from credanchor.usecases.stacks import is_qualification, tree_documents, verify_qualification
+from credanchor.verify.offline import offline_checks
+
+STATUS_NAMES = ("Valid", "NotAnchored", "InvalidProof", "CredentialRevoked", "BatchRevoked")
+#: Credentials one verification (a file, a request) may check against the chain: a stacked
+#: qualification counts itself, its definition and every component at every level.
+DEFAULT_MAX_CREDENTIALS = 256
+
+
+@dataclass(frozen=True)
+class TrustedContract:
+    chain_id: int
+    contract: str
+    name: str | None = None
+    explorer_url: str | None = None
+
+    def tx_link(self, tx_hash: str) -> str | None:
+        return f"{self.explorer_url.rstrip('/')}/tx/{tx_hash}" if self.explorer_url else None
+
+
+class TrustList:
+    """The (chain id, contract) pairs this verifier believes. Nothing else is trusted."""
+
+    def __init__(self, entries: Iterable[TrustedContract]) -> None:
+        self._entries: dict[tuple[int, str], TrustedContract] = {}
+        for e in entries:
+            if not is_address(e.contract):
+                raise InvalidInput(f"trust list: {e.contract!r} is not an address")
+            self._entries[(int(e.chain_id), e.contract.lower())] = e
+
+    def find(self, chain_id: int, contract: str) -> TrustedContract | None:
+        return self._entries.get((int(chain_id), str(contract).lower()))
+
+    def __iter__(self):
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrustList:
+        """A JSON file: ``{"trusted": [{"chainId": 11155111, "contract": "0x…",
+        "name": "…", "explorer": "https://…"}]}`` (a bare list works too)."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"cannot read trust list {path}: {exc}") from exc
+        items = data.get("trusted", []) if isinstance(data, dict) else data
+        try:
+            return cls(
+                TrustedContract(
+                    chain_id=int(i["chainId"]),
+                    contract=to_checksum_address(i["contract"]),
+                    name=i.get("name"),
+                    explorer_url=i.get("explorer"),
+                )
+                for i in items
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput(f"trust list {path}: each entry needs chainId and contract") from exc
+
+    def merged(self, other: Iterable[TrustedContract]) -> TrustList:
+        return TrustList([*self, *other])
+
+
+@dataclass(frozen=True)
+class OnChainVerdict:
+    status: int
+    issuer: str  # the issuer account asked about
+    anchored_at: int
+    issuer_active: bool
+
+
+@dataclass(frozen=True)
+class IssuerFacts:
+    name: str
+    profile_uri: str
+    active: bool
+    accredited_at: int
+    suspended_at: int
+    did: str = ""  # the DID the registry records for the issuer (its on-chain profile)
+
+
+@dataclass(frozen=True)
+class AnchorTx:
+    """What the transaction named in a proof really did."""
+
+    block_number: int
+    # (root, lowercase issuer address) for each Anchored event it emitted from the contract
+    anchors: frozenset[tuple[bytes, str]]
+
+
+class ChainReader(Protocol):
+    """The read side of a chain, for one contract. Implementations translate node failures to
+    :class:`ChainUnavailable`.
+
+    A reader may also offer ``verify_many(items) -> list[OnChainVerdict]``, ``verify`` for
+    many ``(credentialHash, proof, root)`` at once (a JSON-RPC batch): a stacked qualification
+    then asks about all of its credentials in one call (:meth:`Verifier.tree`); a reader
+    without it is asked one credential at a time."""
+
+    chain_id: int
+    contract_address: str
+
+    def verify(self, issuer: str, credential_hash: bytes, proof: list[bytes],
+               root: bytes) -> OnChainVerdict: ...
+
+    def issuer_facts(self, issuer: str) -> IssuerFacts: ...
+
+    def anchor_tx(self, tx_hash: str) -> AnchorTx | None: ...
+
+    def revocation_reason(self, issuer: str, credential_hash: bytes, root: bytes) -> dict[str, Any]: ...
+
+    def head(self) -> int: ...
+
+
+ReaderLookup = Callable[[TrustedContract], ChainReader]
+
+
+class Verifier:
+    """Verifies credentials against trusted chains; caches per-root and per-issuer facts.
+
+    ``readers`` returns the chain reader for a trusted contract (the service has one; the
+    employer script builds one from ``--rpc``). Safe to share between threads."""
+
+    def __init__(
+        self,
+        trust: TrustList,
+        readers: ReaderLookup,
+        *,
+        min_confirmations: int = 1,
+        schema: bool = True,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cache_ttl: float | None = None,
+        head_ttl: float = 0.0,
+        max_credentials: int = DEFAULT_MAX_CREDENTIALS,
+    ) -> None:
+        """``cache_ttl``: seconds a fetched anchor transaction or issuer record is reused
+        (None: for the verifier's lifetime — one run of a script). A long-lived, shared
+        verifier (the service) sets a few seconds, so a suspension shows within that time.
+        ``head_ttl``: seconds the chain head is reused for the confirmation count.
+        ``max_credentials``: the most credentials one verification checks against the chain
+        (see :meth:`tree`)."""
+        self.trust = trust
+        self.readers = readers
+        self.min_confirmations = min_confirmations
+        self.schema = schema
+        self.clock = clock
+        self.max_credentials = max_credentials
+        self._tx_cache = _Cache(cache_ttl)
+        self._issuer_cache = _Cache(cache_ttl)
+        self._head_cache = _Cache(head_ttl)
+
+    # -- public -------------------------------------------------------------------------------
+
+    def verify(self, credential: Mapping[str, Any], *, schema: bool | None = None) -> Report:
+        """The report of one credential. ``schema`` overrides the verifier's setting (a stack
+        definition is not an OB 3.0 credential).
+
+        A stacked qualification is verified as one tree (:meth:`tree`): TooManyCredentials
+        when it holds more than ``max_credentials`` credentials, raised before any chain call."""
+        with self.tree(credential):
+            report = self._verify_one(credential, self.schema if schema is None else schema)
+            if is_qualification(credential):
+                # A stacked qualification: its definition and every component, recursively.
+                report = verify_qualification(self, credential, report)
+            return report
+
+    @contextmanager
+    def tree(self, *documents: Any) -> Iterator[None]:
+        """One verification of ``documents`` and everything they carry (a stacked
+        qualification's definition and components, at every level): the unit of work of one
+        file or request.
+
+        First the credentials it will check against the chain are counted, offline: more
+        than ``max_credentials`` raises TooManyCredentials before any chain call — a crafted
+        qualification nests 100 components 8 levels deep, so a single file could otherwise
+        cost thousands of verifications. Then, while the tree is open, every verification
+        in it shares one set of chain reads: the contract's ``verify`` for all of them is
+        asked at once per contract (``verify_many``: one JSON-RPC batch per 200 over HTTP),
+        and each anchor transaction, issuer record, revocation detail and the head is read at
+        most once. Verifications inside an open tree (the components) join it."""
+        current = _open_tree.get()
+        if current is not None and current.verifier is self:
+            yield
+            return
+        found = list(itertools.islice(tree_documents(documents), self.max_credentials + 1))
+        if len(found) > self.max_credentials:
+            raise TooManyCredentials(
+                f"this holds more than {self.max_credentials} credentials to verify against "
+                "the blockchain (a stacked qualification counts itself, its definition and "
+                "every badge it is built from, at every level); verify its parts separately",
+                limit=self.max_credentials)
+        if len(found) <= 1:  # one plain credential: nothing to share or batch
+            yield
+            return
+        tree = _Tree(self)
+        tree.prefetch(found)
+        token = _open_tree.set(tree)
+        try:
+            yield
+        finally:
+            _open_tree.reset(token)
+
+    def _reader(self, trusted: TrustedContract) -> ChainReader:
+        tree = _open_tree.get()
+        if tree is not None and tree.verifier is self:
+            return tree.reader(trusted)
+        return self.readers(trusted)
+
+    def _verify_one(self, credential: Mapping[str, Any], schema: bool) -> Report:
+        now = self.clock()
+        checks = list(offline_checks(credential, now=now, schema=schema))
+        cred_id = credential.get("id") if isinstance(credential.get("id"), str) else None
+        chash = next((c.data.get("credentialHash") for c in checks if c.name == "integrity"), None)
+        if not has_proof(credential):
+            checks += [
+                Check(n, Outcome.SKIPPED, "Not checked: the file carries no blockchain proof, "
+                      "so there is nothing to look up.", {"pending": True})
+                for n in ("trusted-anchor", "anchored", "issuer", "revocation", "confirmations")
+            ]
+            return Report(overall_status(checks), tuple(checks), cred_id, chash)
+        try:
+            proof = extract_proof(credential)
+        except ProofFormatError as exc:
+            checks.append(Check("trusted-anchor", Outcome.FAIL, str(exc)))
+            return Report(overall_status(checks), tuple(checks), cred_id, chash)
+        chash = to_hex(proof.credential_hash)
+        chain_checks, issuer, anchor = self._chain_checks(credential, proof)
+        checks += chain_checks
+        return Report(overall_status(checks), tuple(checks), cred_id, chash, issuer, anchor)
+
+    def verify_many(self, credentials: Iterable[Mapping[str, Any]]) -> Iterable[Report]:
+        for c in credentials:
+            yield self.verify(c)
+
+    # -- chain checks -------------------------------------------------------------------------
+
+    def _chain_checks(
+        self, credential: Mapping[str, Any], proof: CredanchorProof
+    ) -> tuple[list[Check], dict[str, Any] | None, dict[str, Any] | None]:
+        a = proof.anchor
+        anchor_info: dict[str, Any] = {
+            "chainId": a.chain_id,
+            "contract": a.contract,
+            "transactionHash": a.transaction_hash,
+            "blockNumber": a.block_number,
+            "anchoredAt": a.anchored_at.isoformat().replace("+00:00", "Z"),
+            "issuerAccount": a.issuer_account,
+        }
+        names = ("anchored", "issuer", "revocation", "confirmations")
+        trusted = self.trust.find(a.chain_id, a.contract)
+        if trusted is None:
+            checks = [
+                Check(
+                    "trusted-anchor", Outcome.FAIL,
+                    "The badge says it is recorded in a registry this verifier does not trust "
+                    f"(chain {a.chain_id}, contract {a.contract}).",
+                    {"chainId": a.chain_id, "contract": a.contract},
+                ),
+                *(Check(n, Outcome.SKIPPED, "Not checked: the registry is not trusted.")
+                  for n in names),
+            ]
+            return checks, None, anchor_info
+        anchor_info["registry"] = trusted.name
+        if link := trusted.tx_link(a.transaction_hash):
+            anchor_info["explorerUrl"] = link
+        checks = [
+            Check("trusted-anchor", Outcome.PASS,
+                  f"Recorded in a trusted registry{f' ({trusted.name})' if trusted.name else ''}.",
+                  {"chainId": a.chain_id, "contract": trusted.contract})
+        ]
+        try:
+            reader = self._reader(trusted)
+            verdict = reader.verify(*_verify_args(proof))
+            issuer_info, issuer_checks = self._issuer_checks(credential, proof, reader, verdict)
+            checks.append(self._anchored_check(proof, reader, verdict))
+            checks += issuer_checks
+            checks.append(self._revocation_check(proof, reader, verdict))
+            checks.append(self._confirmation_check(proof, reader, verdict))
+        except ChainUnavailable as exc:
+            done = {c.name for c in checks}
+            checks += [
+                Check(n, Outcome.ERROR,
+                      f"Could not reach the blockchain to check this ({exc}). This says nothing "
+                      "about the badge itself: try again later.")
+                for n in names if n not in done
+            ]
+            return checks, None, anchor_info
+        return checks, issuer_info, anchor_info
+
+    def _anchored_check(self, proof: CredanchorProof, reader: ChainReader, verdict: OnChainVerdict) -> Check:
+        a = proof.anchor
+        if verdict.status == 1:
+            return Check("anchored", Outcome.FAIL,
+                         "The batch this badge belongs to was never recorded on the blockchain "
+                         "by the issuer's account.",
+                         {"root": to_hex(proof.merkle_root), "issuerAccount": a.issuer_account})
+        if verdict.status == 2:
+            return Check("anchored", Outcome.FAIL,
+                         "The badge's proof does not lead to the recorded batch.",
+                         {"root": to_hex(proof.merkle_root)})
+        tx = self._cached_tx(reader, a.transaction_hash)
+        if tx is None or (proof.merkle_root, a.issuer_account.lower()) not in tx.anchors:
+            return Check("anchored", Outcome.FAIL,
+                         "The transaction named in the badge did not record this batch.",
+                         {"transactionHash": a.transaction_hash})
+        if tx.block_number != a.block_number:
+            return Check("anchored", Outcome.FAIL,
+                         f"The badge names block {a.block_number}, but the batch was recorded "
+                         f"in block {tx.block_number}.", {"blockNumber": tx.block_number})
+        if int(a.anchored_at.timestamp()) != verdict.anchored_at:
+            return Check("anchored", Outcome.FAIL,
+                         "The recording time in the badge differs from the blockchain's.",
+                         {"anchoredAt": verdict.anchored_at})
+        when = datetime.fromtimestamp(verdict.anchored_at, UTC).strftime("%d %B %Y %H:%M UTC")
+        return Check("anchored", Outcome.PASS, f"Recorded on the blockchain on {when}.",
+                     {"anchoredAt": verdict.anchored_at, "blockNumber": tx.block_number})
+
+    def _issuer_checks(
+        self, credential: Mapping[str, Any], proof: CredanchorProof, reader: ChainReader,
+        verdict: OnChainVerdict,
+    ) -> tuple[dict[str, Any] | None, list[Check]]:
+        issuer = credential.get("issuer")
+        did = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+        try:
+            did_chain, did_address = parse_issuer_did(str(did))
+        except CredanchorError:
+            return None, [Check("issuer", Outcome.FAIL,
+                                f"The issuer id {did!r} is not a blockchain account identifier.")]
+        info: dict[str, Any] = {"did": did, "address": verdict.issuer}
+        # Checked before anything on chain: the issuer account the anchor is looked up under
+        # comes from the unhashed proof, the DID from the hashed credential. Only when they
+        # agree may the chain's answer about that account be credited to this badge's issuer.
+        if did_chain != proof.anchor.chain_id or did_address.lower() != verdict.issuer.lower():
+            return info, [Check(
+                "issuer", Outcome.FAIL,
+                "The badge names a different issuer from the account its proof says recorded "
+                f"it ({verdict.issuer} on chain {proof.anchor.chain_id}).",
+                {"claimed": did, "onChain": verdict.issuer},
+            )]
+        if verdict.status == 1:
+            return None, [Check("issuer", Outcome.SKIPPED,
+                                "Not checked: the issuer never recorded this batch.")]
+        facts = self._cached_issuer(reader, verdict.issuer)
+        info.update(name=facts.name, profileURI=facts.profile_uri, active=facts.active,
+                    accreditedAt=facts.accredited_at, suspendedAt=facts.suspended_at or None)
+        if not verdict.issuer_active:
+            when = (datetime.fromtimestamp(facts.suspended_at, UTC).strftime("%d %B %Y")
+                    if facts.suspended_at else "an unknown date")
+            return info, [Check(
+                "issuer", Outcome.FAIL,
+                f"The issuer {facts.name or verdict.issuer} is no longer accredited "
+                f"(suspended on {when}).",
+                {"address": verdict.issuer, "suspendedAt": facts.suspended_at},
+            )]
+        return info, [Check("issuer", Outcome.PASS,
+                            f"Issued by {facts.name}, an accredited issuer.",
+                            {"address": verdict.issuer, "name": facts.name})]
+
+    def _revocation_check(self, proof: CredanchorProof, reader: ChainReader,
+                          verdict: OnChainVerdict) -> Check:
+        if verdict.status in (1, 2):
+            return Check("revocation", Outcome.SKIPPED, "Not checked: the anchor is not valid.")
+        if verdict.status in (3, 4):
+            detail = reader.revocation_reason(verdict.issuer, proof.credential_hash, proof.merkle_root)
+            what = "This badge" if verdict.status == 3 else "The whole batch containing this badge"
+            when = detail.get("revokedAt")
+            when_text = (f" on {datetime.fromtimestamp(when, UTC).strftime('%d %B %Y')}"
+                         if when else "")
+            return Check("revocation", Outcome.FAIL,
+                         f"{what} was revoked by its issuer{when_text}.",
+                         {"kind": STATUS_NAMES[verdict.status], **detail})
+        return Check("revocation", Outcome.PASS, "Not revoked.")
+
+    def _confirmation_check(self, proof: CredanchorProof, reader: ChainReader,
+                            verdict: OnChainVerdict) -> Check:
+        if verdict.status in (1, 2):
+            return Check("confirmations", Outcome.SKIPPED, "Not checked: the anchor is not valid.")
+        depth = self._cached_head(reader) - proof.anchor.block_number + 1
+        if depth < self.min_confirmations:  # a cached head may predate this anchor: ask again
+            depth = self._cached_head(reader, fresh=True) - proof.anchor.block_number + 1
+        if depth < self.min_confirmations:
+            return Check("confirmations", Outcome.WARN,
+                         f"Recorded only {depth} block(s) ago; wait for {self.min_confirmations}.",
+                         {"confirmations": depth, "pending": True})
+        return Check("confirmations", Outcome.PASS,
+                     f"{depth} block{'s' if depth != 1 else ''} deep.",
+                     {"confirmations": depth})
+
+    # -- caches -------------------------------------------------------------------------------
+
+    def _cached_tx(self, reader: ChainReader, tx_hash: str) -> AnchorTx | None:
+        key = (reader.chain_id, tx_hash.lower())
+        hit, tx = self._tx_cache.get(key)
+        if not hit:
+            tx = reader.anchor_tx(tx_hash)
+            if tx is not None:  # an unknown tx may still appear; don't cache absence
+                self._tx_cache.put(key, tx)
+        return tx
+
+    def _cached_issuer(self, reader: ChainReader, address: str) -> IssuerFacts:
+        key = (reader.chain_id, address.lower())
+        hit, facts = self._issuer_cache.get(key)
+        if not hit:
+            facts = reader.issuer_facts(address)
+            self._issuer_cache.put(key, facts)
+        return facts
+
+    def _cached_head(self, reader: ChainReader, *, fresh: bool = False) -> int:
+        hit, head = self._head_cache.get(reader.chain_id)
+        if fresh or not hit:
+            head = reader.head()
+            self._head_cache.put(reader.chain_id, head)
+        return head
+
+    def forget(self) -> None:
+        """Drop every cached fact."""
+        for cache in (self._tx_cache, self._issuer_cache, self._head_cache):
+            cache.clear()
+
+
+def _verify_args(proof: CredanchorProof) -> tuple[str, bytes, list[bytes], bytes]:
+    """What ``ChainReader.verify`` is asked about a proof (one place, so a batched tree
+    prefetch asks exactly what the checks will): anchors are keyed by (issuer, root), so the
+    anchoring account the proof names comes first."""
+    return (proof.anchor.issuer_account, proof.credential_hash, list(proof.merkle_proof),
+            proof.merkle_root)
+
+
+def _hashable(args: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(tuple(a) if isinstance(a, list) else a for a in args)
+
+
+class _Tree:
+    """The chain reads of one open :meth:`Verifier.tree`, per trusted contract."""
+
+    def __init__(self, verifier: Verifier) -> None:
+        self.verifier = verifier
+        self._readers: dict[tuple[int, str], _TreeReader] = {}
+
+    def reader(self, trusted: TrustedContract) -> _TreeReader:
+        key = (trusted.chain_id, trusted.contract.lower())
+        reader = self._readers.get(key)
+        if reader is None:
+            reader = self._readers[key] = _TreeReader(self.verifier.readers(trusted))
+        return reader
+
+    def prefetch(self, documents: Iterable[Mapping[str, Any]]) -> None:
+        """Ask each contract about every proved credential of the tree in one go."""
+        wanted: dict[tuple[int, str], tuple[TrustedContract, list[tuple[Any, ...]]]] = {}
+        for doc in documents:
+            if not has_proof(doc):
+                continue
+            try:
+                proof = extract_proof(doc)
+            except ProofFormatError:
+                continue  # reported by the checks themselves
+            trusted = self.verifier.trust.find(proof.anchor.chain_id, proof.anchor.contract)
+            if trusted is not None:
+                key = (trusted.chain_id, trusted.contract.lower())
+                wanted.setdefault(key, (trusted, []))[1].append(_verify_args(proof))
+        for trusted, items in wanted.values():
+            try:
+                reader = self.reader(trusted)
+            except CredanchorError:
+                continue  # no reader for that chain: each check reports it as usual
+            reader.prefetch(items)
+
+
+class _TreeReader:
+    """A :class:`ChainReader` for one tree: ``verify`` answers come from one batched call
+    where the reader offers ``verify_many``, and every read is made at most once — one
+    verification is one moment, so its answers do not change within it. A failure is kept
+    too (ChainUnavailable): the next credential asking the same reports ERROR at once instead
+    of waiting on a node that just failed."""
+
+    def __init__(self, reader: ChainReader) -> None:
+        self.reader = reader
+        self.chain_id = reader.chain_id
+        self.contract_address = reader.contract_address
+        self._memo: dict[tuple[Any, ...], Any] = {}
+
+    def prefetch(self, items: Sequence[tuple[Any, ...]]) -> None:
+        many = getattr(self.reader, "verify_many", None)
+        todo = list({_hashable(i): i for i in items
+                     if ("verify", *_hashable(i)) not in self._memo}.values())
+        if many is None or not todo:
+            return
+        try:
+            answers: list[Any] = list(many(todo))
+        except ChainError as exc:
+            failed = exc if isinstance(exc, ChainUnavailable) else ChainUnavailable(str(exc))
+            answers = [failed] * len(todo)
+        for item, answer in zip(todo, answers, strict=True):
+            self._memo[("verify", *_hashable(item))] = answer
+
+    def _once(self, name: str, *args: Any) -> Any:
+        key = (name, *_hashable(args))
+        if key not in self._memo:
+            try:
+                self._memo[key] = getattr(self.reader, name)(*args)
+            except ChainUnavailable as exc:
+                self._memo[key] = exc
+        value = self._memo[key]
+        if isinstance(value, ChainUnavailable):
+            raise value
+        return value
+
+    def verify(self, issuer: str, credential_hash: bytes, proof: list[bytes],
+               root: bytes) -> OnChainVerdict:
+        return self._once("verify", issuer, credential_hash, proof, root)
+
+    def issuer_facts(self, issuer: str) -> IssuerFacts:
+        return self._once("issuer_facts", issuer)
+
+    def anchor_tx(self, tx_hash: str) -> AnchorTx | None:
+        return self._once("anchor_tx", tx_hash)
+
+    def revocation_reason(self, issuer: str, credential_hash: bytes, root: bytes) -> dict[str, Any]:
+        return self._once("revocation_reason", issuer, credential_hash, root)
+
+    def head(self) -> int:
+        return self._once("head")
+
+
+_open_tree: contextvars.ContextVar[_Tree | None] = contextvars.ContextVar(
+    "credanchor_verification_tree", default=None)
+
+
+class _Cache:
+    """A small thread-safe cache whose entries expire after ``ttl`` seconds (None: never;
+    0: nothing is kept). Bounded: past ``maxsize`` entries it starts afresh."""
+
+    def __init__(self, ttl: float | None, maxsize: int = 100_000) -> None:
+        self.ttl = ttl
+        self.maxsize = maxsize
+        self._data: dict[Any, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> tuple[bool, Any]:
+        with self._lock:
+            entry = self._data.get(key)
+        if entry is None or (self.ttl is not None and entry[0] < time.monotonic()):
+            return False, None
+        return True, entry[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        if self.ttl == 0:
+            return
+        expires = float("inf") if self.ttl is None else time.monotonic() + self.ttl
+        with self._lock:
+            if len(self._data) >= self.maxsize:
+                self._data.clear()
+            self._data[key] = (expires, value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()

@@ -1,0 +1,452 @@
+"""``/api/v1``: the issuer API (Bearer API keys) and the public verification API.
+
+An issuer sees and acts on its own credentials and batches only: every lookup is scoped by the
+authenticated issuer, and another issuer's id answers 404 exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import functools
+import json as _json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Flask, Response, g, jsonify, request, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from credanchor import __version__
+from credanchor.core.credentials import parse_datetime
+from credanchor.core.hashing import from_hex32, loads_strict, to_hex
+from credanchor.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from credanchor.issuing.pipeline import issue, load_items
+from credanchor.ledger.store import CREDENTIAL_STATUSES, Batch, Issuer, StoredCredential
+from credanchor.usecases import stacks as stacking
+from credanchor.web import get_runtime
+from credanchor.web.openapi import openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+REVOCATION_REASONS = {
+    "unspecified": 0, "issued-in-error": 1, "superseded": 2, "misconduct": 3,
+    "key-compromise": 4, "withdrawn": 5,
+}
+
+
+# -- authentication ----------------------------------------------------------------------------
+
+
+def issuer_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
+        issuer = get_runtime().store().authenticate(key.strip())
+        if issuer is None:
+            raise Unauthorized("unknown or revoked API key")
+        if not issuer.active:
+            raise Forbidden(f"issuer {issuer.address} is suspended")
+        g.issuer = issuer
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def current_issuer() -> Issuer:
+    return g.issuer
+
+
+# -- representations ---------------------------------------------------------------------------
+
+
+def credential_summary(c: StoredCredential) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "credentialHash": to_hex(c.credential_hash),
+        "status": c.status,
+        "batchId": c.batch_id,
+        "createdAt": _iso(c.created_at),
+    }
+
+
+def batch_view(b: Batch) -> dict[str, Any]:
+    runtime = get_runtime()
+    explorer = runtime.settings.explorer_url
+    return {
+        "id": b.id,
+        "status": b.status,
+        "root": to_hex(b.root),
+        "count": b.count,
+        "sealedAt": _iso(b.sealed_at),
+        "transactionHash": b.tx_hash,
+        "blockNumber": b.block_number,
+        "anchoredAt": _iso(b.anchored_at),
+        "confirmedAt": _iso(b.confirmed_at),
+        "chainId": runtime.chain.chain_id,
+        "contract": runtime.chain.contract_address,
+        "explorerUrl": f"{explorer.rstrip('/')}/tx/{b.tx_hash}" if explorer and b.tx_hash else None,
+        "lastError": b.last_error,
+    }
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def _json_body() -> Any:
+    data = request.get_data(cache=True)
+    if not data:
+        raise InvalidInput("the request body is empty; send JSON")
+    return loads_strict(data)
+
+
+def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"query parameter {name} must be an integer") from None
+    if not lo <= value <= hi:
+        raise InvalidInput(f"query parameter {name} must be between {lo} and {hi}")
+    return value
+
+
+def _reason() -> tuple[int, str | None]:
+    body = _json_body() if request.get_data(cache=True) else {}
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object like {\"reason\": \"superseded\"}")
+    reason = body.get("reason", "unspecified")
+    if isinstance(reason, str) and reason in REVOCATION_REASONS:
+        code = REVOCATION_REASONS[reason]
+    elif isinstance(reason, int) and not isinstance(reason, bool) and 0 <= reason <= 255:
+        code = reason
+    else:
+        raise InvalidInput(
+            f"reason must be one of {', '.join(REVOCATION_REASONS)} or an integer 0-255"
+        )
+    note = body.get("note")
+    if note is not None and not isinstance(note, str):
+        raise InvalidInput("note must be a string")
+    return code, note
+
+
+# -- issuer endpoints --------------------------------------------------------------------------
+
+
+@bp.post("/credentials")
+@issuer_required
+def post_credentials() -> Response:
+    runtime = get_runtime()
+    store = runtime.store()
+    issuer = current_issuer()
+    upload = request.files.get("file")
+    if upload is not None:
+        items = load_items(upload.read(), upload.mimetype)
+    else:
+        if not request.get_data(cache=True):
+            raise InvalidInput("send credentials as JSON, as CSV (text/csv) or as a 'file' upload")
+        items = load_items(request.get_data(cache=True), request.content_type)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= 200):
+        raise InvalidInput("Idempotency-Key must be 1-200 characters")
+    accepted = issue(store, issuer, runtime.issuer_profile(issuer), items,
+                     max_items=runtime.settings.max_credentials_per_request, idempotency_key=key)
+    runtime.wake_worker()
+    resp = jsonify({"count": len(accepted), "credentials": [a.to_dict() for a in accepted]})
+    resp.status_code = 202
+    return resp
+
+
+@bp.get("/credentials")
+@issuer_required
+def list_credentials() -> Response:
+    status = request.args.get("status")
+    if status is not None and status not in CREDENTIAL_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(CREDENTIAL_STATUSES)}")
+    batch_id = _int_arg("batch", 0, 0, 2**62) or None
+    limit = _int_arg("limit", 100, 1, 1000)
+    after = _int_arg("after", 0, 0, 2**62)
+    items = get_runtime().store().list_credentials(
+        current_issuer().id, status=status, batch_id=batch_id, after_seq=after, limit=limit
+    )
+    nxt = items[-1].seq if len(items) == limit else None
+    return jsonify({"items": [credential_summary(c) for c in items], "next": nxt})
+
+
+@bp.get("/credentials/<path:credential_id>")
+@issuer_required
+def get_credential(credential_id: str) -> Response:
+    runtime = get_runtime()
+    store = runtime.store()
+    cred = store.get_credential(credential_id, issuer_id=current_issuer().id)
+    body = credential_summary(cred)
+    body["shared"] = store.is_shared(cred.id)
+    revocation = store.revocation_of(cred.issuer_id, "credential", cred.credential_hash)
+    body["revocation"] = None if revocation is None else {
+        "reason": revocation["reason"], "status": revocation["op_status"] or "queued",
+        "transactionHash": revocation["tx_hash"],
+    }
+    if cred.status == "anchored":
+        document = runtime.proofs().credential_file(cred)
+        if request.args.get("download"):
+            safe = cred.id.replace(":", "-")
+            return Response(
+                _json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/json",
+                headers={"Content-Disposition": f'attachment; filename="{safe}.json"'},
+            )
+        body["credential"] = document
+        body["download"] = url_for("api.get_credential", credential_id=cred.id, download=1)
+    else:
+        if request.args.get("download"):
+            raise NotFound(f"credential {cred.id} is {cred.status}; its file exists once anchored")
+        body["credential"] = cred.as_dict()
+    return jsonify(body)
+
+
+@bp.patch("/credentials/<path:credential_id>")
+@issuer_required
+def patch_credential(credential_id: str) -> Response:
+    body = _json_body()
+    if not isinstance(body, dict) or set(body) != {"shared"} or not isinstance(body["shared"], bool):
+        raise InvalidInput('send {"shared": true} or {"shared": false}')
+    store = get_runtime().store()
+    store.set_shared(credential_id, body["shared"], issuer_id=current_issuer().id)
+    cred = store.get_credential(credential_id, issuer_id=current_issuer().id)
+    return jsonify({**credential_summary(cred), "shared": body["shared"]})
+
+
+@bp.post("/credentials/<path:credential_id>/revoke")
+@issuer_required
+def revoke_credential(credential_id: str) -> Response:
+    cred = get_runtime().store().get_credential(credential_id, issuer_id=current_issuer().id)
+    return _request_revocation("credential", cred.credential_hash,
+                               {"id": cred.id, "credentialHash": to_hex(cred.credential_hash)})
+
+
+@bp.post("/batches")
+@issuer_required
+def post_batches() -> Response:
+    runtime = get_runtime()
+    anchorer = runtime.anchorer()
+    sealed = anchorer.seal_due(force=True, issuer_id=current_issuer().id)
+    runtime.wake_worker()
+    resp = jsonify({"batches": [batch_view(b) for b in sealed]})
+    resp.status_code = 202
+    return resp
+
+
+@bp.get("/batches")
+@issuer_required
+def list_batches() -> Response:
+    status = request.args.get("status")
+    if status is not None and status not in ("queued", "submitted", "confirmed", "failed"):
+        raise InvalidInput("status must be queued, submitted, confirmed or failed")
+    limit = _int_arg("limit", 100, 1, 1000)
+    items = get_runtime().store().list_batches(
+        issuer_id=current_issuer().id, status=status, limit=limit,
+        after_id=_int_arg("after", 0, 0, 2**62),
+    )
+    return jsonify({"items": [batch_view(b) for b in items],
+                    "next": items[-1].id if len(items) == limit else None})
+
+
+@bp.get("/batches/<int:batch_id>")
+@issuer_required
+def get_batch(batch_id: int) -> Response:
+    return jsonify(batch_view(get_runtime().store().get_batch(batch_id, issuer_id=current_issuer().id)))
+
+
+@bp.post("/batches/<int:batch_id>/revoke")
+@issuer_required
+def revoke_batch(batch_id: int) -> Response:
+    batch = get_runtime().store().get_batch(batch_id, issuer_id=current_issuer().id)
+    return _request_revocation("batch", batch.root, {"id": batch.id, "root": to_hex(batch.root)})
+
+
+def _request_revocation(kind: str, target: bytes, body: dict[str, Any]) -> Response:
+    """Record a revocation for the worker to carry to the chain; 202 either way."""
+    runtime = get_runtime()
+    reason, note = _reason()
+    created = runtime.store().add_revocation(current_issuer().id, kind, target, reason, note)
+    runtime.wake_worker()
+    resp = jsonify({**body, "reason": reason,
+                    "status": "queued" if created else "already-requested"})
+    resp.status_code = 202
+    return resp
+
+
+# -- stacked qualifications (credanchor.usecases.stacks, docs/stacking.md) -----------------------------
+
+
+def _stack_request(allowed: set[str]) -> dict[str, Any]:
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise InvalidInput("send a JSON object like {\"recipient\": …, \"components\": […]}")
+    unknown = set(body) - allowed
+    if unknown:
+        raise InvalidInput(f"unknown field(s) {', '.join(sorted(unknown))}")
+    version = body.get("version")
+    if version is not None and (type(version) is not int or version < 1):
+        raise InvalidInput("version must be a positive integer")
+    return body
+
+
+def _stack_view(published: stacking.PublishedStack) -> dict[str, Any]:
+    return {**published.summary(),
+            "definition": dict(published.file or published.definition.document)}
+
+
+@bp.post("/stacks")
+@issuer_required
+def post_stacks() -> Response:
+    runtime = get_runtime()
+    published = stacking.publish(runtime, current_issuer(), _json_body())
+    runtime.wake_worker()
+    resp = jsonify(_stack_view(published))
+    resp.status_code = 202
+    return resp
+
+
+@bp.get("/stacks")
+@issuer_required
+def list_stacks() -> Response:
+    items = stacking.list_stacks(get_runtime(), current_issuer().id)
+    return jsonify({"items": [p.summary() for p in items]})
+
+
+@bp.get("/stacks/<stack_id>")
+@issuer_required
+def get_stack(stack_id: str) -> Response:
+    version = _int_arg("version", 0, 0, 1_000_000) or None
+    return jsonify(_stack_view(stacking.get_stack(get_runtime(), current_issuer().id, stack_id,
+                                                  version)))
+
+
+@bp.post("/stacks/<stack_id>/eligibility")
+@issuer_required
+def stack_eligibility(stack_id: str) -> Response:
+    body = _stack_request({"recipient", "components", "version"})
+    result = stacking.check_eligibility(get_runtime(), current_issuer(), stack_id,
+                                        body.get("components"), body.get("recipient"),
+                                        version=body.get("version"))
+    return jsonify(result.to_dict())
+
+
+@bp.post("/stacks/<stack_id>/issue")
+@issuer_required
+def issue_stack(stack_id: str) -> Response:
+    body = _stack_request({"recipient", "name", "components", "version", "validUntil"})
+    name = body.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise InvalidInput("name must be a non-empty string")
+    valid_until = body.get("validUntil")
+    if valid_until is not None:
+        try:
+            valid_until = parse_datetime(valid_until)
+        except ValueError as exc:
+            raise InvalidInput(f"validUntil: {exc}") from None
+    runtime = get_runtime()
+    accepted = stacking.issue_qualification(
+        runtime, current_issuer(), stack_id, body.get("components"), body.get("recipient"),
+        name=name.strip() if name else None, version=body.get("version"),
+        valid_until=valid_until)
+    runtime.wake_worker()
+    resp = jsonify(accepted.to_dict())
+    resp.status_code = 202
+    return resp
+
+
+# -- public endpoints --------------------------------------------------------------------------
+
+
+@bp.route("/verify", methods=["POST", "OPTIONS"])
+def verify() -> Response:
+    if request.method == "OPTIONS":  # CORS preflight: any site may ask us to verify
+        return Response(status=204)
+    document = _json_body()
+    if not isinstance(document, dict):
+        raise InvalidInput("send one credential as a JSON object")
+    report = get_runtime().verify(document)
+    return jsonify(report.to_dict())
+
+
+@bp.get("/issuers")
+def issuers() -> Response:
+    runtime = get_runtime()
+    return jsonify({
+        "chainId": runtime.chain.chain_id,
+        "contract": runtime.chain.contract_address,
+        "issuers": runtime.issuer_index.issuers(),  # indexed: O(1) RPC calls per request
+    })
+
+
+@bp.get("/credentials/by-hash/<hexhash>/status")
+def public_status(hexhash: str) -> Response:
+    """Whether a hash is known to this ledger (no personal data): lets holders of a pending
+    credential check progress without an API key."""
+    store = get_runtime().store()
+    cred = store.get_credential_by_hash(from_hex32(hexhash))
+    if cred is None:
+        raise NotFound("no credential with that hash")
+    return jsonify({"credentialHash": to_hex(cred.credential_hash), "status": cred.status})
+
+
+def healthz() -> tuple[Response, int]:
+    runtime = get_runtime()
+    body: dict[str, Any] = {"version": __version__}
+    ok = True
+    try:
+        store = runtime.store()
+        pending, oldest = store.pending_summary()
+        last = store.last_confirmed_batch()
+        body["database"] = {"ok": True, "schemaVersion": store.schema_version}
+        body["backlog"] = {"pending": pending, "oldestPendingAt": _iso(oldest)}
+        body["lastAnchor"] = None if last is None else {
+            "batchId": last.id, "transactionHash": last.tx_hash, "confirmedAt": _iso(last.confirmed_at)}
+    except Exception as exc:  # health must report, not crash
+        ok = False
+        body["database"] = {"ok": False, "error": type(exc).__name__}
+    try:
+        body["chain"] = {"ok": True, "chainId": runtime.chain.chain_id,
+                         "contract": runtime.chain.contract_address, "head": runtime.chain.head()}
+    except Exception as exc:
+        ok = False
+        body["chain"] = {"ok": False, "error": str(exc)[:200]}
+    body["status"] = "ok" if ok else "degraded"
+    return jsonify(body), 200 if ok else 503
+
+
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+def _cors(resp: Response) -> Response:
+    if request.path == "/api/v1/verify":
+        resp.headers["Access-Control-Allow-Origin"] = "*"
+        resp.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        resp.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        resp.headers["Access-Control-Max-Age"] = "86400"
+    return resp
+
+
+def init_app(app: Flask) -> None:
+    rate = app.extensions["credanchor"].settings.public_rate_limit
+    # One limiter per app (per process under gunicorn: limits are per worker, in memory).
+    limiter = Limiter(key_func=get_remote_address, app=app, storage_uri="memory://")
+    app.register_blueprint(bp)
+    # The limit is checked inside the wrapper flask-limiter returns, so that wrapper must be
+    # the registered view.
+    for view in (verify, issuers, public_status):
+        endpoint = f"api.{view.__name__}"
+        app.view_functions[endpoint] = limiter.limit(rate)(  # type: ignore[assignment]
+            app.view_functions[endpoint])
+    app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/openapi.json", "openapi", openapi)
+    app.after_request(_cors)
