@@ -88,6 +88,49 @@ class StatusListInvalid(InvalidInput):
     status, code, title = 422, "status-list-invalid", "Malformed Bitstring Status List"
 
 
+# -- JSON-LD, RDFC-1.0, keys, DIDs and Data Integrity proofs (credanchor.core) -----------------
+# A signature that does not verify is never an exception: it is a DataIntegrityResult whose
+# ``verified`` is False; these describe input that cannot be evaluated at all.
+
+
+class UnknownContext(InvalidInput):
+    """A JSON-LD document names a context URL that is not bundled (nothing is ever fetched)."""
+
+    status, code, title = 422, "unknown-context", "Unknown JSON-LD context"
+
+
+class RdfCanonicalizationError(InvalidInput):
+    """A document cannot be turned into RDF without losing data (undefined term, relative IRI,
+    null value, ...) or is not valid JSON-LD, so it cannot be canonicalised (RDFC-1.0)."""
+
+    status, code, title = 422, "rdf-canonicalization", "Document cannot be canonicalised (RDFC-1.0)"
+
+
+class KeyFormatError(InvalidInput):
+    """A key, multibase or multicodec value is malformed or of an unsupported type."""
+
+    status, code, title = 422, "key-format", "Malformed key"
+
+
+class DidError(InvalidInput):
+    """A DID, DID URL or DID document is malformed or of an unsupported method."""
+
+    status, code, title = 422, "did-invalid", "Malformed DID"
+
+
+class ProofGenerationError(InvalidInput):
+    """Proof options are invalid (the spec's PROOF_GENERATION_ERROR)."""
+
+    status, code, title = 422, "proof-generation", "Invalid Data Integrity proof options"
+
+
+class ProofInputError(InvalidInput):
+    """A secured document cannot be evaluated at all: not an object, no ``proof``, a ``proof``
+    that is neither an object nor a list of objects, or too many proofs."""
+
+    status, code, title = 422, "proof-input", "Malformed secured document"
+
+
 class TooManyCredentials(InvalidInput):
     """One file or request holds more credentials to verify against the chain than allowed
     (``CREDANCHOR_MAX_VERIFY_CREDENTIALS``): a stacked qualification counts itself, its

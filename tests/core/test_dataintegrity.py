@@ -24,15 +24,15 @@ from credanchor.core.dataintegrity import (
     transform,
     verify,
 )
-from credanchor.core.errors import (
+from credanchor.core.jsonld import CREDENTIALS_V2, DID_V1, MULTIKEY_V1, ContextLoader
+from credanchor.core.multikey import Ed25519KeyPair, multibase_decode, multibase_encode
+from credanchor.errors import (
+    InvalidInput,
     ProofGenerationError,
     ProofInputError,
     RdfCanonicalizationError,
     UnknownContext,
 )
-from credanchor.core.jsonld import CREDENTIALS_V2, DID_V1, MULTIKEY_V1, ContextLoader
-from credanchor.core.multikey import Ed25519KeyPair, multibase_decode, multibase_encode
-from credanchor.errors import InvalidInput
 
 from ._ob3 import ob3_credentials
 from ._support import VECTORS, make_credential

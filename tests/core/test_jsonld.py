@@ -10,7 +10,6 @@ from importlib import resources
 import pytest
 
 from credanchor.core.credentials import CONTEXT
-from credanchor.core.errors import UnknownContext
 from credanchor.core.jsonld import (
     BUNDLED_CONTEXTS,
     CREDENTIALS_V2,
@@ -20,7 +19,7 @@ from credanchor.core.jsonld import (
     default_loader,
 )
 from credanchor.core.rdfc import canonical_nquads
-from credanchor.errors import CredanchorError, InvalidInput
+from credanchor.errors import CredanchorError, InvalidInput, UnknownContext
 
 from ._support import VECTORS
 

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from credanchor.core.errors import DidError, KeyFormatError
 from credanchor.core.jsonld import DID_V1, MULTIKEY_V1
 from credanchor.core.multikey import (
     Ed25519KeyPair,
@@ -26,7 +25,7 @@ from credanchor.core.multikey import (
     resolve_offline,
     verify_ed25519,
 )
-from credanchor.errors import InvalidInput
+from credanchor.errors import DidError, InvalidInput, KeyFormatError
 
 # Data Integrity EdDSA Cryptosuites v1.0 (W3C REC 2025-05-15), Appendix B.1, Example 7:
 # Private and Public keys for Signature.

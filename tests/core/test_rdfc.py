@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from credanchor.core.errors import RdfCanonicalizationError, UnknownContext
 from credanchor.core.jsonld import CREDENTIALS_V2, ContextLoader
 from credanchor.core.rdfc import MAX_DEPTH, canonical_nquads, reference
+from credanchor.errors import RdfCanonicalizationError, UnknownContext
 
 from ._support import VECTORS, make_credential
 

@@ -11,5 +11,4 @@ Modules:
     rdfc_fast     -- the same bytes, fast, for the documents credanchor itself builds
     multikey      -- Ed25519 keys as Multikey, base58btc, did:key, did:web URLs
     dataintegrity -- W3C Data Integrity proofs with the eddsa-rdfc-2022 cryptosuite
-    errors        -- the errors these modules raise (all under credanchor.errors' root)
 """

@@ -23,7 +23,7 @@ offline (credanchor.core.multikey).
 Verification reports, rather than raises, everything about a proof that makes it fail (see
 :class:`Failure`). It raises only when the document as a whole cannot be evaluated: not a JSON
 object, no ``proof``, an entry that is not an object, too many proofs, or a document that
-cannot be canonicalised (credanchor.core.errors).
+cannot be canonicalised (credanchor.errors).
 """
 
 from __future__ import annotations
@@ -36,13 +36,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from credanchor.core.errors import (
-    DidError,
-    KeyFormatError,
-    ProofGenerationError,
-    ProofInputError,
-    RdfCanonicalizationError,
-)
 from credanchor.core.jsonld import ContextLoader
 from credanchor.core.multikey import (
     Ed25519KeyPair,
@@ -53,6 +46,13 @@ from credanchor.core.multikey import (
     verify_ed25519,
 )
 from credanchor.core.rdfc import Canonicalizer, canonical_nquads
+from credanchor.errors import (
+    DidError,
+    KeyFormatError,
+    ProofGenerationError,
+    ProofInputError,
+    RdfCanonicalizationError,
+)
 
 __all__ = [
     "CRYPTOSUITE",

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from credanchor.core.errors import UnknownContext
+from credanchor.errors import UnknownContext
 
 __all__ = [
     "BUNDLED_CONTEXTS",

@@ -23,8 +23,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from credanchor.core.errors import DidError, KeyFormatError
 from credanchor.core.jsonld import DID_V1, MULTIKEY_V1
+from credanchor.errors import DidError, KeyFormatError
 
 __all__ = [
     "ED25519_PUB_PREFIX",

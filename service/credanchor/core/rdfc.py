@@ -39,9 +39,9 @@ from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from credanchor.core.errors import RdfCanonicalizationError, UnknownContext
 from credanchor.core.hashing import MAX_SAFE_INTEGER  # what a JavaScript verifier reads exactly
 from credanchor.core.jsonld import ContextLoader, default_loader
+from credanchor.errors import RdfCanonicalizationError, UnknownContext
 
 __all__ = ["MAX_DEPTH", "Canonicalizer", "canonical_nquads", "reference"]
 
