@@ -326,3 +326,28 @@ def test_concurrent_callers_share_one_fetch(site: Site, certs: dict) -> None:
         t.join(timeout=30)
     assert results == [doc_for(site.did)] * 8
     assert site.hits["/.well-known/did.json"] == 1
+
+
+def test_with_the_data_integrity_verifier(site: Site, certs: dict) -> None:
+    """Through core.dataintegrity.verify: a document verifies, a missing DID is a failed proof
+    (INVALID), and an unreachable one raises out of verify (ERROR), never a failed proof."""
+    from credanchor.core import dataintegrity
+
+    signed = dataintegrity.add_proof(
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "issuer": site.did,
+            "credentialSubject": {"id": "did:example:holder"},
+        },
+        KEY,
+        verification_method=f"{site.did}#{KEY.public_multibase}",
+    )
+    site.put("/.well-known/did.json", doc_for(site.did))
+    assert dataintegrity.verify(signed, resolver=resolver_for(certs)).verified
+    site.routes.pop("/.well-known/did.json")
+    result = dataintegrity.verify(signed, resolver=resolver_for(certs))
+    assert result.proofs[0].failure == dataintegrity.Failure.METHOD_NOT_FOUND
+    site.put("/.well-known/did.json", b"down", status=502)
+    with pytest.raises(DidUnreachable):
+        dataintegrity.verify(signed, resolver=resolver_for(certs))
