@@ -248,3 +248,35 @@ class StoreError(CredanchorError):
     """The issuer's ledger database failed or is from an unknown schema version."""
 
     status, code, title = 500, "store", "Ledger database error"
+
+
+# --- DID resolution (credanchor.verify.did_resolver) -----------------------------------------
+# A DID that does not exist or whose document is broken is the credential's problem (INVALID);
+# a DID document that could not be fetched says nothing about the credential (ERROR).
+
+
+class DidNotFound(DidError):
+    """The DID's document does not exist (did:web answered 404 or 410)."""
+
+    status, code, title = 422, "did-not-found", "DID not found"
+
+
+class DidDocumentInvalid(DidError):
+    """A DID document was fetched but is not one: not JSON, not an object, too large, an
+    ``id`` other than the DID, malformed verification methods."""
+
+    status, code, title = 422, "did-document-invalid", "Invalid DID document"
+
+
+class DidUnreachable(ChainError):
+    """A DID document could not be fetched: host unreachable, timeout, TLS failure, 5xx.
+    Verification reports this as ERROR, never INVALID.
+
+    It subclasses ChainError, not for its name but for its handlers: ChainError is the family
+    every existing verification path already turns into ERROR (``verify.bulk`` reports an
+    escaping ChainError as CHAIN_FAILED, while any other CredanchorError becomes "not a
+    credential", i.e. INVALID). Not ChainUnavailable, whose handler says "Could not reach the
+    blockchain". It is neither an InvalidInput nor a ValueError, so no bad-input handler and no
+    ``except DidError`` in ``core.dataintegrity`` ever catches it."""
+
+    status, code, title = 503, "did-unreachable", "DID document unreachable"
