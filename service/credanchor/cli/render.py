@@ -5,11 +5,16 @@ characters) so that it cannot steer the terminal."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from credanchor.core.terminal import printable
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from credanchor.core.report import Report
 
 #: Show a progress bar from this many items on.
 PROGRESS_FROM = 100
@@ -25,7 +30,7 @@ def echo_lines(lines: Iterable[str]) -> None:
         echo(line)
 
 
-def progress(total: int, what: str) -> Any:
+def progress(total: int, what: str) -> Progress:
     """A progress bar on stderr for long runs in a terminal (rich draws only the bar; no file
     text goes through it)."""
     from rich.console import Console
@@ -43,7 +48,7 @@ def progress(total: int, what: str) -> Any:
                     disable=total <= PROGRESS_FROM or not console.is_terminal)
 
 
-def echo_tree(report: Any, document: Any) -> None:
+def echo_tree(report: Report, document: Any) -> None:
     """A stacked qualification's components and rule as a tree, below its verdict line."""
     from credanchor.usecases.stacks import tree_lines
 

@@ -18,16 +18,20 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from credanchor.cli.context import service_context
+from credanchor.cli.context import Ctx, service_context
 from credanchor.cli.errors import EXIT_CHAIN, EXIT_INVALID, EXIT_OK, handle_errors
 from credanchor.cli.render import echo, echo_tree, progress
 from credanchor.core.hashing import loads_strict
 from credanchor.core.terminal import printable
 from credanchor.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from credanchor.core.report import Report
+    from credanchor.verify.bulk import FileResult
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 #: Options that choose the chain reader of --rpc; the service's own reader has its settings.
@@ -89,7 +93,7 @@ def verify_command(inputs: tuple[str, ...], rpc_urls: tuple[str, ...], contract:
     return render_results(results, paths, as_json=as_json, problems_only=problems_only)
 
 
-def _service_results(service: Any, paths: list[Path]) -> Iterable[Any]:
+def _service_results(service: Ctx, paths: list[Path]) -> Iterable[FileResult]:
     """The service's chain reader: its own verifier (chain, trust list, confirmations)."""
     from credanchor.verify.bulk import BulkVerifier
 
@@ -102,7 +106,7 @@ def _service_results(service: Any, paths: list[Path]) -> Iterable[Any]:
     return BulkVerifier(service.runtime().verifier(), {}).verify_files(paths)
 
 
-def _rpc_results(paths: list[Path], *, jobs: int, **options: Any) -> Iterable[Any]:
+def _rpc_results(paths: list[Path], *, jobs: int, **options: Any) -> Iterable[FileResult]:
     """A JSON-RPC chain reader trusting exactly what the options say, in ``jobs`` processes."""
     from credanchor.verify.bulk import CHUNK, open_bulk_verifier, verify_files_in_processes
 
@@ -112,7 +116,7 @@ def _rpc_results(paths: list[Path], *, jobs: int, **options: Any) -> Iterable[An
     return open_bulk_verifier(**options).verify_files(paths)
 
 
-def render_results(results: Iterable[Any], paths: Sequence[Path], *, as_json: bool,
+def render_results(results: Iterable[FileResult], paths: Sequence[Path], *, as_json: bool,
                    problems_only: bool) -> int:
     """Print a row per :class:`~credanchor.verify.bulk.FileResult` and the summary; the exit
     code: 4 when the chain did not answer for some file, 1 when some file is not VALID."""
@@ -140,7 +144,7 @@ def render_results(results: Iterable[Any], paths: Sequence[Path], *, as_json: bo
                 echo(f"{status.value:<8} {printable(result.path):<{width}}"
                      + (f"  {reason}" if reason else ""))
                 if result.report is not None and result.report.components:
-                    _echo_tree_of(result)
+                    _echo_tree_of(result.path, result.report)
     elapsed = time.perf_counter() - started
     total = sum(counts.values())
     figures = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
@@ -151,13 +155,14 @@ def render_results(results: Iterable[Any], paths: Sequence[Path], *, as_json: bo
     return EXIT_OK if counts.get(Status.VALID.value, 0) == total else EXIT_INVALID
 
 
-def _echo_tree_of(result: Any) -> None:
+def _echo_tree_of(path: Path, report: Report) -> None:
+    """A stacked qualification's tree, from its file again (the results keep no documents)."""
     try:
-        document = loads_strict(result.path.read_bytes())
+        document = loads_strict(path.read_bytes())
     except Exception as exc:  # the verdict is printed already; the tree is extra
         echo(f"  (its components cannot be shown: {type(exc).__name__}: {exc})")
         return
-    echo_tree(result.report, document)
+    echo_tree(report, document)
 
 
 COMMANDS = (verify_command,)
