@@ -103,7 +103,8 @@ def test_the_readme_anvil_walkthrough_works_as_written(tmp_path, nodes):
     assert funded[1] == "balance: 10 ETH"
     issued = out["issue examples/badges.csv"].stdout
     assert "accepted 4 credential(s)" in issued and "anchored and confirmed" in issued
-    verified = out["verify out/anvil-badges/"].stdout.splitlines()
+    header, *verified = out["verify out/anvil-badges/"].stdout.splitlines()
+    assert header.split() == ["STATUS", "FILE", "DETAIL"]  # the one verify table
     assert len(verified) == 4 and all(v.startswith("VALID ") for v in verified)
     # The issuer paid for its anchor out of what `issuer fund` sent it.
     address = funded[0].split("(")[1].split(")")[0]

@@ -62,7 +62,7 @@ def run_script(name: str, *args: str, timeout: float = 120) -> subprocess.Comple
 def run_inline(command, *args: str, capsys) -> subprocess.CompletedProcess:
     """The same command in this process (what the script runs, minus the interpreter start),
     for the many small cases; ``capsys`` captures what it prints."""
-    from credanchor.cli.auditor import run
+    from credanchor.cli.errors import run
 
     capsys.readouterr()
     code = run(command, list(args))

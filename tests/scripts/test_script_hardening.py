@@ -19,7 +19,8 @@ from scriptkit import run_inline, run_script
 
 from chain.chainkit import fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
-from credanchor.cli.auditor import export_command, verify_command
+from credanchor.cli.auditing import export_command
+from credanchor.cli.verifying import verify_command
 from credanchor.issuing.pipeline import issue
 from credanchor.usecases.config import Secret
 from credanchor.usecases.container import Runtime

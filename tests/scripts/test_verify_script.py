@@ -14,7 +14,7 @@ from scriptkit import run_inline, run_script
 
 from chain.chainkit import free_port, fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
-from credanchor.cli.auditor import verify_command
+from credanchor.cli.verifying import verify_command
 from credanchor.issuing.pipeline import issue
 from credanchor.usecases.config import Secret
 from credanchor.usecases.container import Runtime
@@ -185,7 +185,7 @@ def test_unreachable_chain_exits_4(files):
     r = run_script("verify.py", "--rpc", f"http://127.0.0.1:{free_port()}", "--chain-id",
                    "31337", "--contract", files.contract, str(one))
     assert r.returncode == 4, r.stderr
-    assert r.stderr.startswith("error: the chain could not be read") and r.stdout == ""
+    assert r.stderr.startswith("error: the chain could not be reached") and r.stdout == ""
     r = run_script("verify.py", "--rpc", files.node_url, str(one))
     assert r.returncode == 3 and "say what to trust" in r.stderr
 

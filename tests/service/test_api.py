@@ -206,6 +206,24 @@ def test_revoke_credential_and_batch(client, auth, runtime):
     assert client.post("/api/v1/verify", json=doc["credential"]).get_json()["status"] == "REVOKED"
 
 
+
+def test_revocation_reasons_are_one_table_for_the_api_and_the_cli(client, auth, runtime):
+    """usecases/revocation.py parses the reason for both faces: names, or integers 0-255;
+    a digit string (the CLI turns its own into an integer first) or a boolean stays 400."""
+    from credanchor.usecases.revocation import REVOCATION_REASONS, reason_code
+
+    assert REVOCATION_REASONS["withdrawn"] == reason_code("withdrawn") == 5
+    assert reason_code(255) == 255
+    [cred] = issue(client, auth, 1)
+    anchor_all(client, auth, runtime)
+    url = f"/api/v1/credentials/{cred['id']}/revoke"
+    for bad in ("5", True, 256, -1, None):
+        problem(client.post(url, json={"reason": bad}, headers=auth), 400)
+    resp = client.post(url, json={"reason": 200, "note": "moved"}, headers=auth)
+    assert resp.status_code == 202 and resp.get_json()["reason"] == 200
+    assert runtime.store().revocation_of(1, "credential", bytes.fromhex(
+        cred["credentialHash"][2:]))["reason"] == 200
+
 def test_share_toggles_the_public_page(client, auth, runtime):
     [c] = issue(client, auth, 1)
     anchor_all(client, auth, runtime)

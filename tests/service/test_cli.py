@@ -8,7 +8,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from credanchor.cli.main import EXIT_ERROR, EXIT_INVALID, main
+from credanchor.cli.errors import EXIT_ERROR, EXIT_INVALID
+from credanchor.entry import main
 from support import EXAMPLES
 
 
@@ -48,7 +49,8 @@ def test_issue_anchor_write_files_and_verify(cli, tmp_path):
     files = sorted(out.glob("*.json"))
     assert len(files) == 4
     text = cli("verify", str(out))
-    assert text.count("VALID") == 4
+    assert text.count("VALID") == 4 + 1  # four rows, and the summary's "4 VALID" (stderr)
+    assert "verified 4 file(s): 4 VALID" in text
 
     lines = cli("verify", "--json", str(files[0])).strip().splitlines()
     assert json.loads(lines[0])["status"] == "VALID"
@@ -142,7 +144,7 @@ def test_verify_reports_every_file_of_a_folder_with_crafted_ones(cli, tmp_path):
                                                                         depth=2)))
     text = cli("verify", str(out), code=EXIT_INVALID)
     lines = {line.split()[1].rsplit("/", 1)[-1]: line for line in text.splitlines()
-             if line[:1] != " "}
+             if line[:1] != " " and not line.startswith(("STATUS ", "verified "))}
     assert len(lines) == len(good) + 3
     assert all(lines[p.name].startswith("VALID") for p in good)
     assert lines["zz-date-from.json"].startswith("INVALID")
@@ -163,5 +165,119 @@ def test_verify_says_a_file_without_proof_is_not_confirmed(cli, tmp_path):
     made_up.write_text(json.dumps({k: v for k, v in json.loads(file.read_text()).items()
                                    if k != "proof"}))
     text = cli("verify", str(made_up), code=EXIT_INVALID)
-    assert text.startswith(f"PENDING  {made_up}  — integrity: Nothing about this file is "
-                           "confirmed: it carries no blockchain proof")
+    assert text.splitlines()[1].startswith(  # after the header
+        f"PENDING  {made_up}  integrity: Nothing about this file is "
+        "confirmed: it carries no blockchain proof")
+
+
+# -- one CLI (issue 13): one exit-code table, one verify, use cases shared with the API ------
+
+
+def test_usage_errors_exit_2_for_credanchor_and_the_scripts_alike(cli):
+    """scripts/*.py answered a usage error with 3 and `credanchor` with 2 (click's own); one
+    table now: 2 for both, whichever way the command runs."""
+    import subprocess
+    import sys
+
+    from credanchor.cli.auditing import audit_command
+    from credanchor.cli.errors import EXIT_USAGE, run
+    from credanchor.cli.verifying import verify_command
+    from support import ROOT
+
+    assert EXIT_USAGE == 2
+    assert "No such option" in cli("verify", "--no-such-option", "x", code=EXIT_USAGE)
+    assert run(verify_command, ["--no-such-option", "x"]) == EXIT_USAGE
+    assert run(audit_command, ["--step", "0"]) == EXIT_USAGE
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "verify.py")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == EXIT_USAGE and "Missing argument 'INPUTS...'" in r.stderr
+
+
+def test_interrupted_is_130_for_credanchor_as_for_the_scripts(cli, monkeypatch):
+    """Injected fault: a Ctrl-C cannot be typed into click's runner, so collecting the files
+    raises KeyboardInterrupt. `credanchor` used to print click's `Aborted!` and exit 1 — the
+    code of "some credential not VALID"."""
+    import credanchor.verify.bulk as bulk
+    from credanchor.cli.errors import EXIT_INTERRUPTED
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bulk, "collect_paths", interrupted)
+    assert cli("verify", "anything.json", code=EXIT_INTERRUPTED) == "interrupted\n"
+
+
+def test_credanchor_verify_reads_listings_and_refuses_rpc_options_without_rpc(cli, tmp_path):
+    """One verify: `credanchor verify` takes what scripts/verify.py takes (a CSV listing, a
+    glob, --problems-only), on the service's chain; the options that choose another chain
+    reader need --rpc."""
+    out = tmp_path / "badges"
+    cli("issue", str(EXAMPLES / "badges.csv"), "--anchor", "--out", str(out))
+    names = sorted(p.name for p in out.glob("*.json"))
+    listing = tmp_path / "listing.csv"
+    listing.write_text("path\n" + "".join(f"badges/{n}\n" for n in names[:2]))
+    text = cli("verify", str(listing), str(out / "*.json"))
+    rows = [line for line in text.splitlines() if line.startswith("VALID ")]
+    assert len(rows) == 4  # the two listed files are not verified twice
+    assert "verified 4 file(s): 4 VALID" in text
+    header, summary = cli("verify", "--problems-only", str(out)).splitlines()
+    assert header.split() == ["STATUS", "FILE", "DETAIL"]  # no VALID row
+    assert summary.startswith("verified 4 file(s): 4 VALID")
+    text = cli("verify", "--contract", "0x" + "11" * 20, str(out), code=EXIT_ERROR)
+    assert text == ("error: --contract need(s) --rpc; without it the service's own chain and "
+                    "settings are used\n")
+
+
+def test_status_counts_batches_by_status_in_one_query(cli, tmp_path):
+    cli("issue", str(EXAMPLES / "badges.csv"), "--anchor")
+    cli("issue", str(EXAMPLES / "badge.json"), "--anchor")
+    text = cli("status")
+    assert "batches    queued 0, submitted 0, confirmed 2, failed 0" in text
+    assert "pending    0 credential(s)" in text and " batch 2 tx 0x" in text
+
+
+def test_revoke_reasons_are_the_apis_and_a_bad_batch_id_is_one_line(cli, tmp_path):
+    """One revocation use case: the CLI accepts the API's reason names and codes 0-255 with
+    the API's message for anything else; a batch id that is not a number was a traceback
+    (ValueError from int())."""
+    out = tmp_path / "b"
+    cli("issue", str(EXAMPLES / "badges.csv"), "--anchor", "--out", str(out))
+    first, second, *_ = sorted(out.glob("*.json"))
+    text = cli("revoke", json.loads(first.read_text())["id"], "--reason", "bogus",
+               code=EXIT_ERROR)
+    assert text == ("error: reason must be one of unspecified, issued-in-error, superseded, "
+                    "misconduct, key-compromise, withdrawn or an integer 0-255\n")
+    text = cli("revoke", json.loads(first.read_text())["id"], "--reason", "256",
+               code=EXIT_ERROR)
+    assert text.startswith("error: reason must be one of") and text.count("\n") == 1
+    text = cli("revoke", "twelve", "--batch", code=EXIT_ERROR)
+    assert text == "error: a batch id is a number, not 'twelve'\n"
+    assert "revocation queued" in cli("revoke", json.loads(second.read_text())["id"],
+                                      "--reason", "7", "--no-wait")
+    assert "revoked on chain" in cli("revoke", json.loads(first.read_text())["id"],
+                                     "--reason", "superseded")
+    report = json.loads(cli("verify", "--json", str(second), code=EXIT_INVALID).splitlines()[0])
+    assert report["status"] == "REVOKED"
+
+
+def test_the_faces_never_import_each_other():
+    """cli/ and web/ are both faces over the use cases; only credanchor.entry knows both."""
+    import ast
+    from pathlib import Path
+
+    import credanchor
+
+    package = Path(credanchor.__file__).parent
+
+    def imported(folder: str) -> set[str]:
+        names: set[str] = set()
+        for path in (package / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names.add(node.module)
+                elif isinstance(node, ast.Import):
+                    names.update(a.name for a in node.names)
+        return names
+
+    assert not {m for m in imported("cli") if m.startswith("credanchor.web")}
+    assert not {m for m in imported("web") if m.startswith("credanchor.cli")}

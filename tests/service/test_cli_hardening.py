@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from credanchor.cli.main import EXIT_ERROR, EXIT_INVALID, main, write_files
+from credanchor.cli import main
+from credanchor.cli.errors import EXIT_ERROR, EXIT_INVALID
 from credanchor.core.credentials import (
     AchievementSpec,
     IssuerProfile,
@@ -29,6 +30,7 @@ from credanchor.core.credentials import (
 )
 from credanchor.core.hashing import canonicalize, keccak256
 from credanchor.errors import InvalidInput
+from credanchor.usecases.issuing import write_holder_files
 from credanchor.verify.verifier import Verifier
 from support import EXAMPLES
 from termkit import assert_terminal_safe, screen
@@ -92,7 +94,8 @@ def test_verify_escapes_file_text_so_no_line_can_be_forged(cli, badges, tmp_path
     # what the terminal shows: the forged file's line still says INVALID, and only the two
     # genuine files are VALID
     [forged] = rows["INVALID"]
-    assert forged.startswith(f"INVALID  {folder / 'forged.json'}  — integrity: ")
+    # the FILE column is padded to the longest name
+    assert re.match(rf"INVALID  {re.escape(str(folder / 'forged.json'))} *  integrity: ", forged)
     assert r"proof[0].\r\x1b[2KVALID    badges/forged.json\u202e[bold red]genuine[/]: is not " \
            "a member" in forged
     assert sorted(rows["VALID"]) == sorted([
@@ -140,7 +143,7 @@ def test_stack_tree_and_check_escape_component_text(cli, tmp_path):
 
     result = cli("verify", str(forged), code=EXIT_INVALID)
     assert_terminal_safe(result.output)
-    rows = screen(result.stdout)
+    rows = screen(result.stdout)[1:]  # after the header
     assert rows[0].startswith("INVALID  ")
     assert "“\\r\\x1b[2K  ├ VALID    “Forged”” from Demo Issuer is not the badge" in rows[0]
     tampered = [r for r in rows[1:] if r.lstrip("│ ").startswith("├") and "Forged" in r]
@@ -210,7 +213,7 @@ def test_issue_refuses_ids_that_are_not_uris_and_writes_only_inside_out(cli, tmp
             if "data" not in p.relative_to(tmp_path).parts} == set()
     assert "pending    0 credential(s)" in cli("status").stdout
 
-    from credanchor.issuing.pipeline import holder_file_name
+    from credanchor.issuing.holder_files import holder_file_name
 
     batch.write_text(json.dumps([_complete(profile, i) for i in (good, weird)]))
     text = cli("issue", str(batch), "--anchor", "--out", str(out)).stdout
@@ -265,7 +268,7 @@ def test_holder_files_of_any_stored_id_stay_inside_out(runtime, local_issuer, tm
     runtime.anchorer().run_until_idle(timeout=60)
     out = tmp_path / "a" / "b" / "out"
 
-    assert write_files(runtime, ids, out) == len(ids)
+    assert write_holder_files(runtime, ids, out) == len(ids)
     files = sorted(out.iterdir())
     assert len(files) == len(ids)
     for f in files:
@@ -275,14 +278,14 @@ def test_holder_files_of_any_stored_id_stay_inside_out(runtime, local_issuer, tm
     assert [p for p in tmp_path.rglob("*") if p.is_file() and out not in p.parents
             and "data" not in p.relative_to(tmp_path).parts] == []
 
-    from credanchor.issuing.pipeline import holder_file_name
+    from credanchor.issuing.holder_files import holder_file_name
 
     outside = tmp_path / "outside.json"
     outside.write_text("untouched")
     (out / holder_file_name(ids[-1])).unlink()
     os.symlink(outside, out / holder_file_name(ids[-1]))
     with pytest.raises(InvalidInput, match="outside"):
-        write_files(runtime, ids[-1:], out)
+        write_holder_files(runtime, ids[-1:], out)
     assert outside.read_text() == "untouched"
 
 
@@ -299,7 +302,8 @@ def test_verify_reports_every_file_when_one_crashes_the_verifier(cli, badges, tm
     crafted.write_text(json.dumps(doc))
 
     result = cli("verify", str(crafted), *map(str, badges[1:]), code=EXIT_INVALID)
-    rows = result.stdout.splitlines()
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["STATUS", "FILE", "DETAIL"]
     assert len(rows) == 4
     assert rows[0].split()[0] in ("ERROR", "INVALID") and rows[0].split()[1] == str(crafted)
     assert [r.split()[:2] for r in rows[1:]] == [["VALID", str(p)] for p in badges[1:]]
@@ -320,9 +324,9 @@ def test_verify_reports_an_unexpected_fault_as_error(cli, badges, monkeypatch):
     monkeypatch.setattr(Verifier, "verify", flaky)
     result = cli("verify", *map(str, badges), code=EXIT_INVALID)  # not 4: the chain is fine
     assert_terminal_safe(result.output)
-    rows = screen(result.stdout)
+    rows = screen(result.stdout)[1:]  # after the header
     assert len(rows) == 5 and rows[-1] == ""
-    assert rows[1] == (f"ERROR    {badges[1]}  — could not be verified (an internal error; "
+    assert rows[1] == (f"ERROR    {badges[1]}  could not be verified (an internal error; "
                        "please report it): RuntimeError: broken\\r\\x1b[2KVALID    all good")
     assert [r.split()[0] for r in rows[:4]] == ["VALID", "ERROR", "VALID", "VALID"]
 

@@ -193,7 +193,8 @@ def test_the_api_reads_the_chain_the_same_number_of_times_for_2_or_6_components(
 
 def test_the_script_reports_the_crafted_file_and_batches_the_rest(setup: Setup, tmp_path,
                                                                   capsys):
-    from credanchor.cli.auditor import run, verify_command
+    from credanchor.cli.errors import run
+    from credanchor.cli.verifying import verify_command
 
     folder = tmp_path / "inbox"
     folder.mkdir()

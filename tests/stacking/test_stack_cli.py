@@ -68,7 +68,9 @@ def test_publish_check_issue_verify_and_revoke(cli, tmp_path):
     [qualification] = out.glob("*.json")
 
     text = cli("verify", str(qualification))
-    lines = text.splitlines()
+    # the one verify table: a header first and the summary (stderr) last
+    header, *lines, summary = text.splitlines()
+    assert header.split() == ["STATUS", "FILE", "DETAIL"] and summary.startswith("verified 1 ")
     assert lines[0] == f"VALID    {qualification}"
     # components in the rule's order, whatever order the files came in
     assert lines[1:4] == ["  ├ VALID    “Excel Modelling” from Demo Issuer",
@@ -76,14 +78,14 @@ def test_publish_check_issue_verify_and_revoke(cli, tmp_path):
                           "  ├ VALID    “Data Visualisation” from Demo Issuer"]
     assert [line.split(":")[0] for line in lines[4:]] == [
         "  stack-definition", "  stack-components", "  stack-recipient", "  stack-rule"]
-    report = json.loads(cli("verify", "--json", str(qualification)))
+    report = json.loads(cli("verify", "--json", str(qualification)).splitlines()[0])  # not the summary
     assert [c["status"] for c in report["components"]] == ["VALID"] * 3
 
     sql_id = json.loads(files["SQL Basics"].read_text())["id"]
     cli("revoke", sql_id, "--reason", "issued-in-error")
     text = cli("verify", str(qualification), code=EXIT_INVALID)
-    lines = text.splitlines()
-    assert lines[0].startswith(f"REVOKED  {qualification}  — stack-components: “SQL Basics” "
+    lines = text.splitlines()[1:]  # after the header
+    assert lines[0].startswith(f"REVOKED  {qualification}  stack-components: “SQL Basics” "
                                "from Demo Issuer was revoked by its issuer on ")
     assert lines[2].startswith("  ├ REVOKED  “SQL Basics” from Demo Issuer — revocation: This "
                                "badge was revoked by its issuer")
@@ -117,7 +119,7 @@ def test_a_withdrawn_definition_is_a_one_line_error_and_revokes_its_qualificatio
                    "ada@example.org", code=3)
         assert text.startswith("error: stack 'data-analyst' version 1 was withdrawn by its "
                                "issuer on ") and text.count("\n") == 1
-    lines = cli("verify", str(qualification), code=EXIT_INVALID).splitlines()
-    assert lines[0].startswith(f"REVOKED  {qualification}  — stack-definition: The issuer "
+    lines = cli("verify", str(qualification), code=EXIT_INVALID).splitlines()[1:]  # no header
+    assert lines[0].startswith(f"REVOKED  {qualification}  stack-definition: The issuer "
                                "withdrew the stack definition “data-analyst” version 1 on ")
     assert lines[0].endswith(", so the qualification no longer stands.")

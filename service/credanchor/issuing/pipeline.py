@@ -19,14 +19,11 @@ CSV columns are listed in :data:`CSV_COLUMNS` (see examples/badges.csv).
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from credanchor.core.credentials import (
@@ -407,48 +404,6 @@ class ProofBuilder:
             yield self.credential_file(c)
 
 
-_PLAIN_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
-
-
-def holder_file_name(credential_id: str) -> str:
-    """The name of a credential's holder file: the id with ``:`` as ``-`` (``urn-uuid-….json``)
-    when that is a plain file name; otherwise the id's letters, digits, ``.``, ``_`` and ``-``
-    (at most 80, never ``..``) and 16 hex digits of its SHA-256, so that no id — ``../x``,
-    ``/tmp/x``, ``https://a/../b`` — can name a path, and different ids different files."""
-    plain = credential_id.replace(":", "-")
-    if _PLAIN_FILE_NAME.fullmatch(plain) and ".." not in plain:
-        return plain + ".json"
-    return _hashed_file_name(credential_id)
-
-
-def _hashed_file_name(credential_id: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]", "-", credential_id)
-    stem = re.sub(r"\.{2,}", "-", stem)
-    stem = re.sub(r"-{2,}", "-", stem).strip("-._")[:80].strip("-._")
-    digest = hashlib.sha256(credential_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    return f"{stem or 'credential'}-{digest}.json"
-
-
-def holder_file_path(out: Path, credential_id: str, taken: set[str] | None = None) -> Path:
-    """Where ``credential_id``'s holder file goes in folder ``out``, which must exist.
-
-    ``taken`` holds the names already written in this run: an id whose plain name is taken
-    (``a:b`` and ``a-b``) gets the hashed form instead of overwriting the other file. The path
-    is checked to lead straight into ``out`` after resolving symlinks (a link planted in the
-    folder is not followed out of it); InvalidInput otherwise.
-    """
-    name = holder_file_name(credential_id)
-    if taken is not None:
-        if name in taken:
-            name = _hashed_file_name(credential_id)
-        taken.add(name)
-    path = out / name
-    if path.resolve().parent != out.resolve():
-        raise InvalidInput(f"refusing to write the file of credential {credential_id!r:.120}: "
-                           f"{path} leads outside {out}")
-    return path
-
-
 def recompute_hash(document: str) -> bytes:
     """Hash of a stored canonical document (audits re-derive it from the stored bytes)."""
     return keccak256(document.encode("utf-8"))
@@ -460,8 +415,6 @@ __all__ = [
     "ProofBuilder",
     "build_from_item",
     "credential_hash",
-    "holder_file_name",
-    "holder_file_path",
     "issue",
     "issue_all",
     "load_items",

@@ -1110,6 +1110,18 @@ class Store:
         with self.transaction():
             self._event(kind, **data)
 
+    # -- counting -----------------------------------------------------------------------------
+
+    def count_batches_by_status(self) -> dict[str, int]:
+        """How many batches are in each status, every status named (0 when none): one query,
+        where listing them all only to count them read every row."""
+        counts = dict.fromkeys(("queued", "submitted", "confirmed", "failed"), 0)
+        for status, n in self.conn.execute(
+            "SELECT status, COUNT(*) FROM batches GROUP BY status"
+        ):
+            counts[str(status)] = int(n)
+        return counts
+
 
 _INSERT_CREDENTIAL = (
     "INSERT INTO credentials (id, issuer_id, credential_hash, document, created_at) "

@@ -20,19 +20,16 @@ from credanchor import __version__
 from credanchor.core.credentials import parse_datetime
 from credanchor.core.hashing import from_hex32, loads_strict, to_hex
 from credanchor.errors import Forbidden, InvalidInput, NotFound, Unauthorized
-from credanchor.issuing.pipeline import issue, load_items
+from credanchor.issuing.pipeline import load_items
 from credanchor.ledger.store import CREDENTIAL_STATUSES, Batch, Issuer, StoredCredential
+from credanchor.usecases import revocation
 from credanchor.usecases import stacks as stacking
+from credanchor.usecases.issuing import issue_request
+from credanchor.usecases.revocation import reason_code
 from credanchor.web import get_runtime
 from credanchor.web.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-REVOCATION_REASONS = {
-    "unspecified": 0, "issued-in-error": 1, "superseded": 2, "misconduct": 3,
-    "key-compromise": 4, "withdrawn": 5,
-}
-
 
 # -- authentication ----------------------------------------------------------------------------
 
@@ -122,15 +119,7 @@ def _reason() -> tuple[int, str | None]:
     body = _json_body() if request.get_data(cache=True) else {}
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object like {\"reason\": \"superseded\"}")
-    reason = body.get("reason", "unspecified")
-    if isinstance(reason, str) and reason in REVOCATION_REASONS:
-        code = REVOCATION_REASONS[reason]
-    elif isinstance(reason, int) and not isinstance(reason, bool) and 0 <= reason <= 255:
-        code = reason
-    else:
-        raise InvalidInput(
-            f"reason must be one of {', '.join(REVOCATION_REASONS)} or an integer 0-255"
-        )
+    code = reason_code(body.get("reason", "unspecified"))
     note = body.get("note")
     if note is not None and not isinstance(note, str):
         raise InvalidInput("note must be a string")
@@ -144,7 +133,6 @@ def _reason() -> tuple[int, str | None]:
 @issuer_required
 def post_credentials() -> Response:
     runtime = get_runtime()
-    store = runtime.store()
     issuer = current_issuer()
     upload = request.files.get("file")
     if upload is not None:
@@ -156,9 +144,7 @@ def post_credentials() -> Response:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (1 <= len(key) <= 200):
         raise InvalidInput("Idempotency-Key must be 1-200 characters")
-    accepted = issue(store, issuer, runtime.issuer_profile(issuer), items,
-                     max_items=runtime.settings.max_credentials_per_request, idempotency_key=key)
-    runtime.wake_worker()
+    accepted = issue_request(runtime, issuer, items, idempotency_key=key)
     resp = jsonify({"count": len(accepted), "credentials": [a.to_dict() for a in accepted]})
     resp.status_code = 202
     return resp
@@ -225,9 +211,13 @@ def patch_credential(credential_id: str) -> Response:
 @bp.post("/credentials/<path:credential_id>/revoke")
 @issuer_required
 def revoke_credential(credential_id: str) -> Response:
-    cred = get_runtime().store().get_credential(credential_id, issuer_id=current_issuer().id)
-    return _request_revocation("credential", cred.credential_hash,
-                               {"id": cred.id, "credentialHash": to_hex(cred.credential_hash)})
+    runtime = get_runtime()
+    cred = runtime.store().get_credential(credential_id, issuer_id=current_issuer().id)
+    reason, note = _reason()
+    done = revocation.revoke_credential(runtime, cred.id, reason, note,
+                                        issuer_id=current_issuer().id)
+    return _revocation_response(done, {"id": cred.id,
+                                       "credentialHash": to_hex(cred.credential_hash)})
 
 
 @bp.post("/batches")
@@ -266,18 +256,16 @@ def get_batch(batch_id: int) -> Response:
 @bp.post("/batches/<int:batch_id>/revoke")
 @issuer_required
 def revoke_batch(batch_id: int) -> Response:
-    batch = get_runtime().store().get_batch(batch_id, issuer_id=current_issuer().id)
-    return _request_revocation("batch", batch.root, {"id": batch.id, "root": to_hex(batch.root)})
-
-
-def _request_revocation(kind: str, target: bytes, body: dict[str, Any]) -> Response:
-    """Record a revocation for the worker to carry to the chain; 202 either way."""
     runtime = get_runtime()
+    batch = runtime.store().get_batch(batch_id, issuer_id=current_issuer().id)
     reason, note = _reason()
-    created = runtime.store().add_revocation(current_issuer().id, kind, target, reason, note)
-    runtime.wake_worker()
-    resp = jsonify({**body, "reason": reason,
-                    "status": "queued" if created else "already-requested"})
+    done = revocation.revoke_batch(runtime, batch.id, reason, note, issuer_id=current_issuer().id)
+    return _revocation_response(done, {"id": batch.id, "root": to_hex(batch.root)})
+
+
+def _revocation_response(done: revocation.Revocation, body: dict[str, Any]) -> Response:
+    """202 either way: the worker carries the revocation to the chain."""
+    resp = jsonify({**body, "reason": done.reason, "status": done.status})
     resp.status_code = 202
     return resp
 

@@ -1,223 +1,30 @@
-"""The auditor's and the employer's commands: ``verify`` (bulk), ``audit`` and ``export``.
+"""The auditor's commands: ``audit`` (replay the contract's events and reconcile them with a
+ledger) and ``export`` (a ledger for an auditor, no personal data).
 
-Thin click commands over :mod:`credanchor.verify.bulk`, :mod:`credanchor.audit.reconcile` and
-:mod:`credanchor.ledger.export`. ``scripts/verify.py``, ``scripts/audit.py`` and ``scripts/export.py``
-run them standalone through :func:`run`; ``credanchor audit`` and ``credanchor export`` are the
-same commands, which then default to the service's own configuration (ledger, RPC URL,
-contract, deployment block).
-
-Exit codes (:func:`run`): 0 success (verify: every credential VALID; audit: clean),
-1 verify: some credential not VALID (a file that could not be verified at all is ERROR and
-counts here) / audit: discrepancies found, 3 bad usage or input, 4 the chain could not be
-reached or read, 130 interrupted.
-
-Text from files (check messages quoting a credential, file names, a ledger export's names)
-is printed through :func:`credanchor.core.terminal.printable`, so it cannot steer the terminal.
+Thin click commands over :mod:`credanchor.audit.reconcile` and :mod:`credanchor.ledger.export`.
+``scripts/audit.py`` and ``scripts/export.py`` run them standalone; ``credanchor audit`` and
+``credanchor export`` are the same commands, which then default to the service's own
+configuration (ledger, RPC URL, contract, deployment block). Exit codes:
+:mod:`credanchor.cli.errors`.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from credanchor.core.hashing import loads_strict
+from credanchor.cli.context import service_context
+from credanchor.cli.errors import EXIT_FOUND, EXIT_OK, handle_errors
+from credanchor.cli.render import progress as progress_bar
 from credanchor.core.terminal import printable, printable_data
-from credanchor.errors import (
-    ChainError,
-    ChainIdMismatch,
-    ConfigError,
-    CredanchorError,
-    InvalidInput,
-)
-
-EXIT_OK = 0
-EXIT_FOUND = 1  # verify: not all VALID; audit: discrepancies
-EXIT_INPUT = 3
-EXIT_CHAIN = 4
-EXIT_INTERRUPTED = 130
-#: Show a progress bar from this many items on.
-PROGRESS_FROM = 100
+from credanchor.errors import ConfigError, InvalidInput
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def run(command: click.Command, args: Sequence[str] | None = None,
-        prog_name: str | None = None) -> int:
-    """Run ``command`` as a standalone script and return its exit code (usage errors: 3)."""
-    try:
-        code = command.main(args=list(args) if args is not None else None,
-                            prog_name=prog_name, standalone_mode=False)
-    except click.UsageError as exc:
-        exc.show()
-        return EXIT_INPUT
-    except click.Abort:
-        click.echo("interrupted", err=True)
-        return EXIT_INTERRUPTED
-    return code if isinstance(code, int) else EXIT_OK
-
-
-def _errors(fn: Callable[..., int]) -> Callable[..., int]:
-    """One-line errors and the documented exit codes, with no traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> int:
-        ctx = click.get_current_context()
-        try:
-            code = fn(*args, **kwargs)
-        except (ChainIdMismatch, ConfigError, InvalidInput) as exc:
-            click.echo(printable(f"error: {exc.detail}"), err=True)
-            code = EXIT_INPUT
-        except ChainError as exc:  # unreachable, or refused what we asked
-            click.echo(printable(f"error: the chain could not be read: {exc.detail}"), err=True)
-            code = EXIT_CHAIN
-        except CredanchorError as exc:
-            click.echo(printable(f"error: {exc.detail}"), err=True)
-            code = EXIT_INPUT
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            code = EXIT_INTERRUPTED
-        ctx.exit(code)
-
-    return wrapper
-
-
-def _service() -> Any:
-    """The ``credanchor`` command's context object (settings, runtime) when running as
-    ``credanchor …``; None as a standalone script."""
-    root = click.get_current_context().find_root().obj
-    return root if hasattr(root, "settings") and hasattr(root, "runtime") else None
-
-
-def _service_settings() -> Any:
-    service = _service()
-    return service.settings() if service is not None else None
-
-
-def _progress(total: int, what: str) -> Any:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    console = Console(stderr=True)
-    return Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console, transient=True,
-                    disable=total <= PROGRESS_FROM or not console.is_terminal)
-
-
-# -- verify -----------------------------------------------------------------------------------
-
-
-@click.command("verify", context_settings=CONTEXT)
-@click.argument("inputs", nargs=-1, required=True)
-@click.option("--rpc", "rpc_urls", multiple=True, metavar="URL",
-              help="JSON-RPC URL of the chain (repeat for credentials on several chains).")
-@click.option("--contract", metavar="ADDRESS", help="The trusted CredentialAnchor contract.")
-@click.option("--chain-id", type=int, help="Its chain id (checked against the node).")
-@click.option("--trust-list", type=click.Path(dir_okay=False, exists=True),
-              help='JSON file of trusted {"chainId", "contract"} pairs, instead of or beside '
-                   "--contract/--chain-id.")
-@click.option("--confirmations", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Blocks an anchor must be deep to count (shallower: PENDING).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON report per line.")
-@click.option("--problems-only", is_flag=True, help="Print only credentials that are not VALID.")
-@click.option("--timeout", default=10.0, show_default=True, help="Seconds per RPC request.")
-@click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Processes to verify with; worth it on machines with cores to spare "
-                   "(the schema check is the bottleneck).")
-@_errors
-def verify_command(inputs: tuple[str, ...], rpc_urls: tuple[str, ...], contract: str | None,
-                   chain_id: int | None, trust_list: str | None, confirmations: int,
-                   as_json: bool, problems_only: bool, timeout: float, jobs: int) -> int:
-    """Verify credential files against the chain, with nothing but an RPC URL.
-
-    INPUTS are credential files, folders (every *.json below), glob patterns (quote them) or
-    a CSV listing with a `path` column (else its first column; relative to the CSV's folder).
-    No issuer service or database is involved: each file is checked on its own, and the chain
-    is asked through JSON-RPC batches of the contract's `verify`.
-
-    Prints a table (or JSON lines) and a summary on stderr; every file gets a row, a file
-    that could not be verified at all an ERROR row with the reason. Exit status: 0 every
-    credential VALID, 1 some not VALID, 3 bad input, 4 the chain could not be reached.
-
-    \b
-    Examples:
-      scripts/verify.py --rpc https://rpc.sepolia.org --chain-id 11155111 \\
-          --contract 0x5FbDB2315678afecb367f032d93F642f64180aa3 badges/
-      scripts/verify.py --rpc http://127.0.0.1:8545 --trust-list trusted.json \\
-          'inbox/**/*.json' listing.csv --json > results.jsonl
-    """
-    from credanchor.core.report import Status
-    from credanchor.verify.bulk import (
-        CHUNK,
-        collect_paths,
-        open_bulk_verifier,
-        verify_files_in_processes,
-    )
-
-    paths = collect_paths(inputs)
-    options: dict[str, Any] = {"rpc_urls": rpc_urls, "contract": contract, "chain_id": chain_id,
-               "trust_list": trust_list, "min_confirmations": confirmations, "timeout": timeout}
-    jobs = min(jobs, -(-len(paths) // CHUNK))  # no more processes than chunks
-    if jobs > 1:
-        results = verify_files_in_processes(paths, jobs=jobs, **options)
-    else:
-        results = open_bulk_verifier(**options).verify_files(paths)
-    counts: dict[str, int] = {}
-    chain_trouble = False
-    width = max(len(printable(p)) for p in paths) if len(paths) <= 1000 else 0
-    started = time.perf_counter()
-    if not as_json:
-        click.echo(f"{'STATUS':<8} {'FILE':<{width}}  DETAIL")
-    with _progress(len(paths), "verifying") as progress:
-        task = progress.add_task("verify", total=len(paths))
-        for result in results:
-            status = result.status
-            counts[status.value] = counts.get(status.value, 0) + 1
-            chain_trouble |= result.chain_trouble
-            progress.advance(task)
-            if problems_only and status == Status.VALID:
-                continue
-            if as_json:  # json.dumps escapes every control character: safe for a terminal
-                click.echo(json.dumps(result.to_dict()))
-            else:
-                reason = result.reason()
-                click.echo(printable(f"{status.value:<8} {printable(result.path):<{width}}"
-                                     + (f"  {reason}" if reason else "")))
-                if result.report is not None and result.report.components:
-                    _echo_tree(result)
-    elapsed = time.perf_counter() - started
-    total = sum(counts.values())
-    figures = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-    click.echo(f"verified {total} file(s): {figures} — {elapsed:.1f} s, "
-               f"{total / elapsed if elapsed else 0:,.0f} files/s", err=True)
-    if chain_trouble:  # not for an ERROR that is a fault of ours: retrying would not help
-        return EXIT_CHAIN
-    return EXIT_OK if counts.get(Status.VALID.value, 0) == total else EXIT_FOUND
-
-
-def _echo_tree(result: Any) -> None:
-    """A stacked qualification's components and rule as a tree, below its row."""
-    from credanchor.usecases.stacks import tree_lines
-
-    try:
-        document = loads_strict(result.path.read_bytes())
-        lines = list(tree_lines(result.report, document))
-    except Exception as exc:  # the verdict is printed already; the tree is extra
-        lines = [f"  (its components cannot be shown: {type(exc).__name__}: {exc})"]
-    for line in lines:
-        click.echo(printable(line))
 
 
 # -- audit ------------------------------------------------------------------------------------
@@ -229,8 +36,9 @@ def _contract_for(rpc_url: str | None, contract: str | None, chain_id: int | Non
     from credanchor.chain.contract import CredentialAnchor
     from credanchor.chain.rpc import connect_rpc
 
-    settings = _service_settings()
-    if settings is not None:
+    service = service_context()
+    if service is not None:
+        settings = service.settings()
         rpc_url = rpc_url or settings.rpc_url
         contract = contract or settings.contract_address
         chain_id = chain_id if chain_id is not None else settings.chain_id
@@ -260,10 +68,10 @@ def _contract_for(rpc_url: str | None, contract: str | None, chain_id: int | Non
 def _ledger_path(ledger: str | None) -> str:
     if ledger:
         return ledger
-    settings = _service_settings()
-    if settings is None:
+    service = service_context()
+    if service is None:
         raise InvalidInput("give --ledger (the service's ledger.sqlite or an export)")
-    return str(settings.ledger_path)
+    return str(service.settings().ledger_path)
 
 
 @click.command("audit", context_settings=CONTEXT)
@@ -290,7 +98,7 @@ def _ledger_path(ledger: str | None) -> str:
 @click.option("--json", "as_json", is_flag=True,
               help="Print the JSON report instead of the Markdown summary.")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds per RPC request.")
-@_errors
+@handle_errors
 def audit_command(rpc_url: str | None, contract: str | None, chain_id: int | None,
                   ledger: str | None, issuer: str | None, from_block: int | None,
                   to_block: int | None, step: int, checkpoint: str | None,
@@ -339,7 +147,7 @@ def audit_command(rpc_url: str | None, contract: str | None, chain_id: int | Non
                                f"{view.chain_id}, not {anchor.address} on chain {node_chain}")
         started = time.perf_counter()
         first = anchor.deploy_block
-        with _progress(head - first + 1, "replaying") as progress:
+        with progress_bar(head - first + 1, "replaying") as progress:
             task = progress.add_task("replay", total=max(1, head - first + 1))
 
             def advanced(picture: Any, end: int) -> None:
@@ -358,7 +166,7 @@ def audit_command(rpc_url: str | None, contract: str | None, chain_id: int | Non
         started = time.perf_counter()
         batches = view.batches()
         total = sum(b.count for b in batches)
-        with _progress(total, "reconciling") as progress:
+        with progress_bar(total, "reconciling") as progress:
             task = progress.add_task("reconcile", total=total)
             found = reconcile(picture, view, progress=lambda n: progress.advance(task, n))
         reconciled = time.perf_counter() - started
@@ -397,7 +205,7 @@ def audit_command(rpc_url: str | None, contract: str | None, chain_id: int | Non
 @click.option("--chain-id", type=int, help="Record the chain id the ledger anchors on.")
 @click.option("--contract", metavar="ADDRESS", help="Record the contract it anchors in.")
 @click.option("--force", is_flag=True, help="Overwrite an existing export.")
-@_errors
+@handle_errors
 def export_command(ledger: str | None, out: str, issuer: str | None, chain_id: int | None,
                    contract: str | None, force: bool) -> int:
     """Export an issuer's ledger for an auditor — no personal data.
@@ -415,7 +223,7 @@ def export_command(ledger: str | None, out: str, issuer: str | None, chain_id: i
     """
     from credanchor.ledger.export import SqliteLedger, export_ledger, open_ledger
 
-    service = _service()
+    service = service_context()
     if service is not None and (chain_id is None or contract is None):
         if service.settings().chain == "embedded":
             chain = service.runtime().chain
@@ -429,7 +237,7 @@ def export_command(ledger: str | None, out: str, issuer: str | None, chain_id: i
             raise InvalidInput(f"{view.path} is already an export; export reads a ledger "
                                "database")
         total = sum(b.count for b in view.batches())
-        with _progress(total, "exporting") as progress:
+        with progress_bar(total, "exporting") as progress:
             task = progress.add_task("export", total=total)
             summary = export_ledger(view, out, chain_id=chain_id, contract=contract,
                                     force=force, progress=lambda n: progress.advance(task, n))
@@ -441,7 +249,4 @@ def export_command(ledger: str | None, out: str, issuer: str | None, chain_id: i
     return EXIT_OK
 
 
-def main_script(command: click.Command) -> None:
-    """Entry point of ``scripts/*.py``."""
-    sys.exit(run(command, prog_name=Path(sys.argv[0]).name))
-
+COMMANDS = (audit_command, export_command)

@@ -1,0 +1,80 @@
+"""Issuing, anchoring and the service's status: the use cases behind ``credanchor issue``,
+``anchor`` and ``status`` and ``POST /api/v1/credentials``.
+
+The faces parse (a file, a request body) and render; what is stored, woken and waited for is
+decided here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from credanchor.issuing.holder_files import write_holder_files as _write_holder_files
+from credanchor.issuing.pipeline import Accepted, issue, issue_all
+from credanchor.ledger.store import Batch, Issuer
+
+if TYPE_CHECKING:
+    from credanchor.usecases.container import Runtime
+
+
+def issue_request(runtime: Runtime, issuer: Issuer, items: Sequence[Any], *,
+                  idempotency_key: str | None = None) -> list[Accepted]:
+    """One API request's items, accepted as pending (at most the configured number per
+    request, idempotent per key); the worker is woken to batch them."""
+    accepted = issue(runtime.store(), issuer, runtime.issuer_profile(issuer), items,
+                     max_items=runtime.settings.max_credentials_per_request,
+                     idempotency_key=idempotency_key)
+    runtime.wake_worker()
+    return accepted
+
+
+def issue_file(runtime: Runtime, issuer: Issuer, items: Sequence[Any], *,
+               progress: Callable[[int], None] | None = None) -> list[Accepted]:
+    """Every item of a file accepted as pending, all or nothing, every item checked
+    (:func:`credanchor.issuing.pipeline.issue_all`: InvalidInput with ``extra["refused"]``
+    naming each bad item)."""
+    accepted = issue_all(runtime.store(), issuer, runtime.issuer_profile(issuer), items,
+                         progress=progress)
+    runtime.wake_worker()
+    return accepted
+
+
+def anchor_pending(runtime: Runtime, *, timeout: float) -> int:
+    """Seal everything pending, anchor it and wait until it is confirmed (failed operations
+    are tried again at once); return how many credentials are still pending."""
+    runtime.anchorer().run_until_idle(timeout=timeout)
+    pending, _ = runtime.store().pending_summary()
+    return pending
+
+
+def write_holder_files(runtime: Runtime, ids: Iterable[str], out: Path) -> int:
+    """The holder files of anchored credentials ``ids`` written into ``out``; how many."""
+    return _write_holder_files(runtime.store(), runtime.proofs(), ids, out)
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    chain_id: int
+    contract: str
+    head: int
+    pending: int
+    batches: dict[str, int]  # status -> count, every status
+    last_confirmed: Batch | None
+
+
+def service_status(runtime: Runtime) -> ServiceStatus:
+    """Backlog, batches by status, the last confirmed anchor and the chain head."""
+    store = runtime.store()
+    pending, _ = store.pending_summary()
+    return ServiceStatus(
+        chain_id=runtime.chain.chain_id, contract=runtime.chain.contract_address,
+        head=runtime.chain.head(), pending=pending, batches=store.count_batches_by_status(),
+        last_confirmed=store.last_confirmed_batch(),
+    )
+
+
+__all__ = ["ServiceStatus", "anchor_pending", "issue_file", "issue_request", "service_status",
+           "write_holder_files"]
