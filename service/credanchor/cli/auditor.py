@@ -1,6 +1,6 @@
 """The auditor's and the employer's commands: ``verify`` (bulk), ``audit`` and ``export``.
 
-Thin click commands over :mod:`credanchor.verify.bulk`, :mod:`credanchor.audit.reconcile` and
+Thin click commands over :mod:`credanchor.verify.bulk`, :mod:`credanchor.audit` and
 :mod:`credanchor.ledger.export`. ``scripts/verify.py``, ``scripts/audit.py`` and ``scripts/export.py``
 run them standalone through :func:`run`; ``credanchor audit`` and ``credanchor export`` are the
 same commands, which then default to the service's own configuration (ledger, RPC URL,
@@ -247,7 +247,7 @@ def _contract_for(rpc_url: str | None, contract: str | None, chain_id: int | Non
     if not anchor.has_code():
         raise ConfigError(f"no contract at {contract} on this chain")
     if not from_block:
-        from credanchor.audit.reconcile import find_deploy_block
+        from credanchor.audit.replay import find_deploy_block
 
         found = find_deploy_block(anchor)
         if found is None:
@@ -316,14 +316,9 @@ def audit_command(rpc_url: str | None, contract: str | None, chain_id: int | Non
           --ledger acme-export/ --step 500 --checkpoint audit.ckpt
       credanchor audit --summary audit.html      # the service's own ledger and chain
     """
-    from credanchor.audit.reconcile import (
-        build_report,
-        reconcile,
-        render_html,
-        render_markdown,
-        replay,
-        write_report,
-    )
+    from credanchor.audit.reconcile import reconcile
+    from credanchor.audit.replay import replay
+    from credanchor.audit.summary import build_report, render_html, render_markdown, write_report
     from credanchor.chain.tx import chain_errors
     from credanchor.ledger.export import open_ledger
 
