@@ -236,7 +236,7 @@ def _contract_for(rpc_url: str | None, contract: str | None, chain_id: int | Non
         chain_id = chain_id if chain_id is not None else settings.chain_id
         from_block = from_block if from_block is not None else settings.deploy_block
         if rpc_url is None and settings.chain == "embedded":
-            from credanchor.chain.gateway import open_chain
+            from credanchor.usecases.bootstrap import open_chain
 
             chain, _ = open_chain(settings)
             return chain.contract, chain.close
