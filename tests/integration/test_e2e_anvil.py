@@ -175,7 +175,7 @@ def test_trust_list_and_chain_id_mismatch(node, deployment, tmp_path):
                                        chain_id=31337, admin_key=rt.settings.admin_key)
         rogue = deploy_contract(rogue_settings)
         forged = json.loads(json.dumps(doc))
-        forged["proof"][0]["anchor"]["contract"] = rogue.contract
+        forged["proof"][0]["anchor"]["contract"] = rogue.address
         report = rt.verify(forged)
         assert report.status.value == "INVALID"
         assert report.check("trusted-anchor").outcome.value == "fail"

@@ -58,7 +58,6 @@ def owner_only(path: Path) -> None:
         log.warning("cannot make %s private: %s", path, exc)
 
 
-
 class LedgerBase:
     """Plumbing shared by every part of the ledger. Cheap to open; open one per thread
     (sqlite connections are not shared)."""
@@ -98,7 +97,6 @@ class LedgerBase:
             self._migrate()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the ledger at {self.path}: {exc}") from exc
-
 
     # -- plumbing -----------------------------------------------------------------------------
 

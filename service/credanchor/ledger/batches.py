@@ -11,6 +11,8 @@ from credanchor.ledger.records import Batch, row_of
 
 
 class BatchLedger(LedgerBase):
+    """Sealing pending credentials into batches, and reading batches."""
+
     def seal_batch(self, issuer_id: int, *, max_count: int, build_tree) -> Batch | None:
         """Seal up to ``max_count`` of the issuer's pending credentials into a new batch.
 

@@ -10,6 +10,8 @@ from credanchor.ledger.base import LedgerBase
 
 
 class ChainIssuerLedger(LedgerBase):
+    """The indexed copy of the chain's issuer list and its cursor."""
+
     @staticmethod
     def _index_key(chain_id: int, contract: str) -> str:
         return f"issuer-index:{chain_id}:{contract.lower()}"

@@ -18,6 +18,8 @@ from credanchor.ledger.records import (
 
 
 class CredentialLedger(LedgerBase):
+    """Credentials, accepted all or nothing; their status derives from their batch."""
+
     def add_credentials(
         self, issuer_id: int, items: Iterable[tuple[str, bytes, str]], *, chunk: int = 50_000
     ) -> int:

@@ -10,6 +10,8 @@ from credanchor.ledger.base import LedgerBase
 
 
 class IdempotencyLedger(LedgerBase):
+    """The first response to each (issuer, Idempotency-Key), with its request hash."""
+
     def idempotent_response(self, issuer_id: int, key: str, request_hash: str) -> Any | None:
         row = self._one(
             "SELECT request_hash, response FROM idempotency WHERE issuer_id = ? AND key = ?",

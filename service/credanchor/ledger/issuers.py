@@ -11,6 +11,8 @@ from credanchor.ledger.records import API_KEY_PREFIX, Issuer, hash_api_key, row_
 
 
 class IssuerLedger(LedgerBase):
+    """Issuers (active or suspended) and their API keys."""
+
     def add_issuer(
         self, *, address: str, name: str, url: str | None = None, keystore: str | None = None
     ) -> Issuer:

@@ -12,6 +12,8 @@ from credanchor.ledger.revocations import RevocationLedger
 
 
 class OperationLedger(BatchLedger, RevocationLedger):
+    """The state machine of chain operations, over batches and revocation_ops alike."""
+
     def due_ops(self, table: str, statuses: Sequence[str], now: float) -> list[int]:
         _check_table(table)
         marks = ",".join("?" * len(statuses))

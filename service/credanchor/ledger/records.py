@@ -114,7 +114,6 @@ def row_of(cls: type, row: dict[str, Any]) -> Any:
     return cls(**{k: row[k] for k in names})
 
 
-
 INSERT_CREDENTIAL = (
     "INSERT INTO credentials (id, issuer_id, credential_hash, document, created_at) "
     "VALUES (?,?,?,?,?)"

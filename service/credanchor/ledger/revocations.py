@@ -10,6 +10,8 @@ from credanchor.ledger.records import RevocationOp, row_of
 
 
 class RevocationLedger(LedgerBase):
+    """Revocations to carry to the chain, and the operations that carry them."""
+
     def add_revocation(
         self, issuer_id: int, kind: str, target: bytes, reason: int, note: str | None = None
     ) -> bool:

@@ -17,6 +17,8 @@ from credanchor.ledger.records import (
 
 
 class StackLedger(LedgerBase):
+    """Published, immutable stack definitions."""
+
     def add_stack_definition(self, issuer_id: int, stack: str, build) -> int:
         """Publish the next version of ``stack``: ``build(version) -> (id, hash,
         canonical_json)`` runs inside the write transaction, so two publishers racing get

@@ -126,7 +126,6 @@ def standard_tree_indices(hashes: list[bytes]) -> list[int]:
     return indices
 
 
-
 # --- the service's database -----------------------------------------------------------------
 
 
