@@ -14,7 +14,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from credanchor.chain.contract import Deployment as ContractDeployment
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE = ROOT / "service"
@@ -168,8 +171,7 @@ class Deployment:
     node: Anvil
     data_dir: Path
     env: dict[str, str]
-    contract: str
-    deploy_block: int
+    contract: ContractDeployment  # where the contract lives (chain id, address, deploy block)
     api_key: str
     issuer_id: int
     base: str = ""
@@ -234,7 +236,7 @@ def deploy(data_dir: Path, *, batch_size: int) -> Deployment:
             "CREDANCHOR_LOG_LEVEL": "WARNING",
         }
         deployed = deploy_contract(load_settings(env=env))
-        env["CREDANCHOR_CONTRACT_ADDRESS"] = deployed.contract
+        env["CREDANCHOR_CONTRACT_ADDRESS"] = deployed.address
         env["CREDANCHOR_DEPLOY_BLOCK"] = str(deployed.deploy_block)
         rt = Runtime.open(load_settings(env=env))
         try:
@@ -242,8 +244,7 @@ def deploy(data_dir: Path, *, batch_size: int) -> Deployment:
             node.rpc("anvil_setBalance", [rt.signer_for(result.issuer).address, hex(10**22)])
         finally:
             rt.close()
-        return Deployment(node, data_dir, env, deployed.contract, deployed.deploy_block,
-                          str(result.api_key), result.issuer.id)
+        return Deployment(node, data_dir, env, deployed, str(result.api_key), result.issuer.id)
     except BaseException:
         node.stop()
         raise

@@ -278,7 +278,7 @@ def section_chain(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
         else:
             r = harness.run_measured(
                 [sys.executable, str(script), str(files_dir), "--rpc", dep.node.url,
-                 "--contract", dep.contract, "--chain-id", str(harness.CHAIN_ID),
+                 "--contract", dep.contract.address, "--chain-id", str(harness.CHAIN_ID),
                  "--problems-only"], timeout=1800, env=harness.child_env())
             result["verify_script"] = {"measured": True, "n": written, "seconds": r.seconds,
                                        "per_s": written / r.seconds, "rss_mb": r.max_rss_mb,
@@ -303,9 +303,9 @@ def section_chain(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
         else:
             harness.stop_process(dep.procs[1])  # the worker: the ledger holds still while audited
             r = harness.run_measured(
-                [sys.executable, str(script), "--rpc", dep.node.url, "--contract", dep.contract,
+                [sys.executable, str(script), "--rpc", dep.node.url, "--contract", dep.contract.address,
                  "--chain-id", str(harness.CHAIN_ID), "--ledger",
-                 str(dep.data_dir / "ledger.sqlite"), "--from-block", str(dep.deploy_block),
+                 str(dep.data_dir / "ledger.sqlite"), "--from-block", str(dep.contract.deploy_block),
                  "--report", str(work / "audit-report.json")],
                 timeout=1800, env=harness.child_env())
             summary = None

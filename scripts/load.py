@@ -140,7 +140,7 @@ def start_stack(data_dir: Path, *, workers: int, block_time: float | None) -> St
             "CREDANCHOR_PUBLIC_RATE_LIMIT": "1000000/minute",
         }
         deployed = deploy_contract(load_settings(env=env))
-        env["CREDANCHOR_CONTRACT_ADDRESS"] = deployed.contract
+        env["CREDANCHOR_CONTRACT_ADDRESS"] = deployed.address
         env["CREDANCHOR_DEPLOY_BLOCK"] = str(deployed.deploy_block)
         runtime = Runtime.open(load_settings(env=env))
         try:

@@ -113,7 +113,7 @@ class Deployed:
 
 def deploy_and_accredit(w3: Web3, admin: Signer, issuer: Signer) -> Deployed:
     deployment = deploy(w3, admin, policy=POLICY)
-    contract = CredentialAnchor(w3, deployment.address, deploy_block=deployment.block_number)
+    contract = CredentialAnchor(w3, deployment.address, deploy_block=deployment.deploy_block)
     did = f"did:pkh:eip155:{w3.eth.chain_id}:{issuer.address}"
     send_and_wait(
         w3, admin, contract.accredit_issuer(issuer.address, "Test U", "https://t", did=did),

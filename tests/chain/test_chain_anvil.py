@@ -215,8 +215,8 @@ def test_deploy_checks_the_code(anvil: AnvilNode, anvil_w3: Web3) -> None:
     fund_on_anvil(anvil, admin)
     deployment = deploy(anvil_w3, admin, policy=POLICY)
     receipt = anvil_w3.eth.get_transaction_receipt(HexBytes(deployment.tx_hash))
-    assert deployment.block_number == receipt["blockNumber"]
+    assert deployment.deploy_block == receipt["blockNumber"]
     assert deployment.chain_id == ANVIL_CHAIN_ID
-    contract = CredentialAnchor(anvil_w3, deployment.address, deploy_block=deployment.block_number)
+    contract = CredentialAnchor(anvil_w3, deployment.address, deploy_block=deployment.deploy_block)
     assert contract.has_code() and contract.is_admin(admin.address)
     assert not contract.is_admin(Signer.generate().address)

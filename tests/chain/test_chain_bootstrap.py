@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from chainkit import KDF_WORK_FACTOR
 
-import credanchor.chain.embedded as embedded
+import credanchor.usecases.bootstrap as bootstrap
 from credanchor.chain.contract import CredentialAnchor
-from credanchor.chain.embedded import EmbeddedSetup, bootstrap_embedded
 from credanchor.chain.tx import FeePolicy, TxRequest, send_and_wait
 from credanchor.core.credentials import issuer_did
 from credanchor.errors import ChainError, KeyUnavailable
+from credanchor.usecases.bootstrap import EmbeddedSetup, bootstrap_embedded
 
 
 class Killed(BaseException):
@@ -92,7 +92,7 @@ def test_a_killed_first_start_is_finished_by_the_next(
         raise Killed(point)
 
     with monkeypatch.context() as patch:
-        patch.setattr(embedded, point, die)
+        patch.setattr(bootstrap, point, die)
         with pytest.raises(Killed):
             boot(tmp_path)
 

@@ -72,7 +72,7 @@ def test_restart_during_an_outage_comes_up_degraded_and_recovers(node, tmp_path)
     key = Secret("0x" + admin._account.key.hex())
     base = {"rpc_url": node.url, "chain": "rpc", "chain_id": 31337, "admin_key": key}
     deployed = deploy_contract(make_settings(tmp_path / "data", **base))
-    settings = make_settings(tmp_path / "data", contract_address=deployed.contract, **base)
+    settings = make_settings(tmp_path / "data", contract_address=deployed.address, **base)
     rt = Runtime.open(settings)
     result = add_issuer(rt, name="Acme")
     fund_on_anvil(node, rt.signer_for(result.issuer))
@@ -84,7 +84,7 @@ def test_restart_during_an_outage_comes_up_degraded_and_recovers(node, tmp_path)
 
     node.stop()
     with pytest.raises(ConfigError, match="CREDANCHOR_CHAIN_ID is not set"):
-        Runtime.open(make_settings(tmp_path / "data", contract_address=deployed.contract,
+        Runtime.open(make_settings(tmp_path / "data", contract_address=deployed.address,
                                    **{**base, "chain_id": None}))
     rt = Runtime.open(settings)  # the node is down: this used to raise
     try:
@@ -111,7 +111,7 @@ def test_the_chain_id_is_still_checked_on_first_contact(node, tmp_path):
     base = {"rpc_url": node.url, "chain": "rpc", "admin_key": Secret("0x" + admin._account.key.hex())}
     deployed = deploy_contract(make_settings(tmp_path / "d", chain_id=31337, **base))
     node.stop()
-    rt = Runtime.open(make_settings(tmp_path / "d", contract_address=deployed.contract,
+    rt = Runtime.open(make_settings(tmp_path / "d", contract_address=deployed.address,
                                     chain_id=5, **base))
     try:
         node.start()

@@ -45,7 +45,7 @@ def deployment(node, tmp_path):
         "CREDANCHOR_DATA_DIR": str(tmp_path / "data"),
         "CREDANCHOR_RPC_URL": node.url,
         "CREDANCHOR_CHAIN_ID": "31337",
-        "CREDANCHOR_CONTRACT_ADDRESS": deployed.contract,
+        "CREDANCHOR_CONTRACT_ADDRESS": deployed.address,
         "CREDANCHOR_DEPLOY_BLOCK": str(deployed.deploy_block),
         "CREDANCHOR_ADMIN_KEY": key,
         "CREDANCHOR_KEYSTORE_PASSWORD": "e2e-password",
@@ -106,7 +106,7 @@ def test_gunicorn_and_worker_issue_anchor_verify(node, deployment, tmp_path):
             r = requests.get(f"{base}/api/v1/credentials/{cid}?download=1", headers=auth, timeout=10)
             assert r.status_code == 200
             doc = r.json()
-            assert doc["proof"][0]["anchor"]["contract"] == deployed.contract
+            assert doc["proof"][0]["anchor"]["contract"] == deployed.address
             assert doc["proof"][0]["anchor"]["chainId"] == 31337
             report = requests.post(f"{base}/api/v1/verify", json=doc, timeout=10).json()
             assert report["status"] == "VALID", report
@@ -175,7 +175,7 @@ def test_trust_list_and_chain_id_mismatch(node, deployment, tmp_path):
                                        chain_id=31337, admin_key=rt.settings.admin_key)
         rogue = deploy_contract(rogue_settings)
         forged = json.loads(json.dumps(doc))
-        forged["proof"][0]["anchor"]["contract"] = rogue.contract
+        forged["proof"][0]["anchor"]["contract"] = rogue.address
         report = rt.verify(forged)
         assert report.status.value == "INVALID"
         assert report.check("trusted-anchor").outcome.value == "fail"

@@ -177,8 +177,7 @@ def test_one_issuers_missing_key_does_not_block_the_others(runtime, local_issuer
     from credanchor.usecases.issuers import add_issuer
 
     broken = add_issuer(runtime, name="Keyless").issuer
-    runtime._signers.pop(broken.address, None)
-    runtime._passwords.clear()
+    runtime.forget_key(broken)
     object.__setattr__(runtime.settings, "keystore_password", None)
     issue_n(runtime, broken, 2)
     issue_n(runtime, local_issuer, 2, start=10)

@@ -122,3 +122,23 @@ def test_idempotency_key_reuse_with_other_body_conflicts(store, issuer):
     assert store.idempotent_response(issuer.id, "k1", "h1") == {"ids": [1]}
     with pytest.raises(Conflict):
         store.idempotent_response(issuer.id, "k1", "h2")
+
+
+def test_memory_store_is_a_full_ledger_without_a_file(tmp_path, monkeypatch):
+    # The in-memory seam: the same migrations, triggers and rules as the file, nothing on disk.
+    monkeypatch.chdir(tmp_path)
+    s = Store.memory(clock=lambda: 1000.0)
+    assert s.in_memory and s.schema_version == len(MIGRATIONS)
+    issuer = s.add_issuer(address="0x" + "cd" * 20, name="Memo")
+    assert s.add_credentials(issuer.id, creds(3)) == 3
+    batch = s.seal_batch(issuer.id, max_count=10, build_tree=fake_tree)
+    assert batch is not None and batch.count == 3 and batch.sealed_at == 1000.0
+    assert [c.status for c in s.list_credentials(issuer.id)] == ["sealed"] * 3
+    with pytest.raises(Conflict):
+        s.add_credentials(issuer.id, creds(1))
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        s.conn.execute("DELETE FROM events")
+    assert [e["kind"] for e in s.events()] == [
+        "issuer.added", "credentials.accepted", "batch.sealed"]
+    s.close()
+    assert list(tmp_path.iterdir()) == []

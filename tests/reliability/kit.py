@@ -63,7 +63,7 @@ def deploy_service(node: AnvilNode, data_dir: Path, *, issuers: int = 1, **env: 
         "CREDANCHOR_DATA_DIR": str(data_dir),
         "CREDANCHOR_RPC_URL": node.url,
         "CREDANCHOR_CHAIN_ID": "31337",
-        "CREDANCHOR_CONTRACT_ADDRESS": deployed.contract,
+        "CREDANCHOR_CONTRACT_ADDRESS": deployed.address,
         "CREDANCHOR_DEPLOY_BLOCK": str(deployed.deploy_block),
         "CREDANCHOR_ADMIN_KEY": admin_key,
         "CREDANCHOR_KEYSTORE_PASSWORD": KEYSTORE_PASSWORD,
@@ -84,7 +84,7 @@ def deploy_service(node: AnvilNode, data_dir: Path, *, issuers: int = 1, **env: 
     finally:
         rt.close()
     first = made[0]
-    return Service(node, data_dir, base, deployed.contract, deployed.deploy_block, admin_key,
+    return Service(node, data_dir, base, deployed.address, deployed.deploy_block, admin_key,
                    first[0], first[1], first[2], made[1:])
 
 

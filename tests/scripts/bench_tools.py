@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         key = Secret("0x" + admin._account.key.hex())
         base = dict(rpc_url=node.url, chain="rpc", chain_id=31337, admin_key=key)
         deployed = deploy_contract(make_settings(tmp / "data", **base))
-        rt = Runtime.open(make_settings(tmp / "data", **base, contract_address=deployed.contract,
+        rt = Runtime.open(make_settings(tmp / "data", **base, contract_address=deployed.address,
                                         deploy_block=deployed.deploy_block))
         result = add_issuer(rt, name="Bench Academy")
         fund_on_anvil(node, rt.signer_for(result.issuer))
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         rt.close()
         print(f"setup: {args.files} files, {args.revoked} revoked, {args.batches + 1} batches "
               f"in {time.perf_counter() - started:.0f} s")
-        chain = ["--rpc", node.url, "--chain-id", "31337", "--contract", deployed.contract]
+        chain = ["--rpc", node.url, "--chain-id", "31337", "--contract", deployed.address]
         r = run_script("verify.py", *chain, str(folder), "--problems-only", "--jobs",
                        str(args.jobs), timeout=3600)
         print("scripts/verify.py:", r.stderr.strip().splitlines()[-1])

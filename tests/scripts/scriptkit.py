@@ -79,7 +79,7 @@ def deploy_world(tmp: Path) -> World:
         base = make_settings(data, rpc_url=node.url, chain="rpc", chain_id=31337,
                              admin_key=Secret("0x" + admin._account.key.hex()))
         deployed = deploy_contract(base)
-        world = World(node, data, deployed.contract, deployed.deploy_block, admin, {}, {}, {},
+        world = World(node, data, deployed.address, deployed.deploy_block, admin, {}, {}, {},
                       Signer.generate())
         rt = world.runtime()
         try:

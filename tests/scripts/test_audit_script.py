@@ -14,9 +14,8 @@ from credanchor.audit.reconcile import (
     REVOCATION_MISSING_IN_LEDGER,
     ROOT_NOT_IN_LEDGER,
     TREE_MISMATCH,
-    OnChainPicture,
-    replay,
 )
+from credanchor.audit.replay import OnChainPicture, replay
 from credanchor.chain.contract import CredentialAnchor
 from credanchor.chain.rpc import connect_rpc
 from credanchor.chain.tx import send_and_wait

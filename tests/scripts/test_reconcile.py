@@ -12,7 +12,9 @@ from click.testing import CliRunner
 from scriptkit import ledger_copy_of
 
 from credanchor.audit import reconcile as audit
-from credanchor.audit.reconcile import OnChainPicture, build_report, reconcile, render_html, replay
+from credanchor.audit.reconcile import reconcile
+from credanchor.audit.replay import OnChainPicture, replay
+from credanchor.audit.summary import build_report, render_html
 from credanchor.cli.main import main
 from credanchor.core.hashing import keccak256, leaf_hash, to_hex
 from credanchor.core.merkle import MerkleTree

@@ -57,7 +57,7 @@ def setup(tmp_path_factory):
                          admin_key=Secret("0x" + admin._account.key.hex()))
     deployed = deploy_contract(base)
     rt = Runtime.open(make_settings(tmp / "data", rpc_url=node.url, chain="rpc", chain_id=31337,
-                                    admin_key=base.admin_key, contract_address=deployed.contract,
+                                    admin_key=base.admin_key, contract_address=deployed.address,
                                     deploy_block=deployed.deploy_block))
     try:
         result = add_issuer(rt, name="Hardening Academy")
@@ -75,7 +75,7 @@ def setup(tmp_path_factory):
             badges.append(path)
     finally:
         rt.close()
-    yield Setup(node.url, deployed.contract, deployed.deploy_block, tmp / "data" / "ledger.sqlite",
+    yield Setup(node.url, deployed.address, deployed.deploy_block, tmp / "data" / "ledger.sqlite",
                 badges)
     node.stop()
 

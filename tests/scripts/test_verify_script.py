@@ -50,7 +50,7 @@ def files(tmp_path_factory):
     deployed = deploy_contract(settings)
     rt = Runtime.open(make_settings(tmp / "data", rpc_url=node.url, chain="rpc", chain_id=31337,
                                     admin_key=settings.admin_key,
-                                    contract_address=deployed.contract,
+                                    contract_address=deployed.address,
                                     deploy_block=deployed.deploy_block))
     try:
         result = add_issuer(rt, name="Bulk Academy")
@@ -90,7 +90,7 @@ def files(tmp_path_factory):
             expected[path.name] = "INVALID"
     finally:
         rt.close()
-    yield Files(node.url, deployed.contract, folder, expected)
+    yield Files(node.url, deployed.address, folder, expected)
     node.stop()
 
 
@@ -191,10 +191,9 @@ def test_unreachable_chain_exits_4(files):
 
 
 def test_hand_encoded_batches_answer_like_web3(files):
-    from credanchor.chain.contract import CredentialAnchor
-    from credanchor.chain.gateway import Web3Chain
+    from credanchor.chain.contract import CredentialAnchor, Deployment
+    from credanchor.chain.gateway import ChainReader
     from credanchor.chain.rpc import connect_rpc
-    from credanchor.chain.tx import FeePolicy
     from credanchor.core.proof import extract_proof
     from credanchor.verify.bulk import batched_revocations, batched_verify, verify_calldata
 
@@ -217,8 +216,7 @@ def test_hand_encoded_batches_answer_like_web3(files):
     assert {v.status for v in ours} == {0, 1, 2, 3, 4}
     assert (ours[-1].status, ours[-1].issuer.lower(), ours[-1].anchored_at) == (1, stranger, 0)
     # revocation details, batched, worded as the verifier's reader words them
-    chain = Web3Chain(contract.w3, contract, chain_id=31337,
-                      fee_policy=FeePolicy(max_fee_per_gas_cap=1))
+    chain = ChainReader(contract.w3, contract, Deployment(31337, contract.address, 0))
     creds = [(v.issuer, k[1]) for k, v in zip(keys, ours, strict=True) if v.status in (0, 3)]
     batches = [(k[0], k[3]) for k, v in zip(keys, ours, strict=True) if v.status in (0, 4)]
     batches.append((stranger, root))  # not that account's batch: nothing revoked

@@ -111,7 +111,7 @@ class Setup:
         fund_on_anvil(self.node, admin)
         base = {"rpc_url": self.proxy.url, "chain": "rpc", "chain_id": 31337,
                 "admin_key": Secret("0x" + admin._account.key.hex())}
-        self.contract = deploy_contract(make_settings(tmp / "d", **base)).contract
+        self.contract = deploy_contract(make_settings(tmp / "d", **base)).address
         rt = self.runtime = Runtime.open(make_settings(tmp / "d", contract_address=self.contract,
                                                        **base))
         acme = add_issuer(rt, name="Acme Academy").issuer

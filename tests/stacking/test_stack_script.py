@@ -31,7 +31,7 @@ def test_verify_script_prints_the_stack_tree_and_a_revoked_component(tmp_path):
         base = {"rpc_url": node.url, "chain": "rpc", "chain_id": 31337,
                 "admin_key": Secret("0x" + admin._account.key.hex())}
         deployed = deploy_contract(make_settings(tmp_path / "d", **base))
-        rt = Runtime.open(make_settings(tmp_path / "d", contract_address=deployed.contract, **base))
+        rt = Runtime.open(make_settings(tmp_path / "d", contract_address=deployed.address, **base))
         acme = add_issuer(rt, name="Acme Academy").issuer
         other = add_issuer(rt, name="Other Academy").issuer
         for issuer in (acme, other):
@@ -56,7 +56,7 @@ def test_verify_script_prints_the_stack_tree_and_a_revoked_component(tmp_path):
         def run() -> subprocess.CompletedProcess[str]:
             return subprocess.run(
                 [sys.executable, str(ROOT / "scripts" / "verify.py"), "--rpc", node.url,
-                 "--contract", deployed.contract, "--chain-id", "31337", str(path)],
+                 "--contract", deployed.address, "--chain-id", "31337", str(path)],
                 capture_output=True, text=True, timeout=120)
 
         proc = run()

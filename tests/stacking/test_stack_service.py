@@ -333,9 +333,9 @@ def test_a_definition_edited_behind_the_ledgers_back_stops_new_grants(world, tmp
                                        world.files("ada-excel"), ADA)
     finally:
         conn.execute("UPDATE credentials SET document = ? WHERE id = ?", (row.document, row.id))
-        from credanchor.ledger.store import MIGRATIONS, _split_sql
+        from credanchor.ledger.schema import MIGRATIONS, split_sql
 
-        trigger = next(s for s in _split_sql(MIGRATIONS[2])
+        trigger = next(s for s in split_sql(MIGRATIONS[2])
                        if "stack_definition_documents_immutable" in s)
         conn.execute(trigger)
 

@@ -42,7 +42,7 @@ from credanchor.chain.tx import (
     wait_for_receipt,
 )
 
-_EMBEDDED = {"EmbeddedChain", "EmbeddedSetup", "bootstrap_embedded", "open_embedded"}
+_EMBEDDED = {"EmbeddedChain", "open_embedded"}
 
 
 def __getattr__(name: str) -> Any:
@@ -62,7 +62,6 @@ __all__ = [
     "CredentialRevocation",
     "Deployment",
     "EmbeddedChain",
-    "EmbeddedSetup",
     "FeePolicy",
     "Fees",
     "IssuerInfo",
@@ -71,7 +70,6 @@ __all__ = [
     "Signer",
     "TxRequest",
     "VerifyResult",
-    "bootstrap_embedded",
     "broadcast",
     "build_and_sign",
     "bump",

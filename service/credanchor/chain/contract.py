@@ -127,12 +127,13 @@ class ChainEvent:
 
 @dataclass(frozen=True)
 class Deployment:
-    """Where the contract lives; keep ``block_number`` to start event scans there."""
+    """Where the contract lives: the one "where is the contract" value (chain, address and
+    the block it was created in, where event scans start)."""
 
-    address: ChecksumAddress
-    block_number: int
-    tx_hash: str
     chain_id: int
+    address: ChecksumAddress
+    deploy_block: int
+    tx_hash: str | None = None  # the creating transaction, when this process deployed it
 
 
 # --- input normalisation --------------------------------------------------------------------
@@ -173,7 +174,7 @@ class CredentialAnchor:
 
     Example::
 
-        anchor = CredentialAnchor(w3, deployment.address, deploy_block=deployment.block_number)
+        anchor = CredentialAnchor(w3, deployment.address, deploy_block=deployment.deploy_block)
         result = anchor.verify(issuer, credential_hash, proof, root)
         print(result.status_name, result.anchored_at)
     """
@@ -308,6 +309,40 @@ class CredentialAnchor:
         if by_address is None:
             return None
         return BatchRevocation(root_b, address, by_address, int(revoked_at), int(reason))
+
+    def credential_revocations(
+        self, items: Sequence[tuple[str, bytes]], *, batch: int = VERIFY_BATCH
+    ) -> list[CredentialRevocation | None]:
+        """:meth:`credential_revocation` of every ``(issuer, credential hash)``, encoded by hand
+        and sent in JSON-RPC batches (needs an HTTP provider: :meth:`eth_calls`)."""
+        keys = [(as_address(i, "issuer"), as_bytes32(h, "credential hash")) for i, h in items]
+        rows = self.eth_calls([credential_revocation_calldata(i, h) for i, h in keys], words=2,
+                              batch=batch)
+        return [CredentialRevocation(i, h, at, reason) if at else None
+                for (i, h), (at, reason) in zip(keys, rows, strict=True)]
+
+    def batch_revocations(
+        self, items: Sequence[tuple[str, bytes]], *, batch: int = VERIFY_BATCH
+    ) -> list[BatchRevocation | None]:
+        """:meth:`batch_revocation` of every ``(issuer, root)``, in JSON-RPC batches."""
+        keys = [(as_address(i, "issuer"), as_bytes32(r, "root")) for i, r in items]
+        rows = self.eth_calls([batch_revocation_calldata(i, r) for i, r in keys], words=3,
+                              batch=batch)
+        return [BatchRevocation(r, i, _address_from_word(by), at, reason) if by else None
+                for (i, r), (by, at, reason) in zip(keys, rows, strict=True)]
+
+    def anchored_in(self, receipt: Mapping[str, Any]) -> frozenset[tuple[bytes, str]]:
+        """``(root, issuer)`` of every ``Anchored`` event this contract emitted in a receipt
+        (issuer lower-case hex, as the topic holds it)."""
+        topic = HexBytes(self._events["Anchored"].topic)
+        anchors = set()
+        for entry in receipt["logs"]:
+            if (entry["address"].lower() == self.address.lower() and entry["topics"]
+                    and HexBytes(entry["topics"][0]) == topic):
+                # Anchored(bytes32 indexed root, address indexed issuer, uint32 count)
+                issuer = "0x" + bytes(entry["topics"][2])[12:].hex()
+                anchors.add((bytes(entry["topics"][1]), issuer))
+        return frozenset(anchors)
 
     def leaf_of(self, credential_hash: bytes | str) -> bytes:
         return bytes(self._call("leafOf", as_bytes32(credential_hash, "credential hash")))
@@ -482,11 +517,29 @@ def verify_calldata(issuer: str, credential_hash: bytes, proof: Sequence[bytes],
                      _OFFSET_4_WORDS, root, len(proof).to_bytes(32, "big"), *proof))
 
 
+_CREDENTIAL_REVOCATION_SELECTOR = Web3.keccak(text="credentialRevocation(address,bytes32)")[:4]
+_BATCH_REVOCATION_SELECTOR = Web3.keccak(text="batchRevocation(address,bytes32)")[:4]
+
+
+def credential_revocation_calldata(issuer: str, credential_hash: bytes) -> bytes:
+    """ABI calldata of ``credentialRevocation(issuer, credentialHash)``."""
+    return bytes(_CREDENTIAL_REVOCATION_SELECTOR) + _address_word(issuer) + credential_hash
+
+
+def batch_revocation_calldata(issuer: str, root: bytes) -> bytes:
+    """ABI calldata of ``batchRevocation(issuer, root)``."""
+    return bytes(_BATCH_REVOCATION_SELECTOR) + _address_word(issuer) + root
+
+
 def _address_word(address: str) -> bytes:
     raw = bytes.fromhex(address[2:])
     if len(raw) != 20:
         raise InvalidInput(f"not a 20-byte address: {address!r}")
     return bytes(12) + raw
+
+
+def _address_from_word(word: int) -> ChecksumAddress:
+    return to_checksum_address(word.to_bytes(32, "big")[12:])
 
 
 def _describe(response: Any) -> str:
@@ -521,10 +574,10 @@ def deployment_from_receipt(w3: Web3, receipt: TxReceipt) -> Deployment:
     with chain_errors("reading the chain id"):
         chain_id = int(w3.eth.chain_id)
     return Deployment(
-        address=to_checksum_address(address),
-        block_number=int(receipt["blockNumber"]),
-        tx_hash=HexBytes(receipt["transactionHash"]).to_0x_hex(),
         chain_id=chain_id,
+        address=to_checksum_address(address),
+        deploy_block=int(receipt["blockNumber"]),
+        tx_hash=HexBytes(receipt["transactionHash"]).to_0x_hex(),
     )
 
 
@@ -565,6 +618,6 @@ def deploy(
         "deployed %s at %s in block %d",
         artifact.contract_name,
         deployment.address,
-        deployment.block_number,
+        deployment.deploy_block,
     )
     return deployment

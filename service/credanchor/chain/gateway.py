@@ -1,9 +1,11 @@
-"""The chain as the ledger and the verifier see it: one object per (chain, contract).
+"""The chain as the ledger and the verifier see it: one deployment of CredentialAnchor.
 
-:class:`Web3Chain` adapts the low-level pieces in :mod:`credanchor.chain` (transport, signing,
-fees, contract client) to the two narrow interfaces above it: the anchoring state machine's
-(:mod:`credanchor.issuing.anchoring`) and the verifier's (:class:`credanchor.verify.verifier.ChainReader`).
-The same class serves the embedded EVM and any JSON-RPC node; only :func:`open_chain` differs.
+:class:`ChainReader` answers the verifier (:class:`credanchor.verify.verifier.ChainReader`) and
+the reads of the anchoring state machine; :class:`ChainWriter` composes a reader and adds what
+sends: fees, signing, broadcasting, transaction builders, admin transactions
+(:mod:`credanchor.issuing.anchoring`'s port). Both are built complete by their constructors and
+know no configuration: :mod:`credanchor.usecases.bootstrap` maps the settings to their
+arguments. The same classes serve the embedded EVM and any JSON-RPC node.
 """
 
 from __future__ import annotations
@@ -12,19 +14,28 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hexbytes import HexBytes
 from web3 import Web3
 
 from credanchor.chain import tx as txmod
-from credanchor.chain.contract import CredentialAnchor, OnChainAnchor
+from credanchor.chain.contract import (
+    BatchRevocation,
+    CredentialAnchor,
+    CredentialRevocation,
+    Deployment,
+    OnChainAnchor,
+    VerifyResult,
+)
 from credanchor.chain.keys import Signer
 from credanchor.chain.tx import FeePolicy, Fees, SignedTx, TxRequest, chain_errors
 from credanchor.errors import ChainError, ChainUnavailable, ConfigError, NonceAlreadyUsed
-from credanchor.usecases.config import Settings
 from credanchor.verify.verifier import AnchorTx, IssuerFacts, OnChainVerdict
+
+if TYPE_CHECKING:
+    from credanchor.chain.embedded import EmbeddedChain
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +49,12 @@ class Receipt:
 
 
 class ChainPort(Protocol):
-    chain_id: int
-    contract_address: str
-    deploy_block: int
+    @property
+    def chain_id(self) -> int: ...
+    @property
+    def contract_address(self) -> str: ...
+    @property
+    def deploy_block(self) -> int: ...
 
     def head(self) -> int: ...
     def nonce(self, address: str, *, pending: bool) -> int: ...
@@ -62,55 +76,77 @@ class ChainPort(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
-class Bootstrap:
-    """What opening the chain found or created, for the runtime to register."""
-
-    passwords: dict[str, str] = field(default_factory=dict)
-    local_issuer: tuple[str, str] | None = None  # (address, keystore path)
-    admin: Signer | None = None
-    signers: dict[str, Signer] = field(default_factory=dict)
+# --- the contract's answers as the verifier's values (built here and nowhere else) ----------
 
 
-class Web3Chain:
-    """Anchoring-side and verification-side access to one CredentialAnchor deployment."""
+def to_verdict(r: VerifyResult) -> OnChainVerdict:
+    return OnChainVerdict(r.status, r.issuer, r.anchored_at, r.issuer_active)
+
+
+def credential_revocation_detail(r: CredentialRevocation | None) -> dict[str, Any]:
+    """How a report words a credential's revocation (``{}``: not revoked)."""
+    return {} if r is None else {"scope": "credential", "reason": r.reason,
+                                 "revokedAt": r.revoked_at}
+
+
+def batch_revocation_detail(r: BatchRevocation | None) -> dict[str, Any]:
+    """How a report words a batch's revocation (``{}``: not revoked)."""
+    return {} if r is None else {"scope": "batch", "reason": r.reason,
+                                 "revokedAt": r.revoked_at, "by": r.by}
+
+
+def _receipt(r: Any) -> Receipt:
+    return Receipt(HexBytes(r["transactionHash"]).to_0x_hex(), int(r["blockNumber"]),
+                   HexBytes(r["blockHash"]).to_0x_hex(), int(r["status"]) == 1)
+
+
+class ChainReader:
+    """Reads of one CredentialAnchor deployment: what the verifier and the anchoring state
+    machine ask the chain. Sends nothing.
+
+    ``first_contact``: the start-up check (chain id, code at the address) still owed when the
+    node was down at start; it runs before the first read that reaches the node, and raises
+    ChainUnavailable while the node is still down."""
 
     def __init__(
         self,
         w3: Web3,
         contract: CredentialAnchor,
+        deployment: Deployment,
         *,
-        chain_id: int,
-        fee_policy: FeePolicy,
-        poll_interval: float = 0.5,
-        closer: Any = None,
-        admin: Signer | None = None,
+        first_contact: Callable[[], int] | None = None,
+        closer: Callable[[], None] | None = None,
     ) -> None:
         self.w3 = w3
         self.contract = contract
-        self.chain_id = chain_id
-        self.contract_address: str = contract.address
-        self.deploy_block = contract.deploy_block
-        self.fee_policy = fee_policy
-        self.poll_interval = poll_interval
-        self.admin = admin
+        self.deployment = deployment
+        self._first_contact = first_contact
         self._closer = closer
-        self.embedded: Any = None  # the EmbeddedChain, when that is the transport
-        #: Set when the node was down at start: the chain-id and contract check still owed.
-        self.deferred_check: Callable[[], int] | None = None
+
+    @property
+    def chain_id(self) -> int:
+        return self.deployment.chain_id
+
+    @property
+    def contract_address(self) -> str:
+        return self.deployment.address
+
+    @property
+    def deploy_block(self) -> int:
+        return self.deployment.deploy_block
 
     def __repr__(self) -> str:
-        return f"Web3Chain(chain {self.chain_id}, {self.contract_address})"
+        return f"{type(self).__name__}(chain {self.chain_id}, {self.contract_address})"
 
     def _contact(self) -> None:
         """Settle the start-up check owed since a start without the node (ChainUnavailable
         while it is still down; ChainIdMismatch / ConfigError if it is the wrong node)."""
-        if self.deferred_check is not None:
-            self.deferred_check()
-            self.deferred_check = None
+        if self._first_contact is not None:
+            self._first_contact()
+            self._first_contact = None
             log.info("node reachable again; chain %s and contract checked", self.chain_id)
 
-    # -- writes -------------------------------------------------------------------------------
+    # -- reads for the anchoring state machine ------------------------------------------------
 
     def head(self) -> int:
         self._contact()
@@ -123,35 +159,10 @@ class Web3Chain:
             return int(self.w3.eth.get_transaction_count(
                 Web3.to_checksum_address(address), "pending" if pending else "latest"))
 
-    def fees(self) -> Fees:
-        self._contact()
-        return txmod.suggest_fees(self.w3, self.fee_policy)
-
-    def bump_fees(self, max_fee: int, tip: int) -> Fees:
-        try:
-            network = self.fees()
-        except ChainError:
-            network = None  # above the cap now: bump() still tries within the cap
-        return txmod.bump(Fees(max_fee, tip), self.fee_policy, network=network)
-
-    def sign(self, signer: Signer, call: TxRequest, *, nonce: int, fees: Fees) -> SignedTx:
-        return txmod.build_and_sign(self.w3, signer, call, nonce=nonce, fees=fees,
-                                    chain_id=self.chain_id)
-
-    def broadcast(self, raw: bytes) -> None:
-        signed = _signed_from_raw(raw, self.chain_id)
-        # NonceAlreadyUsed: the state machine notices (nonce advanced, no receipt) and asks
-        # the contract whether the work is done.
-        with contextlib.suppress(NonceAlreadyUsed):
-            txmod.broadcast(self.w3, signed)
-
     def receipt(self, tx_hash: str) -> Receipt | None:
         self._contact()
         r = txmod.receipt_or_none(self.w3, tx_hash)
-        if r is None:
-            return None
-        return Receipt(HexBytes(r["transactionHash"]).to_0x_hex(), int(r["blockNumber"]),
-                       HexBytes(r["blockHash"]).to_0x_hex(), int(r["status"]) == 1)
+        return None if r is None else _receipt(r)
 
     def is_known(self, tx_hash: str) -> bool:
         from web3.exceptions import TransactionNotFound
@@ -189,18 +200,6 @@ class Web3Chain:
         e = found[-1]
         return Receipt(e.tx_hash, e.block_number, e.block_hash, True)
 
-    def build_anchor(self, root: bytes, count: int) -> TxRequest:
-        return self.contract.anchor(root, count)
-
-    def build_revoke_credentials(self, hashes: Sequence[bytes], reason: int) -> TxRequest:
-        return self.contract.revoke_credentials(list(hashes), reason)
-
-    def build_revoke_batch(self, issuer: str, root: bytes, reason: int) -> TxRequest:
-        return self.contract.revoke_batch(issuer, root, reason)
-
-    def wait_a_moment(self) -> None:
-        time.sleep(self.poll_interval)
-
     def close(self) -> None:
         if self._closer is not None:
             self._closer()
@@ -210,8 +209,7 @@ class Web3Chain:
     def verify(self, issuer: str, credential_hash: bytes, proof: list[bytes],
                root: bytes) -> OnChainVerdict:
         self._contact()
-        r = self.contract.verify(issuer, credential_hash, proof, root)
-        return OnChainVerdict(r.status, r.issuer, r.anchored_at, r.issuer_active)
+        return to_verdict(self.contract.verify(issuer, credential_hash, proof, root))
 
     def verify_many(self, items: Sequence[tuple[str, bytes, list[bytes], bytes]]
                     ) -> list[OnChainVerdict]:
@@ -219,8 +217,7 @@ class Web3Chain:
         (:meth:`CredentialAnchor.verify_many`), so a stacked qualification's components cost
         one round trip, not one each."""
         self._contact()
-        return [OnChainVerdict(r.status, r.issuer, r.anchored_at, r.issuer_active)
-                for r in self.contract.verify_many(list(items))]
+        return [to_verdict(r) for r in self.contract.verify_many(list(items))]
 
     def issuer_facts(self, issuer: str) -> IssuerFacts:
         self._contact()
@@ -242,25 +239,14 @@ class Web3Chain:
                 r = self.w3.eth.get_transaction_receipt(tx_bytes)
             except TransactionNotFound:
                 return None
-        anchors = set()
-        topic = self.contract._events["Anchored"].topic
-        for log in r["logs"]:
-            if (log["address"].lower() == self.contract_address.lower() and log["topics"]
-                    and HexBytes(log["topics"][0]) == HexBytes(topic)):
-                # Anchored(bytes32 indexed root, address indexed issuer, uint32 count)
-                issuer = "0x" + bytes(log["topics"][2])[12:].hex()
-                anchors.add((bytes(log["topics"][1]), issuer))
-        return AnchorTx(int(r["blockNumber"]), frozenset(anchors))
+        return AnchorTx(int(r["blockNumber"]), self.contract.anchored_in(r))
 
     def revocation_reason(self, issuer: str, credential_hash: bytes, root: bytes) -> dict[str, Any]:
         batch = self.contract.batch_revocation(issuer, root)
         if batch is not None:
-            return {"scope": "batch", "reason": batch.reason, "revokedAt": batch.revoked_at,
-                    "by": batch.by}
-        cred = self.contract.credential_revocation(issuer, credential_hash)
-        if cred is not None:
-            return {"scope": "credential", "reason": cred.reason, "revokedAt": cred.revoked_at}
-        return {}
+            return batch_revocation_detail(batch)
+        return credential_revocation_detail(
+            self.contract.credential_revocation(issuer, credential_hash))
 
     def accredited_issuers(self) -> list[dict[str, Any]]:
         """Every address ever accredited (``IssuerAccredited`` is emitted once per address),
@@ -278,6 +264,72 @@ class Web3Chain:
                         "suspendedAt": i.suspended_at or None})
         return out
 
+
+class ChainWriter(ChainReader):
+    """The chain for whoever sends: built on a :class:`ChainReader` (``reader``, whose reads
+    and start-up check it shares: the state lives in the reader) and adding fees, signing,
+    broadcasting, the contract's transactions, and admin transactions with the registry
+    admin's key (``admin``). The verifier is handed ``reader``, never the writer.
+
+    ``embedded``: the in-process EVM when that is the transport (a development chain, which
+    can fund accounts from its genesis keys)."""
+
+    def __init__(
+        self,
+        reader: ChainReader,
+        *,
+        fee_policy: FeePolicy,
+        poll_interval: float = 0.5,
+        admin: Signer | None = None,
+        embedded: EmbeddedChain | None = None,
+    ) -> None:
+        super().__init__(reader.w3, reader.contract, reader.deployment)
+        self.reader = reader
+        self.fee_policy = fee_policy
+        self.poll_interval = poll_interval
+        self.admin = admin
+        self.embedded = embedded
+
+    def _contact(self) -> None:
+        self.reader._contact()
+
+    def close(self) -> None:
+        self.reader.close()
+
+    def fees(self) -> Fees:
+        self._contact()
+        return txmod.suggest_fees(self.w3, self.fee_policy)
+
+    def bump_fees(self, max_fee: int, tip: int) -> Fees:
+        try:
+            network = self.fees()
+        except ChainError:
+            network = None  # above the cap now: bump() still tries within the cap
+        return txmod.bump(Fees(max_fee, tip), self.fee_policy, network=network)
+
+    def sign(self, signer: Signer, call: TxRequest, *, nonce: int, fees: Fees) -> SignedTx:
+        return txmod.build_and_sign(self.w3, signer, call, nonce=nonce, fees=fees,
+                                    chain_id=self.chain_id)
+
+    def broadcast(self, raw: bytes) -> None:
+        signed = _signed_from_raw(raw, self.chain_id)
+        # NonceAlreadyUsed: the state machine notices (nonce advanced, no receipt) and asks
+        # the contract whether the work is done.
+        with contextlib.suppress(NonceAlreadyUsed):
+            txmod.broadcast(self.w3, signed)
+
+    def build_anchor(self, root: bytes, count: int) -> TxRequest:
+        return self.contract.anchor(root, count)
+
+    def build_revoke_credentials(self, hashes: Sequence[bytes], reason: int) -> TxRequest:
+        return self.contract.revoke_credentials(list(hashes), reason)
+
+    def build_revoke_batch(self, issuer: str, root: bytes, reason: int) -> TxRequest:
+        return self.contract.revoke_batch(issuer, root, reason)
+
+    def wait_a_moment(self) -> None:
+        time.sleep(self.poll_interval)
+
     # -- admin --------------------------------------------------------------------------------
 
     def admin_send(self, call: TxRequest, signer: Signer | None = None) -> Receipt:
@@ -285,9 +337,7 @@ class Web3Chain:
         signer = signer or self.admin
         if signer is None:
             raise ConfigError("this needs the registry admin's key (CREDANCHOR_ADMIN_KEY)")
-        r = txmod.send_and_wait(self.w3, signer, call, policy=self.fee_policy)
-        return Receipt(HexBytes(r["transactionHash"]).to_0x_hex(), int(r["blockNumber"]),
-                       HexBytes(r["blockHash"]).to_0x_hex(), int(r["status"]) == 1)
+        return _receipt(txmod.send_and_wait(self.w3, signer, call, policy=self.fee_policy))
 
 
 def _signed_from_raw(raw: bytes, chain_id: int) -> SignedTx:
@@ -310,73 +360,42 @@ def _signed_from_raw(raw: bytes, chain_id: int) -> SignedTx:
     )
 
 
-def fee_policy(settings: Settings) -> FeePolicy:
-    return FeePolicy(max_fee_per_gas_cap=settings.max_fee_wei, priority_fee=settings.priority_fee_wei)
+def open_rpc_reader(
+    url: str,
+    contract_address: str,
+    *,
+    deploy_block: int,
+    expected_chain_id: int | None,
+    timeout: float,
+) -> ChainReader:
+    """A reader of the contract at ``contract_address`` through the node at ``url``.
 
-
-def open_chain(settings: Settings) -> tuple[Web3Chain, Bootstrap]:
-    """The configured chain: the embedded EVM (bootstrapped on first start) or an RPC node."""
-    policy = fee_policy(settings)
-    if settings.chain == "embedded":
-        from credanchor.chain.embedded import bootstrap_embedded
-        from credanchor.chain.keys import read_password_file
-
-        setup = bootstrap_embedded(
-            settings.data_dir,
-            password=settings.keystore_password.reveal() if settings.keystore_password else None,
-            issuer_name=settings.issuer_name,
-            issuer_profile_uri=settings.issuer_url or "",
-            kdf_work_factor=settings.kdf_work_factor,
-        )
-        contract = CredentialAnchor(setup.chain.w3, setup.contract_address,
-                                    deploy_block=setup.deploy_block)
-        chain = Web3Chain(setup.chain.w3, contract, chain_id=setup.chain.chain_id,
-                          fee_policy=policy, poll_interval=0.05, closer=setup.chain.close,
-                          admin=setup.admin)
-        chain.embedded = setup.chain
-        password_file = setup.issuer_keystore.with_suffix(".password")
-        password = (settings.keystore_password.reveal() if settings.keystore_password
-                    else read_password_file(password_file) if password_file.exists() else None)
-        boot = Bootstrap(
-            passwords={str(setup.issuer_keystore): password} if password else {},
-            local_issuer=(setup.issuer.address, str(setup.issuer_keystore)),
-            admin=setup.admin,
-            signers={setup.issuer.address: setup.issuer},
-        )
-        return chain, boot
+    The chain id and the contract's code are checked now; if the node is unreachable and
+    ``expected_chain_id`` is known, the reader starts anyway and the check runs on its first
+    contact with the node (issuing keeps working, verification says ERROR meanwhile: a web
+    worker restarted during an outage must not take the whole service down)."""
     from credanchor.chain.rpc import check_chain_id, connect_rpc
 
-    if not settings.contract_address:
-        raise ConfigError("CREDANCHOR_CONTRACT_ADDRESS is required with an RPC chain "
-                          "(deploy one with `credanchor deploy --rpc URL`)")
-    assert settings.rpc_url
-    url = settings.rpc_url
-    w3 = connect_rpc(url, expected_chain_id=settings.chain_id, timeout=settings.rpc_timeout,
-                     check=False)
-    contract = CredentialAnchor(w3, settings.contract_address, deploy_block=settings.deploy_block)
-    admin = Signer.from_key(settings.admin_key.reveal()) if settings.admin_key else None
+    w3 = connect_rpc(url, expected_chain_id=expected_chain_id, timeout=timeout, check=False)
+    contract = CredentialAnchor(w3, contract_address, deploy_block=deploy_block)
 
     def first_contact() -> int:
-        chain_id = check_chain_id(w3, url, settings.chain_id)
+        chain_id = check_chain_id(w3, url, expected_chain_id)
         if not contract.has_code():
-            raise ConfigError(f"no contract at {settings.contract_address} on chain {chain_id}")
+            raise ConfigError(f"no contract at {contract_address} on chain {chain_id}")
         return chain_id
 
     try:
         chain_id = first_contact()
         deferred = None
     except ChainUnavailable as exc:
-        # Start anyway (issuing keeps working, /verify says ERROR), provided we know which
-        # chain to expect: the check then runs on the first contact with the node. A web
-        # worker restarted during an outage must not take the whole service down.
-        if settings.chain_id is None:
+        if expected_chain_id is None:
             raise ConfigError(
                 f"the node is unreachable ({exc.detail}) and CREDANCHOR_CHAIN_ID is not set, "
                 "so the chain cannot be checked later; set it to start without the node"
             ) from exc
         log.warning("node unreachable at start (%s); checking chain %s on first contact",
-                    exc.detail, settings.chain_id)
-        chain_id, deferred = settings.chain_id, first_contact
-    chain = Web3Chain(w3, contract, chain_id=chain_id, fee_policy=policy, admin=admin)
-    chain.deferred_check = deferred
-    return chain, Bootstrap()
+                    exc.detail, expected_chain_id)
+        chain_id, deferred = expected_chain_id, first_contact
+    return ChainReader(w3, contract, Deployment(chain_id, contract.address, deploy_block),
+                       first_contact=deferred)

@@ -44,7 +44,7 @@ def _contract_for(rpc_url: str | None, contract: str | None, chain_id: int | Non
         chain_id = chain_id if chain_id is not None else settings.chain_id
         from_block = from_block if from_block is not None else settings.deploy_block
         if rpc_url is None and settings.chain == "embedded":
-            from credanchor.chain.gateway import open_chain
+            from credanchor.usecases.bootstrap import open_chain
 
             chain, _ = open_chain(settings)
             return chain.contract, chain.close
@@ -55,7 +55,7 @@ def _contract_for(rpc_url: str | None, contract: str | None, chain_id: int | Non
     if not anchor.has_code():
         raise ConfigError(f"no contract at {contract} on this chain")
     if not from_block:
-        from credanchor.audit.reconcile import find_deploy_block
+        from credanchor.audit.replay import find_deploy_block
 
         found = find_deploy_block(anchor)
         if found is None:
@@ -124,14 +124,9 @@ def audit_command(rpc_url: str | None, contract: str | None, chain_id: int | Non
           --ledger acme-export/ --step 500 --checkpoint audit.ckpt
       credanchor audit --summary audit.html      # the service's own ledger and chain
     """
-    from credanchor.audit.reconcile import (
-        build_report,
-        reconcile,
-        render_html,
-        render_markdown,
-        replay,
-        write_report,
-    )
+    from credanchor.audit.reconcile import reconcile
+    from credanchor.audit.replay import replay
+    from credanchor.audit.summary import build_report, render_html, render_markdown, write_report
     from credanchor.chain.tx import chain_errors
     from credanchor.ledger.export import open_ledger
 

@@ -167,9 +167,9 @@ def deploy(obj: Ctx, rpc_url: str, chain_id: int | None) -> None:
     from credanchor.usecases.issuers import deploy_contract
 
     result = deploy_contract(obj.settings(rpc_url=rpc_url, chain="rpc", chain_id=chain_id))
-    click.echo(result.contract)
+    click.echo(result.address)
     click.echo(f"deployed in block {result.deploy_block} on chain {result.chain_id}; set "
-               f"CREDANCHOR_CONTRACT_ADDRESS={result.contract} "
+               f"CREDANCHOR_CONTRACT_ADDRESS={result.address} "
                f"CREDANCHOR_DEPLOY_BLOCK={result.deploy_block}", err=True)
 
 

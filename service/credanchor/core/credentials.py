@@ -35,6 +35,7 @@ from typing import Any, Protocol
 import sha3
 
 from credanchor.core.hashing import canonicalize
+from credanchor.core.timefmt import format_datetime
 from credanchor.errors import CanonicalizationError, InvalidInput, SchemaInvalid
 
 __all__ = [
@@ -132,13 +133,6 @@ def parse_issuer_did(did: object) -> tuple[int, str]:
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
 )
-
-
-def format_datetime(dt: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SSZ`` in UTC; naive datetimes are refused (their zone is a guess)."""
-    if not isinstance(dt, datetime) or dt.tzinfo is None or dt.utcoffset() is None:
-        raise InvalidInput("datetimes must be timezone-aware (e.g. datetime.now(UTC))")
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_datetime(s: object, *, lenient: bool = False) -> datetime:

@@ -1,8 +1,9 @@
 """The issuer's ledger as an auditor sees it: read from the service's SQLite file or from an
 export, and written out as that export.
 
-An auditor reconciles the chain with a :class:`LedgerView` (:mod:`credanchor.audit.reconcile`). Two
-implementations read the same facts:
+An auditor reconciles the chain with a :class:`~credanchor.ledger.view.LedgerView`
+(:mod:`credanchor.ledger.view`, read by :mod:`credanchor.audit.reconcile`). Two implementations
+read the same facts:
 
 * :class:`SqliteLedger` opens the service's ``ledger.sqlite`` **read-only** (it never migrates
   or writes the file it audits);
@@ -31,21 +32,29 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils import to_checksum_address
 
 from credanchor import __version__
-from credanchor.core.hashing import from_hex32, keccak256, leaf_hash, to_hex
+from credanchor.core.hashing import from_hex32, to_hex
 from credanchor.core.merkle import DUMP_FORMAT, LEAF_ENCODING
+from credanchor.core.timefmt import utc_text
 from credanchor.errors import InvalidInput, NotFound
-from credanchor.ledger.store import MIGRATIONS
+from credanchor.ledger.view import (
+    BatchMaterial,
+    LedgerBatch,
+    LedgerIssuer,
+    LedgerRevocation,
+    LedgerView,
+    SqliteLedger,
+    checksum_address,
+    standard_tree_indices,
+)
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -69,81 +78,6 @@ EXPORT_VERSION = 1
 MANIFEST = "manifest.json"
 
 
-# --- the facts --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LedgerIssuer:
-    address: str  # EIP-55
-    name: str
-    status: str  # active | suspended (the ledger's view; the chain has its own)
-    pending: int = 0  # credentials accepted but not yet sealed into a batch
-
-
-@dataclass(frozen=True)
-class LedgerBatch:
-    id: int
-    issuer: str  # EIP-55 address of the issuer that seals and anchors it
-    root: bytes
-    count: int
-    status: str  # queued | submitted | confirmed | failed
-    tx_hash: str | None
-    block_number: int | None
-    anchored_at: int | None
-
-
-@dataclass(frozen=True)
-class LedgerRevocation:
-    issuer: str
-    kind: str  # credential | batch
-    target: bytes  # the credential hash or the batch root
-    reason: int
-    state: str  # unsent (not yet grouped) | queued | submitted | confirmed | failed
-    tx_hash: str | None
-
-
-@dataclass(frozen=True)
-class BatchMaterial:
-    """What a batch's tree is made of, as stored: its input hashes and its node blob."""
-
-    credential_hashes: list[bytes]  # sealing order
-    nodes: bytes  # the stored 2n-1 nodes, root first
-    tree_indices: list[int] | None = None  # an export's ``treeIndex`` per value
-
-
-class LedgerView(Protocol):
-    """Read access to one issuer's (or one service's) ledger, for the audit."""
-
-    source: str  # "sqlite" | "export"
-    path: Path
-    chain_id: int | None  # the chain and contract the ledger says it anchors in, if it says
-    contract: str | None
-
-    def issuers(self) -> list[LedgerIssuer]: ...
-
-    def batches(self) -> list[LedgerBatch]: ...
-
-    def material(self, batch: LedgerBatch) -> BatchMaterial: ...
-
-    def revocations(self) -> list[LedgerRevocation]: ...
-
-    def orphans(self) -> dict[int, tuple[str, list[bytes]]]:
-        """Credential hashes filed under a batch id the ledger has no row for:
-        ``{batch_id: (issuer, hashes in sealing order)}``."""
-        ...
-
-    def batch_of(self, credential_hash: bytes) -> int | None:
-        """The ledger batch a credential hash belongs to (None: unknown or not sealed)."""
-        ...
-
-    def document_mismatches(self) -> Iterator[tuple[str, bytes, str]]:
-        """(issuer, stored hash, credential id) of stored documents whose keccak256 is not
-        their stored hash. Only a database holds documents; an export yields nothing."""
-        ...
-
-    def close(self) -> None: ...
-
-
 def open_ledger(path: str | Path, *, issuer: str | None = None) -> LedgerView:
     """A ledger view of ``path``: a SQLite ledger (or a data directory holding
     ``ledger.sqlite``), an export directory, or an export ``.json`` file."""
@@ -163,147 +97,7 @@ def open_ledger(path: str | Path, *, issuer: str | None = None) -> LedgerView:
     return ExportLedger(p, issuer=issuer)
 
 
-def _checksum(address: Any, where: str) -> str:
-    if not isinstance(address, str) or not is_address(address):
-        raise InvalidInput(f"{where}: {address!r} is not an Ethereum address")
-    return to_checksum_address(address)
-
-
-# --- the service's database -----------------------------------------------------------------
-
-
-class SqliteLedger:
-    """The service's ``ledger.sqlite``, opened read-only (``mode=ro``): auditing never
-    migrates, locks for writing or otherwise changes the file under audit."""
-
-    source = "sqlite"
-    chain_id: int | None = None
-    contract: str | None = None
-
-    def __init__(self, path: str | Path, *, issuer: str | None = None) -> None:
-        self.path = Path(path)
-        try:
-            self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
-            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {r[0] for r in self.conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        except sqlite3.Error as exc:
-            raise InvalidInput(f"cannot open the ledger {self.path}: {exc}") from exc
-        if not {"issuers", "batches", "credentials", "revocations"} <= tables:
-            raise InvalidInput(f"{self.path} is not a credanchor ledger")
-        if not 1 <= version <= len(MIGRATIONS):
-            raise InvalidInput(f"{self.path} has ledger schema version {version}; this "
-                               f"credanchor reads 1 to {len(MIGRATIONS)}")
-        self._issuer_id: int | None = None
-        if issuer is not None:
-            self._issuer_id = self._find_issuer(issuer)
-
-    def _find_issuer(self, ref: str) -> int:
-        if ref.isdigit():
-            row = self.conn.execute("SELECT id FROM issuers WHERE id = ?", (int(ref),)).fetchone()
-        else:
-            row = self.conn.execute(
-                "SELECT id FROM issuers WHERE lower(address) = lower(?)", (ref,)).fetchone()
-        if row is None:
-            raise NotFound(f"the ledger has no issuer {ref}")
-        return int(row[0])
-
-    def _where(self, column: str) -> tuple[str, tuple[Any, ...]]:
-        if self._issuer_id is None:
-            return "1 = 1", ()
-        return f"{column} = ?", (self._issuer_id,)
-
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        try:
-            return self.conn.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise InvalidInput(f"reading the ledger {self.path}: {exc}") from exc
-
-    def issuers(self) -> list[LedgerIssuer]:
-        where, params = self._where("i.id")
-        rows = self._query(
-            "SELECT i.address, i.name, i.status, "
-            "(SELECT count(*) FROM credentials c WHERE c.issuer_id = i.id AND c.batch_id IS NULL) "
-            f"FROM issuers i WHERE {where} ORDER BY i.id", params)
-        return [LedgerIssuer(_checksum(a, "issuers.address"), n, s, int(p))
-                for a, n, s, p in rows]
-
-    def batches(self) -> list[LedgerBatch]:
-        where, params = self._where("b.issuer_id")
-        rows = self._query(
-            "SELECT b.id, i.address, b.root, b.count, b.status, b.tx_hash, b.block_number, "
-            "b.anchored_at FROM batches b JOIN issuers i ON i.id = b.issuer_id "
-            f"WHERE {where} ORDER BY b.id", params)
-        return [LedgerBatch(int(bid), _checksum(a, f"batch {bid} issuer"), bytes(root),
-                            int(count), status, tx, block, at)
-                for bid, a, root, count, status, tx, block, at in rows]
-
-    def material(self, batch: LedgerBatch) -> BatchMaterial:
-        row = self._query("SELECT tree FROM batches WHERE id = ?", (batch.id,))
-        if not row:
-            raise NotFound(f"no batch {batch.id}")
-        hashes = [bytes(r[0]) for r in self._query(
-            "SELECT credential_hash FROM credentials WHERE batch_id = ? ORDER BY seq",
-            (batch.id,))]
-        return BatchMaterial(hashes, bytes(row[0][0]))
-
-    def revocations(self) -> list[LedgerRevocation]:
-        where, params = self._where("r.issuer_id")
-        rows = self._query(
-            "SELECT i.address, r.kind, r.target, r.reason, o.status, o.tx_hash "
-            "FROM revocations r JOIN issuers i ON i.id = r.issuer_id "
-            f"LEFT JOIN revocation_ops o ON o.id = r.op_id WHERE {where} ORDER BY r.id", params)
-        return [LedgerRevocation(_checksum(a, "revocation issuer"), kind, bytes(target),
-                                 int(reason), status or "unsent", tx)
-                for a, kind, target, reason, status, tx in rows]
-
-    def orphans(self) -> dict[int, tuple[str, list[bytes]]]:
-        where, params = self._where("c.issuer_id")
-        rows = self._query(
-            "SELECT c.batch_id, i.address, c.credential_hash FROM credentials c "
-            "JOIN issuers i ON i.id = c.issuer_id "
-            "WHERE c.batch_id IS NOT NULL AND c.batch_id NOT IN (SELECT id FROM batches) "
-            f"AND {where} ORDER BY c.batch_id, c.seq", params)
-        out: dict[int, tuple[str, list[bytes]]] = {}
-        for batch_id, address, chash in rows:
-            out.setdefault(int(batch_id), (to_checksum_address(address), []))[1].append(
-                bytes(chash))
-        return out
-
-    def batch_of(self, credential_hash: bytes) -> int | None:
-        row = self._query("SELECT batch_id FROM credentials WHERE credential_hash = ?",
-                          (bytes(credential_hash),))
-        return None if not row or row[0][0] is None else int(row[0][0])
-
-    def document_mismatches(self) -> Iterator[tuple[str, bytes, str]]:
-        where, params = self._where("c.issuer_id")
-        try:
-            cursor = self.conn.execute(
-                "SELECT i.address, c.credential_hash, c.id, c.document FROM credentials c "
-                f"JOIN issuers i ON i.id = c.issuer_id WHERE {where} ORDER BY c.seq", params)
-            for address, chash, cid, document in cursor:
-                if keccak256(document.encode("utf-8")) != bytes(chash):
-                    yield to_checksum_address(address), bytes(chash), cid
-        except sqlite3.Error as exc:
-            raise InvalidInput(f"reading the ledger {self.path}: {exc}") from exc
-
-    def close(self) -> None:
-        self.conn.close()
-
-
 # --- the export -----------------------------------------------------------------------------
-
-
-def standard_tree_indices(hashes: list[bytes]) -> list[int]:
-    """``treeIndex`` of each hash in a standard-v1 tree: leaves sorted ascending, placed from
-    the end of the 2n-1 array."""
-    n = len(hashes)
-    leaves = [leaf_hash(h) for h in hashes]
-    order = sorted(range(n), key=leaves.__getitem__)
-    indices = [0] * n
-    for rank, i in enumerate(order):
-        indices[i] = 2 * n - 2 - rank
-    return indices
 
 
 def tree_dump(material: BatchMaterial) -> dict[str, Any]:
@@ -327,10 +121,6 @@ class ExportSummary:
     batches: int
     credentials: int
     revocations: int
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def export_ledger(
@@ -379,7 +169,7 @@ def export_ledger(
     manifest = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
-        "exportedAt": _utc_now(),
+        "exportedAt": utc_text(),
         "generator": f"credanchor {__version__}",
         "chain": ({"chainId": chain_id, "contract": to_checksum_address(contract)}
                   if chain_id is not None and contract else None),
@@ -421,7 +211,7 @@ class ExportLedger:
         self._m = manifest
         chain = manifest.get("chain")
         self.chain_id = int(chain["chainId"]) if isinstance(chain, Mapping) else None
-        self.contract = (_checksum(chain["contract"], "chain.contract")
+        self.contract = (checksum_address(chain["contract"], "chain.contract")
                          if isinstance(chain, Mapping) else None)
         self._only: str | None = None
         if issuer is not None:
@@ -432,7 +222,7 @@ class ExportLedger:
     def _find_issuer(self, ref: str) -> str:
         for i in self._list("issuers"):
             if str(i.get("address", "")).lower() == ref.lower():
-                return _checksum(i["address"], "issuers.address")
+                return checksum_address(i["address"], "issuers.address")
         raise NotFound(f"the export has no issuer {ref} (give its address)")
 
     def _list(self, key: str) -> list[Mapping[str, Any]]:
@@ -447,7 +237,7 @@ class ExportLedger:
     def issuers(self) -> list[LedgerIssuer]:
         out = []
         for i, e in enumerate(self._list("issuers")):
-            address = _checksum(e.get("address"), f"issuers[{i}].address")
+            address = checksum_address(e.get("address"), f"issuers[{i}].address")
             if self._mine(address):
                 out.append(LedgerIssuer(address, str(e.get("name", "")),
                                         str(e.get("status", "active")),
@@ -461,7 +251,7 @@ class ExportLedger:
             with self._parsing(where, "garbles"):
                 batch = LedgerBatch(
                     id=int(e["id"]),
-                    issuer=_checksum(e["issuer"], f"{where}.issuer"),
+                    issuer=checksum_address(e["issuer"], f"{where}.issuer"),
                     root=from_hex32(e["root"], what=f"{where}.root"),
                     count=int(e["count"]),
                     status=str(e["status"]),
@@ -523,7 +313,7 @@ class ExportLedger:
             where = f"revocations[{i}]"
             with self._parsing(where, "garbles"):
                 r = LedgerRevocation(
-                    issuer=_checksum(e["issuer"], f"{where}.issuer"),
+                    issuer=checksum_address(e["issuer"], f"{where}.issuer"),
                     kind=str(e["kind"]),
                     target=from_hex32(e["target"], what=f"{where}.target"),
                     reason=int(e["reason"]),
@@ -537,7 +327,7 @@ class ExportLedger:
     def orphans(self) -> dict[int, tuple[str, list[bytes]]]:
         out = {}
         for i, e in enumerate(self._list("orphanedCredentials")):
-            issuer = _checksum(e.get("issuer"), f"orphanedCredentials[{i}].issuer")
+            issuer = checksum_address(e.get("issuer"), f"orphanedCredentials[{i}].issuer")
             if self._mine(issuer):
                 out[int(e["batchId"])] = (issuer, [
                     from_hex32(h, what=f"orphanedCredentials[{i}]")

@@ -10,17 +10,18 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from credanchor.chain.gateway import Web3Chain, open_chain
+from credanchor.chain.contract import Deployment
+from credanchor.chain.gateway import ChainWriter
 from credanchor.core.credentials import IssuerProfile
 from credanchor.core.report import Report
 from credanchor.errors import ConfigError, KeyUnavailable, NotFound
 from credanchor.issuing.anchoring import Anchorer, AnchorPolicy, worker_lock
 from credanchor.issuing.pipeline import ProofBuilder
 from credanchor.ledger.store import Issuer, Store, make_private_dir, owner_only
+from credanchor.usecases.bootstrap import open_chain
 from credanchor.usecases.config import Settings
 from credanchor.usecases.issuer_index import IssuerIndex
 from credanchor.verify.verifier import TrustedContract, TrustList, Verifier
@@ -28,17 +29,10 @@ from credanchor.verify.verifier import TrustedContract, TrustList, Verifier
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Deployment:
-    chain_id: int
-    contract: str
-    deploy_block: int
-
-
 class Runtime:
     """Everything a credanchor process needs, opened once."""
 
-    def __init__(self, settings: Settings, chain: Web3Chain, *, passwords: dict[str, str]) -> None:
+    def __init__(self, settings: Settings, chain: ChainWriter, *, passwords: dict[str, str]) -> None:
         self.settings = settings
         self.chain = chain
         self._passwords = passwords  # keystore path -> password; never logged
@@ -54,9 +48,9 @@ class Runtime:
                                    explorer_url=settings.explorer_url)]
         extra = TrustList.load(settings.trust_list) if settings.trust_list else TrustList([])
         self.trust = TrustList([*trusted, *extra])
-        self.deployment = Deployment(chain.chain_id, chain.contract_address, chain.deploy_block)
+        self.deployment: Deployment = chain.deployment
         #: The public issuer list, indexed in the ledger (GET /api/v1/issuers).
-        self.issuer_index = IssuerIndex(chain, self.store, ttl=settings.verify_cache_ttl)
+        self.issuer_index = IssuerIndex(chain.reader, self.store, ttl=settings.verify_cache_ttl)
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -119,6 +113,26 @@ class Runtime:
 
     # -- keys ---------------------------------------------------------------------------------
 
+    def keystore_password(self) -> str:
+        """The password new issuer keystores get: the configured one, else the embedded demo's
+        generated password (see usecases.bootstrap), which protects all its local keys."""
+        if self.settings.keystore_password:
+            return self.settings.keystore_password.reveal()
+        if self._passwords:
+            return next(iter(self._passwords.values()))
+        raise KeyUnavailable("set CREDANCHOR_KEYSTORE_PASSWORD to create issuer keystores")
+
+    def remember_keystore(self, keystore: str | Path, password: str) -> None:
+        """Hold the password of a keystore this process created or opened, for signer_for."""
+        self._passwords.setdefault(str(keystore), password)
+
+    def forget_key(self, issuer: Issuer) -> None:
+        """Drop the issuer's signing key and its keystore's password from memory (the next
+        signer_for reads the keystore again, with the configured password)."""
+        self._signers.pop(issuer.address, None)
+        if issuer.keystore:
+            self._passwords.pop(issuer.keystore, None)
+
     def signer_for(self, issuer: Issuer) -> Any:
         """The issuer's signing key: its keystore (password from settings or the bootstrap),
         or ``CREDANCHOR_PRIVATE_KEY`` for the single-issuer RPC setup."""
@@ -164,7 +178,7 @@ class Runtime:
             if (trusted.chain_id, trusted.contract.lower()) == (
                 self.chain.chain_id, self.chain.contract_address.lower()
             ):
-                return self.chain
+                return self.chain.reader
             raise ConfigError(
                 f"no RPC endpoint configured for trusted chain {trusted.chain_id}"
             )

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from credanchor.chain.contract import IssuerInfo
-from credanchor.chain.gateway import Web3Chain
+from credanchor.chain.gateway import ChainReader
 from credanchor.ledger.store import Store
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def public_record(info: IssuerInfo) -> dict[str, Any]:
 class IssuerIndex:
     """One per process. ``store`` returns this thread's ledger connection."""
 
-    def __init__(self, chain: Web3Chain, store: Callable[[], Store], *, ttl: float,
+    def __init__(self, chain: ChainReader, store: Callable[[], Store], *, ttl: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.chain = chain
         self.store = store

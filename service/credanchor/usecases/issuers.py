@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 from web3 import Web3
 
+from credanchor.chain.contract import Deployment
 from credanchor.chain.keys import Signer, create_keystore, load_keystore
 from credanchor.core.credentials import issuer_did
-from credanchor.errors import ChainError, ConfigError, Forbidden, InvalidInput, KeyUnavailable
+from credanchor.errors import ChainError, ConfigError, Forbidden, InvalidInput
 from credanchor.ledger.store import Issuer
 from credanchor.usecases.config import Settings, is_development_chain
+from credanchor.usecases.container import Runtime
 
 
 @dataclass(frozen=True)
@@ -26,21 +27,11 @@ class IssuerResult:
     api_key: str | None = None
 
 
-def _keystore_password(runtime: Any) -> str:
-    s = runtime.settings
-    if s.keystore_password:
-        return s.keystore_password.reveal()
-    # The embedded demo's generated password (see chain.bootstrap) protects all local keys.
-    if runtime._passwords:
-        return next(iter(runtime._passwords.values()))
-    raise KeyUnavailable("set CREDANCHOR_KEYSTORE_PASSWORD to create issuer keystores")
-
-
-def add_issuer(runtime: Any, *, name: str, url: str | None = None,
+def add_issuer(runtime: Runtime, *, name: str, url: str | None = None,
                keystore: Path | None = None) -> IssuerResult:
     """Register an issuer with a signing key (new, or the given keystore), fund it on the
     embedded chain, accredit it when we hold the admin key, and create its first API key."""
-    password = _keystore_password(runtime)
+    password = runtime.keystore_password()
     keys_dir = runtime.settings.data_dir / "keys"
     if keystore is None:
         signer = Signer.generate()
@@ -52,13 +43,12 @@ def add_issuer(runtime: Any, *, name: str, url: str | None = None,
         signer = load_keystore(keystore, password)
     store = runtime.store()
     issuer = store.add_issuer(address=signer.address, name=name, url=url, keystore=str(keystore))
-    runtime._passwords.setdefault(str(keystore), password)
+    runtime.remember_keystore(keystore, password)
     chain = runtime.chain
     accredited = None
     if chain.admin is not None:
-        embedded = getattr(chain, "embedded", None)
-        if embedded is not None:
-            embedded.fund(signer.address, 10**20)
+        if chain.embedded is not None:
+            chain.embedded.fund(signer.address, 10**20)
         # The DID its credentials name it by (credentials.IssuerProfile.did), recorded in its
         # on-chain profile so that the registry binds the DID to the anchoring account.
         did = issuer_did(chain.chain_id, signer.address)
@@ -69,7 +59,7 @@ def add_issuer(runtime: Any, *, name: str, url: str | None = None,
     return IssuerResult(issuer, accredited, store.create_api_key(issuer.id))
 
 
-def suspend_issuer(runtime: Any, ref: str) -> IssuerResult:
+def suspend_issuer(runtime: Runtime, ref: str) -> IssuerResult:
     store = runtime.store()
     issuer = store.find_issuer(ref)
     issuer = store.set_issuer_status(issuer.id, "suspended")
@@ -81,7 +71,7 @@ def suspend_issuer(runtime: Any, ref: str) -> IssuerResult:
     return IssuerResult(issuer, on_chain)
 
 
-def reactivate_issuer(runtime: Any, ref: str) -> IssuerResult:
+def reactivate_issuer(runtime: Runtime, ref: str) -> IssuerResult:
     """Reinstate a suspended issuer: its API keys work again and the worker anchors the
     credentials it held back (see Anchorer); on chain too when we hold the admin key.
     ``accredited`` is the issuer's on-chain state afterwards: without the admin key a chain
@@ -133,7 +123,7 @@ class Funded:
     balance_wei: int
 
 
-def fund_issuer(runtime: Any, ref: str, amount_wei: int, *, force: bool = False) -> Funded:
+def fund_issuer(runtime: Runtime, ref: str, amount_wei: int, *, force: bool = False) -> Funded:
     """Send ``amount_wei`` from the registry admin's key to an issuer's anchoring address, so
     it can pay for its anchors. Only on a development chain (CREDANCHOR_DEVELOPMENT_CHAIN;
     by default the embedded chain and chain ids 31337 / 1337) unless ``force``: on a real
@@ -158,20 +148,13 @@ def fund_issuer(runtime: Any, ref: str, amount_wei: int, *, force: bool = False)
     return Funded(issuer, amount_wei, receipt.tx_hash, balance)
 
 
-@dataclass(frozen=True)
-class Deployed:
-    contract: str
-    deploy_block: int
-    chain_id: int
-
-
-def deploy_contract(settings: Settings) -> Deployed:
+def deploy_contract(settings: Settings) -> Deployment:
     """Deploy CredentialAnchor over RPC with the configured key (admin key, or else the
     signing key); that key becomes the registry admin."""
     from credanchor.chain.contract import deploy
-    from credanchor.chain.gateway import fee_policy
     from credanchor.chain.keys import load_signer
     from credanchor.chain.rpc import connect_rpc
+    from credanchor.usecases.bootstrap import fee_policy
 
     if not settings.rpc_url:
         raise ConfigError("deploy needs --rpc URL")
@@ -184,8 +167,8 @@ def deploy_contract(settings: Settings) -> Deployed:
     else:
         signer = load_signer(keystore=settings.keystore, password=(
             settings.keystore_password.reveal() if settings.keystore_password else None))
-    d = deploy(w3, signer, policy=fee_policy(settings), confirmations_required=settings.confirmations)
-    return Deployed(d.address, d.block_number, d.chain_id)
+    return deploy(w3, signer, policy=fee_policy(settings),
+                  confirmations_required=settings.confirmations)
 
 
 def random_password() -> str:

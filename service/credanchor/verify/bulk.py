@@ -33,13 +33,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_utils import to_checksum_address
-
-from credanchor.chain.contract import VERIFY_BATCH, CredentialAnchor, verify_calldata
-from credanchor.chain.gateway import Web3Chain
+from credanchor.chain.contract import VERIFY_BATCH, CredentialAnchor, Deployment, verify_calldata
+from credanchor.chain.gateway import (
+    ChainReader,
+    batch_revocation_detail,
+    credential_revocation_detail,
+    to_verdict,
+)
 from credanchor.chain.rpc import connect_rpc, redact_url
-from credanchor.chain.tx import FeePolicy, chain_errors
-from credanchor.core.hashing import keccak256, loads_strict
+from credanchor.chain.tx import chain_errors
+from credanchor.core.hashing import loads_strict
 from credanchor.core.proof import extract_proof, has_proof
 from credanchor.core.report import Report, Status
 from credanchor.errors import (
@@ -73,8 +76,6 @@ __all__ = [
 #: Files parsed, prefetched and verified together: big enough to fill JSON-RPC batches,
 #: small enough that memory stays flat however many files there are.
 CHUNK = 1000
-#: Reads only; no transaction is ever sent, but Web3Chain wants a fee policy.
-_READ_ONLY_FEES = FeePolicy(max_fee_per_gas_cap=1)
 _GLOB_CHARS = frozenset("*?[")
 
 VerifyKey = tuple[str, bytes, tuple[bytes, ...], bytes]  # (issuer account, hash, proof, root)
@@ -151,7 +152,7 @@ class PrefetchingReader:
 
     def __init__(
         self,
-        chain: Web3Chain,
+        chain: ChainReader,
         *,
         head_ttl: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
@@ -443,7 +444,7 @@ def open_bulk_verifier(
         if not anchor.has_code():
             raise ConfigError(f"no contract at {entry.contract} on chain {entry.chain_id} "
                               f"({redact_url(url)})")
-        chain = Web3Chain(w3, anchor, chain_id=entry.chain_id, fee_policy=_READ_ONLY_FEES)
+        chain = ChainReader(w3, anchor, Deployment(entry.chain_id, anchor.address, 0))
         readers[(entry.chain_id, entry.contract.lower())] = PrefetchingReader(chain)
     if not readers:
         served = ", ".join(str(c) for c in nodes)
@@ -502,45 +503,30 @@ def verify_files_in_processes(paths: Sequence[Path], *, jobs: int, chunk: int = 
             yield from results
 
 
-# --- batched calls, encoded by hand --------------------------------------------------------
+# --- batched calls ---------------------------------------------------------------------------
 # web3's contract-call machinery spends ~3 ms a call encoding arguments and formatting results,
-# more than the node spends executing it; these calls are simple enough to encode word by word
-# (docs/proof-format.md section 8) and send as one JSON-RPC batch per ``VERIFY_BATCH`` calls.
-
-_CREDENTIAL_REVOCATION = keccak256(b"credentialRevocation(address,bytes32)")[:4]
-_BATCH_REVOCATION = keccak256(b"batchRevocation(address,bytes32)")[:4]
+# more than the node spends executing it; the contract client (chain.contract) encodes these
+# calls word by word (docs/proof-format.md section 8) and sends one JSON-RPC batch per
+# ``VERIFY_BATCH`` calls.
 
 
 def _can_batch(contract: CredentialAnchor) -> bool:
     return hasattr(contract.w3.provider, "make_batch_request")
 
 
-def _address(word: int) -> str:
-    return to_checksum_address(word.to_bytes(32, "big")[12:])
-
-
 def batched_verify(contract: CredentialAnchor, keys: Sequence[VerifyKey],
                    *, batch: int = VERIFY_BATCH) -> list[OnChainVerdict]:
     """The contract's ``verify(issuer, hash, proof, root)`` for every key, as the verifier's
     values (:meth:`CredentialAnchor.verify_many` sends them as JSON-RPC batches)."""
-    return [OnChainVerdict(r.status, r.issuer, r.anchored_at, r.issuer_active)
-            for r in contract.verify_many(list(keys), batch=batch)]
+    return [to_verdict(r) for r in contract.verify_many(list(keys), batch=batch)]
 
 
 def batched_revocations(contract: CredentialAnchor, credentials: Sequence[tuple[str, bytes]],
                         batches: Sequence[tuple[str, bytes]]
                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``credentialRevocation(issuer, hash)`` and ``batchRevocation(issuer, root)`` in
-    batches, as :meth:`Web3Chain.revocation_reason` words them (``{}`` when not revoked)."""
-    creds = contract.eth_calls([
-        _CREDENTIAL_REVOCATION + bytes(12) + bytes.fromhex(issuer[2:]) + h
-        for issuer, h in credentials], words=2)
-    revoked = contract.eth_calls([
-        _BATCH_REVOCATION + bytes(12) + bytes.fromhex(issuer[2:]) + r
-        for issuer, r in batches], words=3)
+    batches, as :meth:`ChainReader.revocation_reason` words them (``{}`` when not revoked)."""
     return (
-        [{"scope": "credential", "reason": reason, "revokedAt": at} if at else {}
-         for at, reason in creds],
-        [{"scope": "batch", "reason": reason, "revokedAt": at, "by": _address(by)} if by else {}
-         for by, at, reason in revoked],
+        [credential_revocation_detail(r) for r in contract.credential_revocations(credentials)],
+        [batch_revocation_detail(r) for r in contract.batch_revocations(batches)],
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json as _json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from flask_limiter.util import get_remote_address
 from credanchor import __version__
 from credanchor.core.credentials import parse_datetime
 from credanchor.core.hashing import from_hex32, loads_strict, to_hex
+from credanchor.core.timefmt import utc_text_or_none
 from credanchor.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from credanchor.issuing.pipeline import load_items
 from credanchor.ledger.store import CREDENTIAL_STATUSES, Batch, Issuer, StoredCredential
@@ -65,7 +65,7 @@ def credential_summary(c: StoredCredential) -> dict[str, Any]:
         "credentialHash": to_hex(c.credential_hash),
         "status": c.status,
         "batchId": c.batch_id,
-        "createdAt": _iso(c.created_at),
+        "createdAt": utc_text_or_none(c.created_at),
     }
 
 
@@ -77,22 +77,16 @@ def batch_view(b: Batch) -> dict[str, Any]:
         "status": b.status,
         "root": to_hex(b.root),
         "count": b.count,
-        "sealedAt": _iso(b.sealed_at),
+        "sealedAt": utc_text_or_none(b.sealed_at),
         "transactionHash": b.tx_hash,
         "blockNumber": b.block_number,
-        "anchoredAt": _iso(b.anchored_at),
-        "confirmedAt": _iso(b.confirmed_at),
+        "anchoredAt": utc_text_or_none(b.anchored_at),
+        "confirmedAt": utc_text_or_none(b.confirmed_at),
         "chainId": runtime.chain.chain_id,
         "contract": runtime.chain.contract_address,
         "explorerUrl": f"{explorer.rstrip('/')}/tx/{b.tx_hash}" if explorer and b.tx_hash else None,
         "lastError": b.last_error,
     }
-
-
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def _json_body() -> Any:
@@ -395,9 +389,9 @@ def healthz() -> tuple[Response, int]:
         pending, oldest = store.pending_summary()
         last = store.last_confirmed_batch()
         body["database"] = {"ok": True, "schemaVersion": store.schema_version}
-        body["backlog"] = {"pending": pending, "oldestPendingAt": _iso(oldest)}
+        body["backlog"] = {"pending": pending, "oldestPendingAt": utc_text_or_none(oldest)}
         body["lastAnchor"] = None if last is None else {
-            "batchId": last.id, "transactionHash": last.tx_hash, "confirmedAt": _iso(last.confirmed_at)}
+            "batchId": last.id, "transactionHash": last.tx_hash, "confirmedAt": utc_text_or_none(last.confirmed_at)}
     except Exception as exc:  # health must report, not crash
         ok = False
         body["database"] = {"ok": False, "error": type(exc).__name__}
