@@ -2,7 +2,7 @@
 
 :class:`Web3Chain` adapts the low-level pieces in :mod:`credanchor.chain` (transport, signing,
 fees, contract client) to the two narrow interfaces above it: the anchoring state machine's
-(:mod:`credanchor.issuing.anchoring`) and the verifier's (:class:`credanchor.verify.verifier.ChainReader`).
+(:mod:`credanchor.issuing.anchoring`) and the verifier's (:class:`credanchor.verify.ports.ChainReader`).
 The same class serves the embedded EVM and any JSON-RPC node; only :func:`open_chain` differs.
 """
 
@@ -22,9 +22,9 @@ from credanchor.chain import tx as txmod
 from credanchor.chain.contract import CredentialAnchor, OnChainAnchor
 from credanchor.chain.keys import Signer
 from credanchor.chain.tx import FeePolicy, Fees, SignedTx, TxRequest, chain_errors
+from credanchor.core.chainfacts import AnchorTx, IssuerFacts, OnChainVerdict
 from credanchor.errors import ChainError, ChainUnavailable, ConfigError, NonceAlreadyUsed
 from credanchor.usecases.config import Settings
-from credanchor.verify.verifier import AnchorTx, IssuerFacts, OnChainVerdict
 
 log = logging.getLogger(__name__)
 
