@@ -10,11 +10,10 @@ import pytest
 
 from credanchor.core.credentials import IssuerProfile, issuer_did
 from credanchor.core.hashing import canonicalize, keccak256
+from credanchor.core.stackrules import Candidate, evaluate
 from credanchor.core.stacks import (
-    Candidate,
     definition_document,
     definition_hash,
-    evaluate,
     parse_definition,
 )
 from credanchor.errors import InvalidInput, SchemaInvalid

@@ -32,17 +32,14 @@ from credanchor.core.credentials import (
 )
 from credanchor.core.hashing import canonicalize, credential_hash, to_hex
 from credanchor.core.report import Report
+from credanchor.core.stackrules import Assessment, Candidate, candidate_from, evaluate
 from credanchor.core.stacks import (
     CLAIM_TYPE,
     MAX_COMPONENTS,
     STACK_MEMBER,
-    Assessment,
-    Candidate,
     StackDefinition,
-    candidate_from,
     definition_document,
     definition_hash,
-    evaluate,
     human_date,
     parse_definition,
 )

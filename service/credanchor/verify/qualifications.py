@@ -25,20 +25,18 @@ from typing import Any
 from credanchor.core.credentials import format_datetime, parse_datetime, recipient_matches
 from credanchor.core.hashing import credential_hash, to_hex
 from credanchor.core.report import REASON_REVOKED, Check, Outcome, Report, Status, overall_status
+from credanchor.core.stackrules import Candidate, candidate_from, evaluate
 from credanchor.core.stacks import (
     CHECK_STACK_COMPONENTS,
     CHECK_STACK_DEFINITION,
     CHECK_STACK_RECIPIENT,
     CHECK_STACK_RULE,
     MAX_STACK_DEPTH,
-    Candidate,
     StackClaim,
     StackDefinition,
-    candidate_from,
     component_documents,
     credential_subject,
     did_key,
-    evaluate,
     human_date,
     is_qualification,
     parse_definition,
