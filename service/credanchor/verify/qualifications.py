@@ -6,7 +6,7 @@ credanchor.verify.verifier) with the checks ``stack-definition``, ``stack-compon
 :func:`tree_documents` finds, offline, every document such a verification asks the chain
 about (the verifier bounds their number before any chain call); :func:`component_rows` walks a
 finished report's components beside the files they came from, for the CLI and the web page.
-The stack format and the rule are credanchor.core.stacks.
+The stack format and the rule are credanchor.core.stacks and credanchor.core.stackrules.
 
 WARNING: recipients are salted hashes. The service checks that every component belongs to the
 learner (it is given the identifier) before it grants a qualification; a verifier without the
