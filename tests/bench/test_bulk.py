@@ -82,7 +82,7 @@ def test_sampled_schema_failure_is_reported_with_its_index(monkeypatch):
         calls.append(credential["credentialSubject"]["name"])
         raise SchemaInvalid("$.x: broken", errors=[])
 
-    monkeypatch.setattr("credanchor.issuing.pipeline.validate_credential", failing)
+    monkeypatch.setattr("credanchor.issuing.items.validate_credential", failing)
     with pytest.raises(SchemaInvalid) as info:
         bulk.prepare_rows(sample_items(3), PROFILE)
     assert info.value.extra["index"] == 0
@@ -98,3 +98,21 @@ def test_complete_credentials_are_always_validated(monkeypatch):
                              PROFILE)
     assert len(rows) == 3
     assert seen == [full["id"], "urn:uuid:" + "1" * 32]
+
+
+def test_pipeline_and_bulk_share_a_lower_module_instead_of_importing_each_other():
+    """issue 13: pipeline imported bulk inside functions and bulk imported pipeline (a cycle).
+    Both now build rows with credanchor.issuing.items, which imports neither."""
+    import subprocess
+    import sys
+
+    code = ("import json, sys, credanchor.issuing.{0}; "
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('credanchor.issuing'))))")
+    loaded = {
+        name: json.loads(subprocess.run([sys.executable, "-c", code.format(name)], check=True,
+                                        capture_output=True, text=True).stdout)
+        for name in ("items", "pipeline", "bulk")
+    }
+    assert loaded["items"] == ["credanchor.issuing", "credanchor.issuing.items"]
+    assert "credanchor.issuing.bulk" not in loaded["pipeline"]
+    assert "credanchor.issuing.pipeline" not in loaded["bulk"]

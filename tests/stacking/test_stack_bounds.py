@@ -20,6 +20,7 @@ from credanchor.core.hashing import canonicalize, keccak256
 from credanchor.core.report import Outcome, Status
 from credanchor.errors import Conflict, TooManyCredentials
 from credanchor.usecases import stacks as stacking
+from credanchor.verify import qualifications
 from credanchor.verify.verifier import TrustList, Verifier
 
 from .stackkit import ADA, World, data_analyst
@@ -87,7 +88,7 @@ def test_a_crafted_deep_wide_qualification_is_refused_before_any_chain_call(worl
     with pytest.raises(TooManyCredentials) as refused:
         verifier.verify(crafted)
     assert reader.calls == {}  # not one read: before, each of the 290 asked the chain
-    assert len(list(stacking.tree_documents([crafted]))) == 290
+    assert len(list(qualifications.tree_documents([crafted]))) == 290
     problem = refused.value.to_problem()
     assert (problem["status"], problem["code"], problem["limit"]) == (
         413, "too-many-credentials", 256)
@@ -131,7 +132,7 @@ def test_a_qualification_shares_one_set_of_chain_reads(world, qualification):
     assert reader.calls["verify"] == 0
     assert (reader.calls["verify_many"], reader.calls["verify_many items"]) == (1, 5)
     txs = {d["proof"][0]["anchor"]["transactionHash"]
-           for d in stacking.tree_documents([qualification])}
+           for d in qualifications.tree_documents([qualification])}
     issuers = {r.issuer["address"] for r in (report, *report.components)}
     assert reader.calls["anchor_tx"] == len(txs)
     assert reader.calls["issuer_facts"] == len(issuers) == 2

@@ -1,22 +1,22 @@
-"""The pure part of credanchor.usecases.stacks: definition documents, their hash, rule evaluation."""
+"""The pure part of stacking (credanchor.core.stacks): definition documents, their hash, rule evaluation."""
 
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from credanchor.core.credentials import IssuerProfile, issuer_did
 from credanchor.core.hashing import canonicalize, keccak256
-from credanchor.errors import InvalidInput, SchemaInvalid
-from credanchor.usecases.stacks import (
-    Candidate,
+from credanchor.core.stackrules import Candidate, evaluate
+from credanchor.core.stacks import (
     definition_document,
     definition_hash,
-    evaluate,
     parse_definition,
 )
+from credanchor.errors import InvalidInput, SchemaInvalid
 
 from .stackkit import ACHIEVEMENTS, data_analyst, data_literacy
 
@@ -166,3 +166,91 @@ def test_a_verifier_re_evaluates_without_statuses_at_the_stacking_time():
     old_now = [cand(0, "excel", age=300), cand(1, "viz", age=300)]
     assert evaluate(d, old_now, at=NOW).satisfied
     assert not evaluate(d, old_now, at=NOW + timedelta(days=100)).satisfied
+
+
+# -- the verified tree, walked once for the CLI and the web page (issue 13) -------------------
+
+
+def _badge(name: str, *components: dict) -> dict:
+    doc: dict = {"issuer": {"id": OTHER, "name": "Other <b>Academy</b>"},
+                 "credentialSubject": {"achievement": {"name": name}}}
+    if components:
+        doc["credanchorStack"] = {"components": [{"credential": c} for c in components]}
+    return doc
+
+
+def _nested_tree():
+    """A qualification of two components, the first itself a qualification of two."""
+    from credanchor.core.report import Check, Outcome, Report, Status
+
+    def report(status, checks=(), components=(), issuer=None):
+        return Report(status, tuple(checks), None, None, issuer, None, tuple(components))
+
+    rule = Check("stack-rule", Outcome.PASS, "Meets the rule.")
+    revoked = Check("revocation", Outcome.FAIL, "This badge was revoked.", {"kind": "x"})
+    inner = report(Status.REVOKED, [Check("schema", Outcome.PASS, "ok"), rule], [
+        report(Status.VALID, [Check("schema", Outcome.PASS, "ok")]),
+        report(Status.REVOKED, [revoked], issuer={"name": "Registry Name"}),
+    ])
+    root = report(Status.REVOKED, [Check("schema", Outcome.PASS, "ok"), rule],
+                  [inner, report(Status.VALID, [Check("schema", Outcome.PASS, "ok")])])
+    credential = _badge("Root", _badge("Inner", _badge("Leaf 1"), _badge("Leaf 2")),
+                        _badge("Second"))
+    return root, credential
+
+
+def test_the_cli_tree_nests_components_and_puts_each_levels_checks_after_them():
+    from credanchor.usecases.stacks import tree_lines
+
+    root, credential = _nested_tree()
+    assert list(tree_lines(root, credential)) == [
+        "  ├ REVOKED  “Inner” from Other <b>Academy</b>",
+        "  │ ├ VALID    “Leaf 1” from Other <b>Academy</b>",
+        "  │ ├ REVOKED  “Leaf 2” from Registry Name — revocation: This badge was revoked.",
+        "  │ stack-rule: pass — Meets the rule.",
+        "  ├ VALID    “Second” from Other <b>Academy</b>",
+        "  stack-rule: pass — Meets the rule.",
+    ]
+
+
+def test_the_tree_walk_pairs_each_component_report_with_its_carried_file():
+    from credanchor.verify.qualifications import component_rows
+
+    root, credential = _nested_tree()
+    rows = [(r.depth, r.index, str(r.report.status), r.label)
+            for r in component_rows(root, credential)]
+    assert rows == [
+        (1, 0, "REVOKED", "“Inner” from Other <b>Academy</b>"),
+        (2, 0, "VALID", "“Leaf 1” from Other <b>Academy</b>"),
+        (2, 1, "REVOKED", "“Leaf 2” from Registry Name"),
+        (1, 1, "VALID", "“Second” from Other <b>Academy</b>"),
+    ]
+
+
+def test_the_web_page_nests_the_same_walk():
+    from credanchor.web.pages import present
+
+    root, credential = _nested_tree()
+    view = present(root, credential)
+    assert [c["name"] for c in view["stack_checks"]] == ["stack-rule"]
+    assert [(v["status"], v["badge_name"]) for v in view["components"]] == [
+        ("REVOKED", "Inner"), ("VALID", "Second")]
+    inner = view["components"][0]
+    assert [(v["status"], v["badge_name"], v["components"]) for v in inner["components"]] == [
+        ("VALID", "Leaf 1", []), ("REVOKED", "Leaf 2", [])]
+    assert [c["name"] for c in inner["stack_checks"]] == ["stack-rule"]
+    assert inner["components"][1]["issuer_name"] == "Registry Name"
+
+
+def test_verifying_a_plain_badge_loads_no_service_code():
+    """The verify layer imports only core and chain: the stack service (usecases) and the
+    faces stay out of a plain verification (issue 13)."""
+    import subprocess
+    import sys
+
+    code = ("import json, sys, credanchor.verify.verifier; "
+            "print(json.dumps(sorted({m.split('.')[1] for m in sys.modules "
+            "if m.startswith('credanchor.')})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert set(json.loads(out)) == {"core", "errors", "verify"}

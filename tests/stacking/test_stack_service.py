@@ -9,10 +9,12 @@ import sqlite3
 
 import pytest
 
+from credanchor.core import stacks as core_stacks
 from credanchor.core.hashing import credential_hash, keccak256, to_hex
 from credanchor.core.report import Outcome, Status
 from credanchor.errors import Conflict, NotEligible, NotFound
 from credanchor.usecases import stacks as stacking
+from credanchor.verify import qualifications
 from credanchor.verify.verifier import Verifier
 
 from .stackkit import ADA, GRACE, World, badge, data_analyst
@@ -31,7 +33,7 @@ def test_a_definition_is_anchored_and_proved_like_a_credential(world: World):
     published = stacking.get_stack(world.runtime, world.acme.id, "data-analyst")
     assert published.status == "anchored"
     doc = published.file
-    assert doc is not None and doc["type"] == stacking.DEFINITION_TYPE
+    assert doc is not None and doc["type"] == core_stacks.DEFINITION_TYPE
     # the ledger row's hash is the canonical hash of the document, and its proof says so
     assert credential_hash(doc) == published.credential.credential_hash
     assert doc["proof"][0]["credentialHash"] == to_hex(published.credential.credential_hash)
@@ -264,10 +266,10 @@ def test_a_granted_qualification_verifies_as_a_tree(world, qualification):
 def test_the_holder_identifier_can_be_rechecked_by_a_verifier(world, qualification):
     verifier = world.runtime.verifier()
     own = verifier.verify(qualification)
-    yes = stacking.verify_qualification(verifier, qualification, own, recipient="Ada@Example.org")
+    yes = qualifications.verify_qualification(verifier, qualification, own, recipient="Ada@Example.org")
     assert yes.check("stack-recipient").outcome == Outcome.PASS
     assert yes.status == Status.VALID
-    no = stacking.verify_qualification(verifier, qualification, own, recipient=GRACE)
+    no = qualifications.verify_qualification(verifier, qualification, own, recipient=GRACE)
     assert no.check("stack-recipient").outcome == Outcome.FAIL
     assert no.status == Status.INVALID
 

@@ -1,6 +1,6 @@
 """The chain as the ledger and the verifier see it: one deployment of CredentialAnchor.
 
-:class:`ChainReader` answers the verifier (:class:`credanchor.verify.verifier.ChainReader`) and
+:class:`ChainReader` answers the verifier (:class:`credanchor.verify.ports.ChainReader`) and
 the reads of the anchoring state machine; :class:`ChainWriter` composes a reader and adds what
 sends: fees, signing, broadcasting, transaction builders, admin transactions
 (:mod:`credanchor.issuing.anchoring`'s port). Both are built complete by their constructors and
@@ -31,8 +31,8 @@ from credanchor.chain.contract import (
 )
 from credanchor.chain.keys import Signer
 from credanchor.chain.tx import FeePolicy, Fees, SignedTx, TxRequest, chain_errors
+from credanchor.core.chainfacts import AnchorTx, IssuerFacts, OnChainVerdict
 from credanchor.errors import ChainError, ChainUnavailable, ConfigError, NonceAlreadyUsed
-from credanchor.verify.verifier import AnchorTx, IssuerFacts, OnChainVerdict
 
 if TYPE_CHECKING:
     from credanchor.chain.embedded import EmbeddedChain

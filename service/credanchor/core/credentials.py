@@ -32,7 +32,8 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, Protocol
 
-import sha3
+from eth_utils import is_checksum_address
+from eth_utils import to_checksum_address as eip55
 
 from credanchor.core.hashing import canonicalize
 from credanchor.core.timefmt import format_datetime
@@ -101,15 +102,10 @@ def to_checksum_address(address: str) -> str:
     if type(address) is not str or not _ADDRESS.fullmatch(address):
         raise InvalidInput(f"not an Ethereum address (0x + 40 hex digits): {address!r:.60}")
     body = address[2:]
-    lower = body.lower()
-    digest = sha3.keccak_256(lower.encode("ascii")).hexdigest()
-    checksummed = "".join(
-        c.upper() if c.isalpha() and int(d, 16) >= 8 else c
-        for c, d in zip(lower, digest, strict=False)
-    )
-    if body not in (lower, body.upper()) and body != checksummed:
+    # eth_utils spells any address in EIP-55 without checking the case it was given in.
+    if body not in (body.lower(), body.upper()) and not is_checksum_address(address):
         raise InvalidInput(f"address {address} has an invalid EIP-55 checksum")
-    return "0x" + checksummed
+    return eip55(address)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -19,10 +19,6 @@ per-node objects) and derives each proof on demand by a binary search over the s
 
 from __future__ import annotations
 
-import argparse
-import resource
-import sys
-import time
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -382,52 +378,3 @@ class MerkleTree:
 
     def __repr__(self) -> str:
         return f"MerkleTree(count={self._count}, root={to_hex(self.root)})"
-
-
-# --- benchmark ------------------------------------------------------------------------------
-
-
-def _bench(n: int) -> None:
-    import os
-
-    hashes = [os.urandom(32) for _ in range(n)]
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t0 = time.perf_counter()
-    tree = MerkleTree.from_credential_hashes(hashes)
-    t1 = time.perf_counter()
-    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    proofs = sum(len(p) for p in tree.iter_proofs())
-    t2 = time.perf_counter()
-    sample = hashes[: min(n, 10_000)]
-    t3 = time.perf_counter()
-    for h in sample:
-        tree.proof(h)
-    t4 = time.perf_counter()
-    print(f"leaves                  {n:,}")
-    print(f"build                   {t1 - t0:.2f} s ({(t1 - t0) / n * 1e6:.2f} us/leaf)")
-    print(
-        f"all proofs (input order) {t2 - t1:.2f} s ({(t2 - t1) / n * 1e6:.2f} us/proof,"
-        f" {proofs / n:.1f} hashes each)"
-    )
-    print(f"proof(hash) lookup      {(t4 - t3) / len(sample) * 1e6:.2f} us each")
-    print(
-        f"stored                  {(len(tree.nodes_blob()) + 36 * n) / 2**20:.0f} MiB "
-        "(nodes + hashes + tree indexes)"
-    )
-    print(f"peak RSS growth in build {(rss1 - rss0) / 1024:.0f} MiB (ru_maxrss)")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m credanchor.core.merkle",
-        description="Benchmark the Merkle tree.",
-        epilog="Example: python -m credanchor.core.merkle --bench 1000000",
-    )
-    parser.add_argument("--bench", type=int, metavar="N", required=True, help="number of leaves")
-    args = parser.parse_args(argv)
-    _bench(args.bench)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

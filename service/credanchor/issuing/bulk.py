@@ -1,12 +1,9 @@
 """Bulk issuance: many simple-form items → pending credentials in the ledger, streamed in chunks.
 
-The per-item path (:func:`credanchor.issuing.pipeline.build_from_item`) validates every built credential
-against the OB 3.0 JSON Schema, which costs about 0.45 ms — 450 s per million. Credentials built
-from simple-form items are valid by construction (tests/core/test_credentials.py), so this path
-builds them exactly as ``build_from_item`` does, then schema-checks only a sample: the first
-credential of every chunk and every ``SAMPLE_EVERY``-th one. A sample that fails raises
-SchemaInvalid naming its item, as the per-item path would. Complete OB 3.0 credentials (objects
-with ``@context``) are always validated in full: they are the issuer's own documents.
+Rows are built by credanchor.issuing.items (:func:`build_rows`, which schema-checks a sample
+of the simple-form items: see there), as for one request; this module only streams them in
+chunks, optionally through a process pool. ``build_rows``, ``build_rows_reporting``,
+``prepare_rows``, ``CHUNK`` and ``SAMPLE_EVERY`` are re-exported from there.
 
 Stages per chunk: build → canonicalise (RFC 8785) → keccak256, then one ``executemany`` into the
 ledger inside a single transaction for the whole call (all or nothing, like
@@ -20,16 +17,21 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
 from credanchor.core.credentials import IssuerProfile
-from credanchor.core.hashing import canonicalize, keccak256
-from credanchor.errors import CredanchorError, SchemaInvalid
-from credanchor.issuing.pipeline import build_from_item
+from credanchor.issuing.items import (
+    CHUNK,
+    SAMPLE_EVERY,
+    Row,
+    build_rows,
+    build_rows_reporting,
+    prepare_rows,
+)
 
 __all__ = [
     "CHUNK",
@@ -41,13 +43,8 @@ __all__ = [
     "prepare_rows",
 ]
 
-#: Items per chunk: large enough to amortise a worker round trip, small enough to bound memory
-#: (a chunk of credentials of ~1.2 KB canonical JSON is ~15 MB of Python objects at most).
-CHUNK = 5_000
 #: SQLite page cache while a bulk insert runs, in KiB.
 CACHE_KIB = 256 * 1024
-#: Every n-th credential (and the first of each chunk) is schema-checked.
-SAMPLE_EVERY = 997
 
 
 @dataclass(frozen=True)
@@ -55,74 +52,6 @@ class BulkResult:
     count: int
     #: The credential hashes in input order, joined (32 bytes each): the Merkle tree's input.
     hashes: bytes
-
-
-Row = tuple[str, bytes, str]
-
-
-def build_rows(
-    items: Sequence[Any], profile: IssuerProfile, *, start: int = 0, total: int | None = None
-) -> list[Row]:
-    """``(id, credentialHash, canonical JSON)`` for each item; item ``k`` is input ``start+k``.
-
-    Raises what ``build_from_item`` raises (InvalidInput, SchemaInvalid with ``index``) for the
-    first bad item, naming it ``$[i]`` (or ``$`` when ``total`` is 1).
-    """
-    rows: list[Row] = []
-    append = rows.append
-    single = total == 1
-    for k, item in enumerate(items):
-        i = start + k
-        where = "$" if single else f"$[{i}]"
-        check = k == 0 or i % SAMPLE_EVERY == 0
-        try:
-            credential = build_from_item(item, profile, where, validate=check)
-        except SchemaInvalid as exc:
-            raise SchemaInvalid(f"{where}: {exc.detail}", index=i, **exc.extra) from exc
-        credential.pop("proof", None)  # never present on a built credential; as prepare() did
-        body = canonicalize(credential)
-        append((credential["id"], keccak256(body), body.decode("utf-8")))
-    return rows
-
-
-def build_rows_reporting(
-    items: Sequence[Any], profile: IssuerProfile, refused: Callable[[int, str], None]
-) -> Iterator[Row]:
-    """:func:`build_rows` for a whole file, item by item, that goes on past a bad item: each
-    one is handed to ``refused(index, detail)`` (the detail names it ``$[i]``, or ``$`` for a
-    single item) and skipped, so the caller can report every refused item, not only the first.
-
-    Any exception counts as a refusal (an unexpected one is named as such): one odd item must
-    not end a run over a file of thousands with a traceback. The schema sample is the same as
-    :func:`build_rows` over chunks of :data:`CHUNK`.
-    """
-    total = len(items)
-    for i, item in enumerate(items):
-        where = "$" if total == 1 else f"$[{i}]"
-        try:
-            credential = build_from_item(item, profile, where,
-                                         validate=i % CHUNK == 0 or i % SAMPLE_EVERY == 0)
-            credential.pop("proof", None)
-            body = canonicalize(credential)
-        except CredanchorError as exc:
-            refused(i, _naming(exc.detail, where))
-            continue
-        except Exception as exc:  # a bug one item triggers: reported like the others
-            refused(i, f"{where}: cannot be issued (an internal error; please report it): "
-                       f"{type(exc).__name__}: {exc}")
-            continue
-        yield credential["id"], keccak256(body), body.decode("utf-8")
-
-
-def _naming(detail: str, where: str) -> str:
-    """``detail`` prefixed with ``where`` unless it already starts with it."""
-    named = detail.startswith(where) and detail[len(where):len(where) + 1] in ("", ".", ":", " ")
-    return detail if named else f"{where}: {detail}"
-
-
-def prepare_rows(items: Sequence[Any], profile: IssuerProfile) -> list[Row]:
-    """All rows of a request in this process (what ``issuance.prepare`` needs)."""
-    return build_rows(items, profile, total=len(items))
 
 
 # -- the process pool ---------------------------------------------------------------------------

@@ -13,51 +13,33 @@ Input item (JSON), documented in docs/api.md::
      "clearIdentity": false}
 
 A complete Open Badges 3.0 credential (an object with ``@context``) is accepted as well.
-CSV columns are listed in :data:`CSV_COLUMNS` (see examples/badges.csv).
+CSV columns are listed in :data:`CSV_COLUMNS` (see examples/badges.csv). Items become
+credentials and ledger rows in credanchor.issuing.items (re-exported here: ``build_from_item``,
+``parse_csv``, ``load_items``, ``CSV_COLUMNS``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from credanchor.core.credentials import (
-    AchievementSpec,
-    Alignment,
-    Evidence,
-    IssuerProfile,
-    Recipient,
-    accept_credential,
-    build_credential,
-    parse_datetime,
-    validate_credential,
-)
+from credanchor.core.credentials import IssuerProfile
 from credanchor.core.hashing import canonicalize, credential_hash, keccak256, to_hex
 from credanchor.core.merkle import MerkleTree
 from credanchor.core.proof import AnchorRef, CredanchorProof, attach_proof
 from credanchor.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
-from credanchor.ledger.store import Issuer, Store, StoredCredential
-
-CSV_COLUMNS = (
-    "recipient_name",
-    "recipient_email",
-    "recipient_id",
-    "achievement_name",
-    "achievement_description",
-    "criteria",
-    "criteria_url",
-    "image_url",
-    "skills",
-    "valid_from",
-    "valid_until",
-    "evidence_url",
+from credanchor.issuing.items import (
+    CSV_COLUMNS,
+    build_from_item,
+    build_rows_reporting,
+    load_items,
+    parse_csv,
+    prepare_rows,
 )
-CSV_REQUIRED = ("achievement_name", "achievement_description")
+from credanchor.ledger.store import Issuer, Store, StoredCredential
 
 
 @dataclass(frozen=True)
@@ -68,160 +50,6 @@ class Accepted:
 
     def to_dict(self) -> dict[str, str]:
         return {"id": self.id, "credentialHash": self.credential_hash, "status": self.status}
-
-
-def _parse_time(value: Any, where: str) -> datetime | None:
-    if value in (None, ""):
-        return None
-    try:
-        return parse_datetime(str(value), lenient=True)
-    except ValueError as exc:
-        raise InvalidInput(f"{where}: {exc}") from exc
-
-
-def _text(obj: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
-    value = obj.get(key)
-    if value is None or value == "":
-        if required:
-            raise InvalidInput(f"{where}.{key} is required")
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{where}.{key} must be a string")
-    return value.strip()
-
-
-def build_from_item(
-    item: Any, profile: IssuerProfile, where: str = "$", *, validate: bool = True
-) -> dict[str, Any]:
-    """One input item (simple form or complete OB 3.0 credential) → a validated credential.
-
-    ``validate=False`` skips the schema check of a *simple-form* item's credential (valid by
-    construction; credanchor.issuing.bulk checks a sample instead). A complete credential is always
-    validated."""
-    if not isinstance(item, Mapping):
-        raise InvalidInput(f"{where} must be a JSON object")
-    if "@context" in item:
-        return accept_credential(item, issuer=profile)
-    unknown = set(item) - {"recipient", "achievement", "validFrom", "validUntil", "evidence",
-                           "clearIdentity"}
-    if unknown:
-        raise InvalidInput(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-    rec = item.get("recipient") or {}
-    ach = item.get("achievement")
-    if not isinstance(rec, Mapping):
-        raise InvalidInput(f"{where}.recipient must be an object")
-    if not isinstance(ach, Mapping):
-        raise InvalidInput(f"{where}.achievement is required and must be an object")
-    skills = ach.get("skills") or []
-    if not isinstance(skills, list):
-        raise InvalidInput(f"{where}.achievement.skills must be a list")
-    alignments = []
-    for i, s in enumerate(skills):
-        w = f"{where}.achievement.skills[{i}]"
-        if not isinstance(s, Mapping):
-            raise InvalidInput(f"{w} must be an object")
-        alignments.append(Alignment(
-            target_name=_text(s, "name", w, required=True) or "",
-            target_url=_text(s, "url", w, required=True) or "",
-            target_code=_text(s, "code", w),
-            target_framework=_text(s, "framework", w),
-        ))
-    evidence = []
-    for i, e in enumerate(item.get("evidence") or []):
-        w = f"{where}.evidence[{i}]"
-        if not isinstance(e, Mapping):
-            raise InvalidInput(f"{w} must be an object")
-        evidence.append(Evidence(id=_text(e, "id", w), name=_text(e, "name", w),
-                                 narrative=_text(e, "narrative", w)))
-    try:  # Recipient validates itself; say which item of the request it was
-        recipient = Recipient(
-            name=_text(rec, "name", f"{where}.recipient"),
-            email=_text(rec, "email", f"{where}.recipient"),
-            identifier=_text(rec, "identifier", f"{where}.recipient"),
-        )
-    except InvalidInput as exc:
-        if exc.detail.startswith(where):
-            raise
-        raise InvalidInput(f"{where}.recipient: {exc.detail}") from exc
-    achievement = AchievementSpec(
-        name=_text(ach, "name", f"{where}.achievement", required=True) or "",
-        description=_text(ach, "description", f"{where}.achievement", required=True) or "",
-        criteria_narrative=_text(ach, "criteria", f"{where}.achievement"),
-        criteria_url=_text(ach, "criteriaUrl", f"{where}.achievement"),
-        image_url=_text(ach, "image", f"{where}.achievement"),
-        alignments=tuple(alignments),
-        achievement_id=_text(ach, "id", f"{where}.achievement"),
-    )
-    valid_from = _parse_time(item.get("validFrom"), f"{where}.validFrom")
-    valid_until = _parse_time(item.get("validUntil"), f"{where}.validUntil")
-    if valid_from and valid_until and valid_until <= valid_from:
-        raise InvalidInput(f"{where}.validUntil must be after validFrom")
-    credential = build_credential(
-        issuer=profile, recipient=recipient, achievement=achievement, valid_from=valid_from,
-        valid_until=valid_until, evidence=evidence, clear_identity=bool(item.get("clearIdentity")),
-    )
-    if validate:
-        validate_credential(credential)
-    return credential
-
-
-def parse_csv(data: bytes | str) -> list[dict[str, Any]]:
-    """CSV rows → simple input items. Row numbers in errors count the header as row 1."""
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InvalidInput(f"the CSV file is not valid UTF-8 (byte {exc.start})") from exc
-    reader = csv.DictReader(io.StringIO(data, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in CSV_REQUIRED if c not in header]
-    if missing:
-        raise InvalidInput(f"CSV header lacks column(s): {', '.join(missing)}")
-    unknown = [h for h in header if h not in CSV_COLUMNS]
-    if unknown:
-        raise InvalidInput(f"CSV header has unknown column(s): {', '.join(unknown)}")
-    items = []
-    try:
-        for n, row in enumerate(reader, start=2):
-            if None in row:
-                raise InvalidInput(f"CSV row {n} has more fields than the header")
-            items.append(_csv_item({k.strip(): (v or "").strip() for k, v in row.items()}, n))
-    except csv.Error as exc:
-        raise InvalidInput(f"malformed CSV: {exc}") from exc
-    if not items:
-        raise InvalidInput("the CSV file has no rows")
-    return items
-
-
-def _csv_item(row: Mapping[str, str], n: int) -> dict[str, Any]:
-    skills = []
-    for part in filter(None, (p.strip() for p in row.get("skills", "").split("|"))):
-        # framework:code:name:url — the url may itself contain ':'
-        bits = part.split(":", 3)
-        if len(bits) != 4:
-            raise InvalidInput(
-                f"CSV row {n}: skill {part!r} must be framework:code:name:url (e.g. "
-                "ESCO:S5.6.1:use spreadsheets software:http://data.europa.eu/esco/skill/…)"
-            )
-        skills.append({"framework": bits[0], "code": bits[1], "name": bits[2], "url": bits[3]})
-    item: dict[str, Any] = {
-        "recipient": {k: v for k, v in (("name", row.get("recipient_name")),
-                                        ("email", row.get("recipient_email")),
-                                        ("identifier", row.get("recipient_id"))) if v},
-        "achievement": {k: v for k, v in (("name", row.get("achievement_name")),
-                                          ("description", row.get("achievement_description")),
-                                          ("criteria", row.get("criteria")),
-                                          ("criteriaUrl", row.get("criteria_url")),
-                                          ("image", row.get("image_url"))) if v},
-    }
-    if skills:
-        item["achievement"]["skills"] = skills
-    for key, col in (("validFrom", "valid_from"), ("validUntil", "valid_until")):
-        if row.get(col):
-            item[key] = row[col]
-    if row.get("evidence_url"):
-        item["evidence"] = [{"id": row["evidence_url"]}]
-    return item
 
 
 def prepare(
@@ -236,9 +64,7 @@ def prepare(
     if not items:
         raise InvalidInput("no credentials in the request")
     # Simple-form items are schema-checked on a sample (valid by construction); complete
-    # credentials one by one. See credanchor.issuing.bulk.
-    from credanchor.issuing.bulk import prepare_rows
-
+    # credentials one by one. See credanchor.issuing.items.
     return prepare_rows(items, profile)
 
 
@@ -319,8 +145,6 @@ def issue_all(
             progress(1)
 
     def rows() -> Iterator[tuple[str, bytes, str]]:
-        from credanchor.issuing.bulk import build_rows_reporting
-
         for row in build_rows_reporting(items, profile, note):
             if progress is not None:
                 progress(1)
@@ -335,17 +159,6 @@ def issue_all(
 
     store.add_credentials(issuer.id, rows())
     return accepted
-
-
-def load_items(data: bytes, content_type: str | None) -> list[Any]:
-    """A request body or file: a JSON object, a JSON array, or CSV."""
-    from credanchor.core.hashing import loads_strict
-
-    ctype = (content_type or "").split(";")[0].strip().lower()
-    if ctype in ("text/csv", "application/csv") or (not ctype and data[:1] not in (b"{", b"[")):
-        return parse_csv(data)
-    value = loads_strict(data)
-    return value if isinstance(value, list) else [value]
 
 
 # -- the holder's file ------------------------------------------------------------------------

@@ -52,10 +52,8 @@ from credanchor.errors import (
     CredanchorError,
     InvalidInput,
 )
+from credanchor.verify.ports import AnchorTx, IssuerFacts, OnChainVerdict
 from credanchor.verify.verifier import (
-    AnchorTx,
-    IssuerFacts,
-    OnChainVerdict,
     TrustedContract,
     TrustList,
     Verifier,
@@ -140,7 +138,7 @@ def _csv_listing(listing: Path) -> Iterator[Path]:
 
 
 class PrefetchingReader:
-    """The verifier's :class:`~credanchor.verify.verifier.ChainReader` for one contract, fed in bulk.
+    """The verifier's :class:`~credanchor.verify.ports.ChainReader` for one contract, fed in bulk.
 
     :meth:`prefetch` asks ``verify`` for a whole chunk in JSON-RPC batches, then the
     revocation details of the revoked ones; :meth:`verify` and :meth:`revocation_reason` answer

@@ -11,16 +11,13 @@ status is PENDING, and ``integrity`` says plainly that nothing about the file is
 its data when the document could be hashed, so callers need not hash it again.
 
 Speed: the schema check dominates (jsonschema, about 0.4 ms); everything else is a few tens of
-microseconds. ``python -m credanchor.verify.offline --bench 20000`` prints both rates.
+microseconds. ``python bench/micro.py offline --bench 20000`` prints both rates.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
-import sys
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -281,83 +278,3 @@ def verify_offline(
         issuer=issuer_info,
         anchor=None if proof is None else proof.anchor.to_json(),
     )
-
-
-# --- benchmark ------------------------------------------------------------------------------
-
-
-def _bench(n: int, batch: int) -> None:
-    import random
-
-    from credanchor.core.credentials import AchievementSpec, Alignment, IssuerProfile, Recipient
-    from credanchor.core.credentials import build_credential as build
-    from credanchor.core.hashing import canonicalize
-    from credanchor.core.merkle import MerkleTree
-    from credanchor.core.proof import AnchorRef, CredanchorProof, attach_proof
-
-    rng = random.Random(7)
-    issuer = IssuerProfile(
-        address="0x" + "ab" * 20, chain_id=31337, name="Bench Academy", url="https://bench.example"
-    )
-    spec = AchievementSpec(
-        name="Data Literacy",
-        description="Reads, questions and presents data.",
-        criteria_narrative="Passed the final assessment with a score of at least 70%.",
-        achievement_id="https://bench.example/achievements/data-literacy",
-        alignments=(Alignment("data literacy", "https://frameworks.example/esco/x", "S1", "ESCO"),),
-    )
-    t0 = time.perf_counter()
-    creds = [
-        build(
-            issuer=issuer,
-            recipient=Recipient(name=f"Learner {i}", email=f"learner{i}@example.org"),
-            achievement=spec,
-            valid_from=datetime(2026, 1, 1, tzinfo=UTC),
-            rng=rng,
-        )
-        for i in range(batch)
-    ]
-    t1 = time.perf_counter()
-    hashes = [credential_hash(c) for c in creds]
-    t2 = time.perf_counter()
-    tree = MerkleTree.from_credential_hashes(hashes)
-    anchor = AnchorRef(31337, "0x" + "cd" * 20, "0x" + "ee" * 32, 1, datetime.now(UTC),
-                       "0x" + "ab" * 20)
-    files = [
-        attach_proof(c, CredanchorProof(h, tree.root, tuple(p), anchor, datetime.now(UTC)))
-        for c, h, p in zip(creds, hashes, tree.iter_proofs(), strict=True)
-    ]
-    size = len(canonicalize(creds[0]))
-    print(f"credentials built        {batch:,} ({(t1 - t0) / batch * 1e6:.1f} us each)")
-    print(
-        f"credential_hash          {(t2 - t1) / batch * 1e6:.1f} us each ({size} canonical bytes)"
-    )
-    now = datetime(2026, 6, 1, tzinfo=UTC)
-    for schema in (False, True):
-        count = n if not schema else max(1, n // 20)
-        t = time.perf_counter()
-        for i in range(count):
-            verify_offline(files[i % batch], now, schema=schema)
-        dt = time.perf_counter() - t
-        label = "with schema" if schema else "without schema"
-        print(
-            f"verify_offline {label:15s} {count / dt:,.0f}/s ({dt / count * 1e6:.0f} us each, "
-            f"proof depth {len(tree.proof_at(0))})"
-        )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m credanchor.verify.offline",
-        description="Benchmark offline verification on one core.",
-        epilog="Example: python -m credanchor.verify.offline --bench 20000",
-    )
-    parser.add_argument("--bench", type=int, metavar="N", required=True, help="verifications")
-    parser.add_argument("--batch", type=int, default=4096, help="batch size (proof depth)")
-    args = parser.parse_args(argv)
-    _bench(args.bench, args.batch)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

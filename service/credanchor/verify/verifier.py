@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 
@@ -47,6 +47,7 @@ from credanchor.core.credentials import parse_issuer_did
 from credanchor.core.hashing import to_hex
 from credanchor.core.proof import CredanchorProof, extract_proof, has_proof
 from credanchor.core.report import Check, Outcome, Report, overall_status
+from credanchor.core.stacks import is_qualification
 from credanchor.errors import (
     ChainError,
     ChainUnavailable,
@@ -55,8 +56,9 @@ from credanchor.errors import (
     ProofFormatError,
     TooManyCredentials,
 )
-from credanchor.usecases.stacks import is_qualification, tree_documents, verify_qualification
 from credanchor.verify.offline import offline_checks
+from credanchor.verify.ports import AnchorTx, ChainReader, IssuerFacts, OnChainVerdict
+from credanchor.verify.qualifications import tree_documents, verify_qualification
 
 STATUS_NAMES = ("Valid", "NotAnchored", "InvalidProof", "CredentialRevoked", "BatchRevoked")
 #: Credentials one verification (a file, a request) may check against the chain: a stacked
@@ -118,57 +120,6 @@ class TrustList:
 
     def merged(self, other: Iterable[TrustedContract]) -> TrustList:
         return TrustList([*self, *other])
-
-
-@dataclass(frozen=True)
-class OnChainVerdict:
-    status: int
-    issuer: str  # the issuer account asked about
-    anchored_at: int
-    issuer_active: bool
-
-
-@dataclass(frozen=True)
-class IssuerFacts:
-    name: str
-    profile_uri: str
-    active: bool
-    accredited_at: int
-    suspended_at: int
-    did: str = ""  # the DID the registry records for the issuer (its on-chain profile)
-
-
-@dataclass(frozen=True)
-class AnchorTx:
-    """What the transaction named in a proof really did."""
-
-    block_number: int
-    # (root, lowercase issuer address) for each Anchored event it emitted from the contract
-    anchors: frozenset[tuple[bytes, str]]
-
-
-class ChainReader(Protocol):
-    """The read side of a chain, for one contract. Implementations translate node failures to
-    :class:`ChainUnavailable`.
-
-    A reader may also offer ``verify_many(items) -> list[OnChainVerdict]``, ``verify`` for
-    many ``(credentialHash, proof, root)`` at once (a JSON-RPC batch): a stacked qualification
-    then asks about all of its credentials in one call (:meth:`Verifier.tree`); a reader
-    without it is asked one credential at a time."""
-
-    chain_id: int
-    contract_address: str
-
-    def verify(self, issuer: str, credential_hash: bytes, proof: list[bytes],
-               root: bytes) -> OnChainVerdict: ...
-
-    def issuer_facts(self, issuer: str) -> IssuerFacts: ...
-
-    def anchor_tx(self, tx_hash: str) -> AnchorTx | None: ...
-
-    def revocation_reason(self, issuer: str, credential_hash: bytes, root: bytes) -> dict[str, Any]: ...
-
-    def head(self) -> int: ...
 
 
 ReaderLookup = Callable[[TrustedContract], ChainReader]

@@ -3,7 +3,8 @@
 The verifier works without JavaScript: ``<form method=post action=/verify>`` is answered here
 with the report rendered by Jinja. ``static/verify.js`` enhances it by posting the same JSON to
 the public ``POST /api/v1/verify`` and rendering that API's report with the same markup, so the
-page and the API can never disagree about a badge: both render ``Report.to_dict()``. The wording
+page and the API can never disagree about a badge: both render one Report (the page the object,
+the script its ``to_dict()``). The wording
 both use (check titles, outcome words, status explanations) is defined once, here, and handed to
 the script as a JSON block.
 
@@ -37,8 +38,9 @@ from werkzeug.exceptions import HTTPException
 
 from credanchor.core.credentials import parse_datetime
 from credanchor.core.hashing import loads_strict
-from credanchor.core.report import REASON_NO_PROOF
+from credanchor.core.report import Report
 from credanchor.errors import CredanchorError, InvalidInput
+from credanchor.verify.qualifications import component_rows
 from credanchor.web import get_runtime, hosts, problems
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,7 @@ CHECK_TITLES = {
     "issuer": "Issued by an accredited issuer",
     "revocation": "Not revoked",
     "confirmations": "Final on the blockchain",
-    # stacked qualifications (credanchor.usecases.stacks)
+    # stacked qualifications (credanchor.verify.qualifications)
     "stack-definition": "Granted under a published, unchanged rule",
     "stack-components": "The badges it is built from are genuine and in force",
     "stack-recipient": "Built from the holder's own badges",
@@ -226,61 +228,36 @@ def badge_name(credential: Mapping[str, Any]) -> str | None:
     return _text(achievement_of(credential).get("name")) or _text(credential.get("name"))
 
 
-def stacked_documents(credential: Mapping[str, Any]) -> list[Any]:
-    """The component files a stacked qualification carries (credanchor.usecases.stacks), in order."""
-    stack = credential.get("credanchorStack")
-    items = stack.get("components") if isinstance(stack, Mapping) else None
-    return [c.get("credential") if isinstance(c, Mapping) else None
-            for c in (items if isinstance(items, list) else [])]
-
-
-def _no_proof(report: Mapping[str, Any]) -> bool:
-    """Report.unconfirmed, on the dict form."""
-    for c in report.get("checks") or []:
-        if isinstance(c, Mapping) and c.get("name") == "integrity":
-            data = c.get("data")
-            return isinstance(data, Mapping) and data.get("reason") == REASON_NO_PROOF
-    return False
-
-
-def present(report: Mapping[str, Any], credential: Any = None) -> dict[str, Any]:
-    """A report dict (``Report.to_dict()``) plus the submitted credential → what the template
-    shows. Recursive over ``components`` (stacked credentials)."""
-    status = str(report.get("status", "ERROR")).upper()
+def _view(report: Report, credential: Any) -> dict[str, Any]:
+    """One report (its own checks, not its components) plus its file → what the template
+    shows for it; :func:`present` nests the components."""
+    status = str(report.status)
     icon, explanation = STATUSES.get(status, STATUSES["ERROR"])
     checks = []
-    for c in report.get("checks") or []:
-        outcome = str(c.get("outcome", "error")).lower()
+    for c in report.checks:
+        outcome = str(c.outcome)
         word, check_icon = OUTCOMES.get(outcome, (outcome, "i-error"))
         checks.append(
             {
-                "name": c.get("name"),
-                "title": CHECK_TITLES.get(c.get("name"), c.get("name")),
+                "name": c.name,
+                "title": CHECK_TITLES.get(c.name, c.name),
                 "outcome": outcome,
                 "word": word,
                 "icon": check_icon,
-                "message": c.get("message") or "",
+                "message": c.message or "",
             }
         )
     doc = credential if isinstance(credential, Mapping) else {}
-    issuer = report.get("issuer") if isinstance(report.get("issuer"), Mapping) else None
-    anchor = report.get("anchor") if isinstance(report.get("anchor"), Mapping) else None
+    issuer = report.issuer
+    anchor = report.anchor
     # What the file says is only worth repeating as fact once the file is known to be unaltered.
     unaltered = any(c["name"] == "integrity" and c["outcome"] == "pass" for c in checks)
     if status == "REVOKED" and not any(
         c["name"] == "revocation" and c["outcome"] == "fail" for c in checks
     ) and any(str(c["name"]).startswith("stack-") and c["outcome"] == "fail" for c in checks):
         icon, explanation = STACK_REVOKED
-    if status == "PENDING" and _no_proof(report):
+    if report.unconfirmed:
         icon, explanation = UNCONFIRMED
-    components = []
-    # A qualification carries its component files in report order; each component's facts
-    # (badge, holder) come from its own file, trusted only as far as its own checks say.
-    carried = stacked_documents(doc)
-    for i, comp in enumerate(report.get("components") or []):
-        if isinstance(comp, Mapping):
-            components.append(present(
-                comp, comp.get("credential") or (carried[i] if i < len(carried) else None)))
     return {
         "status": status,
         "icon": icon,
@@ -289,7 +266,7 @@ def present(report: Mapping[str, Any], credential: Any = None) -> dict[str, Any]
         "checks": [c for c in checks if not str(c["name"]).startswith("stack-")],
         "stack_checks": [c for c in checks if str(c["name"]).startswith("stack-")],
         "failed": [c for c in checks if c["outcome"] == "fail"],
-        "credential_id": report.get("credential_id") or doc.get("id"),
+        "credential_id": report.credential_id or doc.get("id"),
         "badge_name": badge_name(doc),
         "recipient": recipient_name(doc),
         "unaltered": unaltered,
@@ -299,8 +276,24 @@ def present(report: Mapping[str, Any], credential: Any = None) -> dict[str, Any]
         "anchored_at": format_time((anchor or {}).get("anchoredAt")),
         "explorer_url": safe_url((anchor or {}).get("explorerUrl")),
         "transaction": (anchor or {}).get("transactionHash"),
-        "components": components,
+        "components": [],
     }
+
+
+def present(report: Report, credential: Any = None) -> dict[str, Any]:
+    """A report plus the submitted credential → what the template shows, with a stacked
+    qualification's components nested under it. The tree is walked in one place
+    (credanchor.verify.qualifications.component_rows, which the CLI's text uses too): each
+    component's facts (badge, holder) come from the file the qualification carries for it,
+    trusted only as far as its own checks say."""
+    root = _view(report, credential)
+    path = [root]  # the view of each open level: path[d] is the parent of a row at depth d+1
+    for row in component_rows(report, credential):
+        view = _view(row.report, row.document)
+        del path[row.depth:]
+        path[-1]["components"].append(view)
+        path.append(view)
+    return root
 
 
 def alignments(achievement: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -344,7 +337,7 @@ def _verify_page(
     pasted: str = "",
     status: int = 200,
 ) -> tuple[str, int]:
-    view = present(report.to_dict(), credential) if report is not None else None
+    view = present(report, credential) if report is not None else None
     html = render_template("verify.html", view=view, error=error, pasted=pasted, labels=labels())
     return html, status
 
@@ -457,7 +450,7 @@ def credential_page(credential_id: str) -> str:
     link = verify_url(credential_id)
     # Checked on every view: a page that still looked fine after its badge was revoked would
     # mislead exactly the people it is shared with.
-    status = present(get_runtime().verify(credential).to_dict(), credential)
+    status = present(get_runtime().verify(credential), credential)
     return render_template(
         "credential.html",
         status=status,

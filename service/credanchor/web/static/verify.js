@@ -91,7 +91,7 @@
     return null;
   }
 
-  // Mirrors pages.stacked_documents: the component files a qualification carries, in order.
+  // Mirrors credanchor.core.stacks.component_documents: the component files a qualification carries, in order.
   function stackedDocuments(doc) {
     var stack = doc.credanchorStack;
     var items = stack && typeof stack === "object" ? stack.components : null;
