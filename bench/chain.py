@@ -1,6 +1,6 @@
 """Throughput and latency of the chain layer on this machine (not collected by pytest).
 
-    python tests/chain/bench_chain.py [--anchors 300]
+    python bench/chain.py [--anchors 300]
 
 Prints, for the embedded chain (SQLite, synchronous=FULL) and for anvil over HTTP:
 anchors per second through the full build_and_sign + broadcast + receipt path, reopen time,
@@ -17,29 +17,22 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "service"), str(ROOT / "tests")]  # credanchor, kit
 
-from chainkit import (
-    ANVIL_CHAIN_ID,
-    POLICY,
-    Deployed,
-    deploy_and_accredit,
-    fund_on_anvil,
-    random_hash,
-    start_anvil,
-)
-
-from credanchor.chain.embedded import open_embedded
-from credanchor.chain.keys import Signer
-from credanchor.chain.rpc import connect_rpc
-from credanchor.chain.tx import (
+from credanchor.chain.embedded import open_embedded  # noqa: E402
+from credanchor.chain.keys import Signer  # noqa: E402
+from credanchor.chain.rpc import connect_rpc  # noqa: E402
+from credanchor.chain.tx import (  # noqa: E402
     broadcast,
     build_and_sign,
     next_nonce,
     suggest_fees,
     wait_for_receipt,
 )
-from credanchor.core.merkle import MerkleTree
+from credanchor.core.merkle import MerkleTree  # noqa: E402
+from kit.anvil import ANVIL_CHAIN_ID, fund_on_anvil, start_anvil  # noqa: E402
+from kit.chain import POLICY, Deployed, deploy_and_accredit, random_hash  # noqa: E402
 
 
 def anchors_per_second(d: Deployed, n: int) -> tuple[float, list[bytes]]:

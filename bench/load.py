@@ -13,7 +13,7 @@ All traffic goes to 127.0.0.1; every loop is bounded in time (``--duration`` at 
 
 Example (the figures in docs/reliability.md):
 
-    python scripts/load.py --duration 60 --clients 50
+    python bench/load.py --duration 60 --clients 50
 
 The public rate limit is raised for the run (every client shares one address; the limiter is
 tested elsewhere), and keystores use a cheap scrypt factor so that start-up stays quick.
@@ -23,12 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,36 +36,14 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+sys.path[:0] = [str(ROOT / "service"), str(ROOT / "tests")]
+
+from kit.service import Service, start_world  # noqa: E402
+
 MAX_DURATION = 600.0
 
 
 # -- processes ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def anvil_binary() -> str:
-    for candidate in (ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil",
-                      ROOT / "node_modules" / ".bin" / "anvil"):
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which("anvil")
-    if not found:
-        sys.exit("anvil not found: run `npm ci` first")
-    return found
-
-
-def rpc(url: str, method: str, params: list[Any] | None = None) -> Any:
-    reply = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method,
-                                     "params": params or []}, timeout=5).json()
-    if "error" in reply:
-        raise RuntimeError(f"{method}: {reply['error']}")
-    return reply["result"]
 
 
 def wait_until(fn, timeout: float, what: str, poll: float = 0.2) -> Any:
@@ -86,86 +60,15 @@ def wait_until(fn, timeout: float, what: str, poll: float = 0.2) -> Any:
         time.sleep(poll)
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-@dataclass
-class Stack:
-    data_dir: Path
-    node_url: str
-    base: str
-    api_key: str
-    env: dict[str, str]
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def close(self) -> None:
-        for p in reversed(self.procs):
-            stop(p)
-
-
-def start_stack(data_dir: Path, *, workers: int, block_time: float | None) -> Stack:
-    from credanchor.chain.keys import Signer
-    from credanchor.usecases.config import load_settings
-    from credanchor.usecases.container import Runtime
-    from credanchor.usecases.issuers import add_issuer, deploy_contract
-
-    port = free_port()
-    node_url = f"http://127.0.0.1:{port}"
-    anvil_args = [anvil_binary(), "--port", str(port), "--chain-id", "31337", "--silent"]
-    if block_time:
-        anvil_args += ["--block-time", str(block_time)]
-    anvil = subprocess.Popen(anvil_args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    stack = Stack(data_dir, node_url, "", "", {}, [anvil])
-    try:
-        wait_until(lambda: rpc(node_url, "eth_chainId"), 15, "anvil")
-        admin = Signer.generate()
-        rpc(node_url, "anvil_setBalance", [admin.address, hex(10**21)])
-        admin_key = "0x" + admin._account.key.hex()
-        env = {
-            "CREDANCHOR_DATA_DIR": str(data_dir),
-            "CREDANCHOR_RPC_URL": node_url,
-            "CREDANCHOR_CHAIN_ID": "31337",
-            "CREDANCHOR_ADMIN_KEY": admin_key,
-            "CREDANCHOR_KEYSTORE_PASSWORD": "load-test-password",
-            "CREDANCHOR_KDF_WORK_FACTOR": "1024",
-            "CREDANCHOR_BATCH_MAX_AGE": "1",
-            "CREDANCHOR_WORKER_INTERVAL": "0.2",
-            "CREDANCHOR_PUBLIC_RATE_LIMIT": "1000000/minute",
-        }
-        deployed = deploy_contract(load_settings(env=env))
-        env["CREDANCHOR_CONTRACT_ADDRESS"] = deployed.contract
-        env["CREDANCHOR_DEPLOY_BLOCK"] = str(deployed.deploy_block)
-        runtime = Runtime.open(load_settings(env=env))
-        try:
-            result = add_issuer(runtime, name="Load Test Academy", url="https://load.example")
-            signer = runtime.signer_for(result.issuer)
-            rpc(node_url, "anvil_setBalance", [signer.address, hex(10**21)])
-        finally:
-            runtime.close()
-        assert result.api_key
-        full_env = {**os.environ, **env}
-        web_port = free_port()
-        stack.procs.append(subprocess.Popen(
-            [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{web_port}",
-             "--timeout", "60", "credanchor.web:create_app()"],
-            env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        stack.procs.append(subprocess.Popen([str(BIN / "credanchor"), "worker"], env=full_env,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        stack.base = f"http://127.0.0.1:{web_port}"
-        stack.api_key = result.api_key
-        stack.env = env
-        wait_until(lambda: requests.get(f"{stack.base}/healthz", timeout=2).ok, 60, "gunicorn")
-        return stack
-    except BaseException:
-        stack.close()
-        raise
+def start_stack(data_dir: Path, *, workers: int, block_time: float | None) -> Service:
+    """anvil (a block every ``block_time`` s, else one per transaction), the contract, one funded
+    issuer, then gunicorn and the worker: tests/kit/service.py, as the reliability tests run it."""
+    return start_world(
+        data_dir, workers=workers,
+        anvil_args=("--block-time", str(block_time)) if block_time else (),
+        wei=10**21, password="load-test-password",
+        CREDANCHOR_BATCH_MAX_AGE="1", CREDANCHOR_WORKER_INTERVAL="0.2",
+        CREDANCHOR_RPC_TIMEOUT="10", CREDANCHOR_PUBLIC_RATE_LIMIT="1000000/minute")
 
 
 # -- the clients ----------------------------------------------------------------------------------
@@ -189,7 +92,7 @@ class Results:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def client_loop(stack: Stack, files: list[dict[str, Any]], deadline: float, seed: int,
+def client_loop(stack: Service, files: list[dict[str, Any]], deadline: float, seed: int,
                 issue_share: float, results: Results) -> None:
     rng = random.Random(seed)
     session = requests.Session()
@@ -239,7 +142,7 @@ def percentile(values: list[float], q: float) -> float:
 # -- after the run --------------------------------------------------------------------------------
 
 
-def audit(stack: Stack, accepted: list[str], timeout: float) -> dict[str, Any]:
+def audit(stack: Service, accepted: list[str], timeout: float) -> dict[str, Any]:
     """Wait for the worker to anchor everything, then compare ledger and chain."""
     from credanchor.usecases.config import load_settings
     from credanchor.usecases.container import Runtime
@@ -291,7 +194,7 @@ def audit(stack: Stack, accepted: list[str], timeout: float) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Bounded load test of credanchor on loopback (anvil + gunicorn + worker).",
-        epilog="Example: python scripts/load.py --duration 60 --clients 50")
+        epilog="Example: python bench/load.py --duration 60 --clients 50")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (max 600)")
     parser.add_argument("--clients", type=int, default=50, help="concurrent client threads")
     parser.add_argument("--gunicorn-workers", type=int, default=4)

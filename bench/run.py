@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Benchmarks: credanchor beside its peers, run together on this machine (issue #7).
 
-    python scripts/bench.py            # the full run (about half an hour on 2 cores)
-    python scripts/bench.py --quick    # a few minutes: small sizes, same keys
-    python scripts/bench.py --only gas,merkle --json /tmp/b.json
+    python bench/run.py            # the full run (about half an hour on 2 cores)
+    python bench/run.py --quick    # a few minutes: small sizes, same keys
+    python bench/run.py --only gas,merkle --json /tmp/b.json
 
 Prints a table and writes the same figures as JSON (default bench/results.json, or
 bench/results-quick.json with --quick). Sections:
@@ -173,7 +173,7 @@ def section_offline(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
     return harness.run_measured([*WORKLOADS, "offline", str(cfg["offline"])], timeout=900).json()
 
 
-def _post_all(dep: harness.Deployment, n: int) -> list[str]:
+def _post_all(dep: harness.Service, n: int) -> list[str]:
     import requests
 
     sys.path.insert(0, str(ROOT / "bench"))
@@ -191,7 +191,7 @@ def _post_all(dep: harness.Deployment, n: int) -> list[str]:
     return ids
 
 
-def _anchored_count(dep: harness.Deployment) -> int:
+def _anchored_count(dep: harness.Service) -> int:
     import sqlite3
 
     conn = sqlite3.connect(f"file:{dep.data_dir / 'ledger.sqlite'}?mode=ro", uri=True, timeout=30)
@@ -203,7 +203,7 @@ def _anchored_count(dep: harness.Deployment) -> int:
         conn.close()
 
 
-def _wait_anchored(dep: harness.Deployment, n: int, timeout: float) -> float:
+def _wait_anchored(dep: harness.Service, n: int, timeout: float) -> float:
     t0 = time.perf_counter()
     deadline = time.monotonic() + timeout
     while _anchored_count(dep) < n:
@@ -213,7 +213,7 @@ def _wait_anchored(dep: harness.Deployment, n: int, timeout: float) -> float:
     return time.perf_counter() - t0
 
 
-def _export_files(dep: harness.Deployment, out: Path, limit: int | None = None) -> int:
+def _export_files(dep: harness.Service, out: Path, limit: int | None = None) -> int:
     from credanchor.usecases.config import load_settings
     from credanchor.usecases.container import Runtime
 
@@ -245,7 +245,7 @@ def section_chain(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
     result: dict[str, Any] = {}
     dep = harness.deploy(work / "chain-data", batch_size=10_000)
     try:
-        dep.start_services(api_workers=cfg.get("api_workers", 2))
+        harness.start_services(dep, api_workers=cfg.get("api_workers", 2))
         result["api_workers"] = cfg.get("api_workers", 2)
         # 5. end to end: post N credentials, wait until every one is anchored
         n = cfg["e2e"]
@@ -317,7 +317,7 @@ def section_chain(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
                                       "rss_mb": r.max_rss_mb, "exit": r.returncode,
                                       "summary": summary, "stderr": r.stderr[-300:]}
     finally:
-        dep.stop()
+        dep.close()
     return result
 
 
@@ -415,7 +415,7 @@ def render(rows: list[tuple[str, str, str]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="Example: python scripts/bench.py --quick")
+                                 epilog="Example: python bench/run.py --quick")
     ap.add_argument("--quick", action="store_true", help="small sizes: a few minutes")
     ap.add_argument("--only", help=f"comma-separated sections of {','.join(SECTIONS)}")
     ap.add_argument("--json", type=Path, help="where to write the figures")
@@ -432,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="credanchor-bench-"))
     started = datetime.now(UTC)
     results: dict[str, Any] = {
-        "command": "python scripts/bench.py" + (" --quick" if args.quick else "")
+        "command": "python bench/run.py" + (" --quick" if args.quick else "")
         + (f" --only {args.only}" if args.only else ""),
         "started": started.isoformat(timespec="seconds"), "machine": harness.machine(),
         "sizes": cfg, "targets": TARGETS, "errors": {},

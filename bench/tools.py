@@ -1,6 +1,6 @@
 """Throughput of the employer's and the auditor's scripts on anvil (not collected by pytest).
 
-    PYTHONPATH=service python tests/scripts/bench_tools.py [--files 20000] [--revoked 10000]
+    python bench/tools.py [--files 20000] [--revoked 10000]
 
 Issues FILES credentials in one batch and writes their holder files, revokes REVOKED of them
 through the service (``revokeCredentials``, 500 per transaction: one event each) and anchors
@@ -18,18 +18,18 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent)]
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "service"), str(ROOT / "tests")]  # credanchor, kit
 
-from scriptkit import run_script  # noqa: E402
-
-from chain.chainkit import fund_on_anvil, start_anvil  # noqa: E402
 from credanchor.chain.keys import Signer  # noqa: E402
 from credanchor.issuing.pipeline import issue  # noqa: E402
 from credanchor.usecases.config import Secret  # noqa: E402
 from credanchor.usecases.container import Runtime  # noqa: E402
 from credanchor.usecases.issuers import add_issuer, deploy_contract  # noqa: E402
-from support import make_settings, sample_items  # noqa: E402
+from kit.anvil import fund_on_anvil, start_anvil  # noqa: E402
+from kit.chain import key_hex  # noqa: E402
+from kit.registry import run_script  # noqa: E402
+from kit.settings import make_settings, sample_items  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         admin = Signer.generate()
         fund_on_anvil(node, admin)
-        key = Secret("0x" + admin._account.key.hex())
+        key = Secret(key_hex(admin))
         base = dict(rpc_url=node.url, chain="rpc", chain_id=31337, admin_key=key)
         deployed = deploy_contract(make_settings(tmp / "data", **base))
         rt = Runtime.open(make_settings(tmp / "data", **base, contract_address=deployed.contract,

@@ -1,9 +1,11 @@
-"""Fixtures for the script tests (helpers live in scriptkit.py)."""
+"""The audit tests run against a shared registry on anvil (kit.registry), which overrides the
+stack ``world`` of kit.fixtures for this folder."""
 
 from __future__ import annotations
 
 import pytest
-from scriptkit import deploy_world
+
+from kit.registry import deploy_world
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,7 @@ import json
 import sqlite3
 
 import pytest
-from scriptkit import World, ledger_copy, run_inline, run_script
 
-from chain.chainkit import POLICY, free_port, random_hash
 from credanchor.audit.reconcile import (
     REVOCATION_MISSING_IN_LEDGER,
     ROOT_NOT_IN_LEDGER,
@@ -24,6 +22,9 @@ from credanchor.cli.auditor import audit_command
 from credanchor.core.hashing import to_hex
 from credanchor.core.merkle import MerkleTree
 from credanchor.ledger.export import open_ledger
+from kit.anvil import free_port
+from kit.chain import POLICY, random_hash
+from kit.registry import World, ledger_copy, run_inline, run_script
 
 pytestmark = pytest.mark.anvil
 

@@ -9,7 +9,6 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
-from scriptkit import ledger_copy_of
 
 from credanchor.audit import reconcile as audit
 from credanchor.audit.reconcile import OnChainPicture, build_report, reconcile, render_html, replay
@@ -18,7 +17,8 @@ from credanchor.core.hashing import keccak256, leaf_hash, to_hex
 from credanchor.core.merkle import MerkleTree
 from credanchor.issuing.pipeline import issue
 from credanchor.ledger.export import export_ledger, open_ledger, tree_dump
-from support import EXAMPLES, sample_items
+from kit.registry import ledger_copy_of
+from kit.settings import EXAMPLES, sample_items
 
 
 @pytest.fixture

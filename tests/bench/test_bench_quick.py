@@ -1,4 +1,4 @@
-"""Smoke test of `python scripts/bench.py --quick`: it runs every section and writes the table's
+"""Smoke test of `python bench/run.py --quick`: it runs every section and writes the table's
 keys. Figures are never asserted (issue #7): a slow CI machine must not fail this."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def test_quick_benchmark_runs_every_section(tmp_path):
     out = tmp_path / "bench.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "service")}
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--json", str(out)],
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--json", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from chainkit import POLICY, Deployed, random_hash
 from eth_tester.backends.pyevm.main import _get_transaction_by_hash
 from hexbytes import HexBytes
 
@@ -30,6 +29,7 @@ from credanchor.chain.tx import (
 )
 from credanchor.core.merkle import MerkleTree
 from credanchor.errors import ChainError, ChainIdMismatch, ChainUnavailable, ContractReverted
+from kit.chain import POLICY, Deployed, random_hash
 
 
 def run_python(snippet: str) -> str:

@@ -30,8 +30,8 @@ from credanchor.core.credentials import (
 from credanchor.core.hashing import canonicalize, keccak256
 from credanchor.errors import InvalidInput
 from credanchor.verify.verifier import Verifier
-from support import EXAMPLES
-from termkit import assert_terminal_safe, screen
+from kit.settings import EXAMPLES
+from kit.terminal import assert_terminal_safe, screen
 
 #: A proof member name that, printed raw, returns to the start of the line, erases it and
 #: writes a VALID line in its place; then a right-to-left override and rich markup.

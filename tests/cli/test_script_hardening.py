@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from scriptkit import run_inline, run_script
 
-from chain.chainkit import fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
 from credanchor.cli.auditor import export_command, verify_command
 from credanchor.issuing.pipeline import issue
@@ -25,8 +23,11 @@ from credanchor.usecases.config import Secret
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuers import add_issuer, deploy_contract
 from credanchor.verify.verifier import Verifier
-from support import make_settings, sample_items
-from termkit import assert_terminal_safe, screen
+from kit.anvil import fund_on_anvil, start_anvil
+from kit.chain import key_hex
+from kit.registry import run_inline, run_script
+from kit.settings import make_settings, sample_items
+from kit.terminal import assert_terminal_safe, screen
 
 pytestmark = pytest.mark.anvil
 
@@ -53,7 +54,7 @@ def setup(tmp_path_factory):
     admin = Signer.generate()
     fund_on_anvil(node, admin)
     base = make_settings(tmp / "data", rpc_url=node.url, chain="rpc", chain_id=31337,
-                         admin_key=Secret("0x" + admin._account.key.hex()))
+                         admin_key=Secret(key_hex(admin)))
     deployed = deploy_contract(base)
     rt = Runtime.open(make_settings(tmp / "data", rpc_url=node.url, chain="rpc", chain_id=31337,
                                     admin_key=base.admin_key, contract_address=deployed.contract,

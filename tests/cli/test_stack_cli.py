@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from credanchor.cli.main import EXIT_INVALID, main
-from support import EXAMPLES
+from kit.settings import EXAMPLES
 
 pytestmark = pytest.mark.slow
 

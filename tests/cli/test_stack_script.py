@@ -9,15 +9,15 @@ import sys
 
 import pytest
 
-from chain.chainkit import fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
 from credanchor.usecases import stacks as stacking
 from credanchor.usecases.config import Secret
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuers import add_issuer, deploy_contract
-from support import ROOT, make_settings
-
-from .stackkit import ADA, badge, data_analyst
+from kit.anvil import fund_on_anvil, start_anvil
+from kit.chain import key_hex
+from kit.settings import ROOT, make_settings
+from kit.stacks import ADA, badge, data_analyst
 
 pytestmark = [pytest.mark.anvil]
 
@@ -29,7 +29,7 @@ def test_verify_script_prints_the_stack_tree_and_a_revoked_component(tmp_path):
         admin = Signer.generate()
         fund_on_anvil(node, admin)
         base = {"rpc_url": node.url, "chain": "rpc", "chain_id": 31337,
-                "admin_key": Secret("0x" + admin._account.key.hex())}
+                "admin_key": Secret(key_hex(admin))}
         deployed = deploy_contract(make_settings(tmp_path / "d", **base))
         rt = Runtime.open(make_settings(tmp_path / "d", contract_address=deployed.contract, **base))
         acme = add_issuer(rt, name="Acme Academy").issuer

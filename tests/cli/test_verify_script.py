@@ -10,16 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from scriptkit import run_inline, run_script
 
-from chain.chainkit import free_port, fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
 from credanchor.cli.auditor import verify_command
 from credanchor.issuing.pipeline import issue
 from credanchor.usecases.config import Secret
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuers import add_issuer, deploy_contract
-from support import make_settings, sample_items
+from kit.anvil import free_port, fund_on_anvil, start_anvil
+from kit.chain import key_hex
+from kit.registry import run_inline, run_script
+from kit.settings import make_settings, sample_items
 
 pytestmark = pytest.mark.anvil
 
@@ -46,7 +47,7 @@ def files(tmp_path_factory):
     admin = Signer.generate()
     fund_on_anvil(node, admin)
     settings = make_settings(tmp / "data", rpc_url=node.url, chain="rpc", chain_id=31337,
-                             admin_key=Secret("0x" + admin._account.key.hex()))
+                             admin_key=Secret(key_hex(admin)))
     deployed = deploy_contract(settings)
     rt = Runtime.open(make_settings(tmp / "data", rpc_url=node.url, chain="rpc", chain_id=31337,
                                     admin_key=settings.admin_key,

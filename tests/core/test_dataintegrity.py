@@ -33,9 +33,8 @@ from credanchor.core.errors import (
 from credanchor.core.jsonld import CREDENTIALS_V2, DID_V1, MULTIKEY_V1, ContextLoader
 from credanchor.core.multikey import Ed25519KeyPair, multibase_decode, multibase_encode
 from credanchor.errors import InvalidInput
-
-from ._ob3 import ob3_credentials
-from ._support import VECTORS, make_credential
+from kit.credentials import VECTORS, make_credential
+from kit.ob3 import ob3_credentials
 
 EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
 LOADER = ContextLoader(

@@ -19,8 +19,7 @@ from credanchor.core.merkle import (
     verify_proof,
 )
 from credanchor.errors import MerkleError
-
-from ._support import VECTORS
+from kit.credentials import VECTORS
 
 OZ = VECTORS / "merkle"
 SIZES = (1, 2, 3, 7, 1000)

@@ -17,8 +17,7 @@ from credanchor.usecases.stacks import (
     evaluate,
     parse_definition,
 )
-
-from .stackkit import ACHIEVEMENTS, data_analyst, data_literacy
+from kit.stacks import ACHIEVEMENTS, data_analyst, data_literacy
 
 ACME = IssuerProfile(address="0x70997970C51812dc3A010C7d01b50e0d17dc79C8", chain_id=31337,
                      name="Acme Academy")

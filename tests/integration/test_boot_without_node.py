@@ -10,7 +10,6 @@ import time
 import pytest
 import requests
 
-from chain.chainkit import anvil_binary, free_port, fund_on_anvil
 from credanchor.chain.keys import Signer
 from credanchor.core.report import Status
 from credanchor.errors import ChainIdMismatch, ConfigError
@@ -19,7 +18,9 @@ from credanchor.usecases.config import Secret
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuers import add_issuer, deploy_contract
 from credanchor.web import create_app
-from support import make_settings, sample_items
+from kit.anvil import anvil_binary, free_port, fund_on_anvil
+from kit.chain import key_hex
+from kit.settings import make_settings, sample_items
 
 pytestmark = [pytest.mark.anvil]
 
@@ -69,7 +70,7 @@ def node(tmp_path):
 def test_restart_during_an_outage_comes_up_degraded_and_recovers(node, tmp_path):
     admin = Signer.generate()
     fund_on_anvil(node, admin)
-    key = Secret("0x" + admin._account.key.hex())
+    key = Secret(key_hex(admin))
     base = {"rpc_url": node.url, "chain": "rpc", "chain_id": 31337, "admin_key": key}
     deployed = deploy_contract(make_settings(tmp_path / "data", **base))
     settings = make_settings(tmp_path / "data", contract_address=deployed.contract, **base)
@@ -108,7 +109,7 @@ def test_restart_during_an_outage_comes_up_degraded_and_recovers(node, tmp_path)
 def test_the_chain_id_is_still_checked_on_first_contact(node, tmp_path):
     admin = Signer.generate()
     fund_on_anvil(node, admin)
-    base = {"rpc_url": node.url, "chain": "rpc", "admin_key": Secret("0x" + admin._account.key.hex())}
+    base = {"rpc_url": node.url, "chain": "rpc", "admin_key": Secret(key_hex(admin))}
     deployed = deploy_contract(make_settings(tmp_path / "d", chain_id=31337, **base))
     node.stop()
     rt = Runtime.open(make_settings(tmp_path / "d", contract_address=deployed.contract,

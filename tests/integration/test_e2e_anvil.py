@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from chain.chainkit import free_port, fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
 from credanchor.errors import ChainIdMismatch
 from credanchor.usecases.config import Secret
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuers import add_issuer, deploy_contract
-from support import make_settings, sample_items
+from kit.anvil import free_port, fund_on_anvil, start_anvil
+from kit.chain import key_hex
+from kit.settings import make_settings, sample_items
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -37,7 +38,7 @@ def node():
 def deployment(node, tmp_path):
     admin = Signer.generate()
     fund_on_anvil(node, admin)
-    key = "0x" + admin._account.key.hex()
+    key = key_hex(admin)
     settings = make_settings(tmp_path / "data", rpc_url=node.url, chain="rpc", chain_id=31337,
                              admin_key=Secret(key))
     deployed = deploy_contract(settings)

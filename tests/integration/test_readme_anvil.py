@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from chain.chainkit import ANVIL_CHAIN_ID, AnvilNode, anvil_binary, free_port, start_anvil
 from credanchor.ledger.store import Store
+from kit.anvil import ANVIL_CHAIN_ID, AnvilNode, anvil_binary, free_port, start_anvil
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 BIN = Path(sys.executable).parent

@@ -14,7 +14,7 @@ from credanchor.core.report import Status
 from credanchor.issuing.anchoring import Anchorer
 from credanchor.issuing.pipeline import issue
 from credanchor.usecases.container import Runtime
-from support import make_settings, sample_items
+from kit.settings import make_settings, sample_items
 
 
 def issue_n(runtime, issuer, n, start=0):

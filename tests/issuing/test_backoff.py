@@ -13,7 +13,7 @@ import time
 from credanchor.issuing.anchoring import Anchorer
 from credanchor.issuing.pipeline import issue
 from credanchor.usecases.container import Runtime
-from support import make_settings, sample_items
+from kit.settings import make_settings, sample_items
 
 # What the worker waits after eight failures in a row (2 s doubling): the 256 s of the issue.
 WORKER_BACKOFF = 256.0

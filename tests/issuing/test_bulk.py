@@ -13,7 +13,7 @@ from credanchor.errors import InvalidInput, SchemaInvalid
 from credanchor.issuing import bulk
 from credanchor.issuing.pipeline import build_from_item, prepare
 from credanchor.ledger.store import Store
-from support import sample_items
+from kit.settings import sample_items
 
 PROFILE = IssuerProfile(address="0x" + "ab" * 20, chain_id=31337, name="Bench Academy")
 

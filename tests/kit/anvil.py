@@ -1,28 +1,28 @@
-"""Helpers shared by the chain tests (fixtures live in conftest.py)."""
+"""anvil, the real node of the tests, benchmarks and load runs: find the binary, start it on a
+free port and wait until it answers, fund accounts, stop it. Needs only the standard library and
+requests (no pytest), so bench/ and bench/load.py use it as well."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import requests
-from web3 import Web3
-
-from credanchor.chain.contract import CredentialAnchor, deploy
-from credanchor.chain.keys import Signer
-from credanchor.chain.tx import FeePolicy, send_and_wait
 
 ROOT = Path(__file__).resolve().parents[2]
 ANVIL_CHAIN_ID = 31337
-# Local chains: a generous cap, fixed tip, so fees never decide a test unless it says so.
-POLICY = FeePolicy(max_fee_per_gas_cap=500 * 10**9, priority_fee=10**9)
-KDF_WORK_FACTOR = 2**10  # scrypt N; eth-keyfile's default (2**18) costs ~1 s per keystore
+
+
+class _HasAddress(Protocol):
+    @property
+    def address(self) -> str: ...
 
 
 def anvil_binary() -> str:
@@ -45,6 +45,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(proc: subprocess.Popen[Any], *, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL: a process the caller started, by its own handle."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
+def wait_for(fn: Callable[[], Any], timeout: float = 60.0, what: str = "condition",
+             poll: float = 0.2) -> Any:
+    """Poll ``fn`` until it returns something truthy; AssertionError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(poll)
+
+
 @dataclass
 class AnvilNode:
     url: str
@@ -52,40 +77,29 @@ class AnvilNode:
     process: subprocess.Popen[bytes]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process, timeout=5)
 
-    def rpc(self, method: str, params: list[object] | None = None) -> object:
+    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
         reply = requests.post(
             self.url,
             json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []},
-            timeout=5,
+            timeout=10,
         ).json()
         if "error" in reply:
             raise RuntimeError(f"{method}: {reply['error']}")
         return reply["result"]
 
 
-def start_anvil(*extra: str) -> AnvilNode:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            anvil_binary(),
-            "--port",
-            str(port),
-            "--chain-id",
-            str(ANVIL_CHAIN_ID),
-            "--silent",
-            *extra,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def start_anvil(*extra: str, port: int | None = None, state: Path | None = None) -> AnvilNode:
+    """anvil on ``port`` (a free one by default), answering eth_chainId before this returns.
+    ``state`` loads (and on exit dumps) a state file: restarting a node "from where it was"
+    is ``start_anvil(port=old.port, state=file)``; ``extra`` are further anvil flags."""
+    port = port or free_port()
+    args = [anvil_binary(), "--port", str(port), "--chain-id", str(ANVIL_CHAIN_ID), "--silent"]
+    if state is not None:
+        args += ["--state", str(state)]
+    process = subprocess.Popen([*args, *extra], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     node = AnvilNode(f"http://127.0.0.1:{port}", port, process)
     deadline = time.monotonic() + 15
     while True:
@@ -99,28 +113,6 @@ def start_anvil(*extra: str) -> AnvilNode:
             time.sleep(0.02)
 
 
-def fund_on_anvil(node: AnvilNode, signer: Signer, wei: int = 10**20) -> None:
-    node.rpc("anvil_setBalance", [signer.address, hex(wei)])
-
-
-@dataclass
-class Deployed:
-    w3: Web3
-    contract: CredentialAnchor
-    admin: Signer
-    issuer: Signer
-
-
-def deploy_and_accredit(w3: Web3, admin: Signer, issuer: Signer) -> Deployed:
-    deployment = deploy(w3, admin, policy=POLICY)
-    contract = CredentialAnchor(w3, deployment.address, deploy_block=deployment.block_number)
-    did = f"did:pkh:eip155:{w3.eth.chain_id}:{issuer.address}"
-    send_and_wait(
-        w3, admin, contract.accredit_issuer(issuer.address, "Test U", "https://t", did=did),
-        policy=POLICY,
-    )
-    return Deployed(w3, contract, admin, issuer)
-
-
-def random_hash() -> bytes:
-    return os.urandom(32)
+def fund_on_anvil(node: AnvilNode, account: _HasAddress | str, wei: int = 10**20) -> None:
+    address = account if isinstance(account, str) else account.address
+    node.rpc("anvil_setBalance", [address, hex(wei)])

@@ -1,5 +1,5 @@
-"""Browser-test fixtures shared by tests/web and tests/stacking (loaded as a pytest plugin from
-tests/conftest.py): Debian's chromium driven by Playwright, against the test's ``app`` served by
+"""Browser-test fixtures shared by tests/web/pages and tests/web/stacks (loaded as a pytest plugin from
+kit/fixtures.py): Debian's chromium driven by Playwright, against the test's ``app`` served by
 a real HTTP server thread. Playwright's own browser download does not work here."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Helpers for the script tests: a shared registry on anvil with several issuers of this service,
+"""A shared registry on anvil with several issuers of this service (tests/audit, bench/tools.py),
 each with several anchored batches and some revocations, plus a foreign issuer of the same
 registry that this ledger knows nothing about; running scripts/*.py; copying a ledger."""
 
@@ -10,14 +10,15 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chain.chainkit import POLICY, AnvilNode, fund_on_anvil, random_hash, start_anvil
 from credanchor.chain.keys import Signer
 from credanchor.chain.tx import send_and_wait
 from credanchor.issuing.pipeline import issue
 from credanchor.usecases.config import Secret
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuers import add_issuer, deploy_contract
-from support import ROOT, make_settings, sample_items
+from kit.anvil import AnvilNode, fund_on_anvil, start_anvil
+from kit.chain import POLICY, key_hex, random_hash
+from kit.settings import ROOT, make_settings, sample_items
 
 SCRIPTS = ROOT / "scripts"
 ISSUERS = ("Acme Academy", "Borealis Institute", "Cobalt College")
@@ -47,7 +48,7 @@ class World:
     def settings(self, **extra):
         return make_settings(self.data_dir, rpc_url=self.node.url, chain="rpc", chain_id=31337,
                              contract_address=self.contract, deploy_block=self.deploy_block,
-                             admin_key=Secret("0x" + self.admin._account.key.hex()), **extra)
+                             admin_key=Secret(key_hex(self.admin)), **extra)
 
     def runtime(self) -> Runtime:
         return Runtime.open(self.settings())
@@ -77,7 +78,7 @@ def deploy_world(tmp: Path) -> World:
         fund_on_anvil(node, admin)
         data = tmp / "data"
         base = make_settings(data, rpc_url=node.url, chain="rpc", chain_id=31337,
-                             admin_key=Secret("0x" + admin._account.key.hex()))
+                             admin_key=Secret(key_hex(admin)))
         deployed = deploy_contract(base)
         world = World(node, data, deployed.contract, deployed.deploy_block, admin, {}, {}, {},
                       Signer.generate())

@@ -1,36 +1,47 @@
-"""Helpers for the reliability suite: a CredentialAnchor deployment on a real anvil node, the
-service's processes (gunicorn, ``credanchor worker``) started as the README's production layout
-does, and the assertions every fault test ends with (exactly once, one anchor per root, every
-proof verifies)."""
+"""Service worlds: a CredentialAnchor deployment on a real anvil node, the service's processes
+(gunicorn and ``credanchor worker``) started as the README's production layout does, and the
+assertions every fault test ends with (exactly once, one anchor per root, every proof verifies).
+Used by tests/reliability, tests/integration, bench/run.py and bench/load.py; no pytest here."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import requests
 
-from chain.chainkit import AnvilNode, free_port, fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
 from credanchor.usecases.config import Secret, load_settings
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuers import add_issuer, deploy_contract
-from support import make_settings
+from kit.anvil import (
+    ANVIL_CHAIN_ID,
+    AnvilNode,
+    free_port,
+    fund_on_anvil,
+    start_anvil,
+    stop_process,
+    wait_for,
+)
+from kit.chain import key_hex
+from kit.settings import make_settings
 
 BIN = Path(sys.executable).parent
 KEYSTORE_PASSWORD = "reliability-password"
+stop = stop_process  # the name the fault tests use
+
+Stream = int | IO[Any] | None
 
 
 @dataclass
 class Service:
-    """One deployment: the node, the data directory, and what clients need."""
+    """One deployment: the node, the data directory, and what clients need. ``start`` runs the
+    processes; ``base`` is then the API's URL and ``procs`` is [gunicorn, worker]."""
 
     node: AnvilNode
     data_dir: Path
@@ -42,6 +53,8 @@ class Service:
     issuer_address: str
     api_key: str
     extra_issuers: list[tuple[int, str, str]] = field(default_factory=list)  # (id, address, key)
+    base: str = ""
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def runtime(self, **env: str) -> Runtime:
         return Runtime.open(load_settings(env={**self.env, **env}))
@@ -49,24 +62,51 @@ class Service:
     def full_env(self, **env: str) -> dict[str, str]:
         return {**os.environ, **self.env, **env}
 
+    def start(self, *, workers: int = 2, log: Path | None = None,
+              gunicorn_args: Sequence[str] = ()) -> str:
+        """gunicorn ``-w workers`` and one worker; returns once /healthz answers 200."""
+        out: Stream = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - children keep it
+        port = free_port()
+        self.procs = [spawn_gunicorn(self, port, workers=workers, stdout=out, stderr=out,
+                                     extra=gunicorn_args),
+                      spawn_worker(self, stdout=out, stderr=out)]
+        if log:
+            out.close()  # type: ignore[union-attr]  # the children hold their own descriptors
+        self.base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: http_ok(f"{self.base}/healthz"), 60,
+                 "gunicorn" + (f" (see {log})" if log else ""))
+        return self.base
 
-def deploy_service(node: AnvilNode, data_dir: Path, *, issuers: int = 1, **env: str) -> Service:
+    def stop(self) -> None:
+        """Stop the processes ``start`` ran (the node is the caller's)."""
+        for proc in reversed(self.procs):
+            stop_process(proc, timeout=15)
+
+    def close(self) -> None:
+        """Stop the processes and the node."""
+        self.stop()
+        self.node.stop()
+
+
+def deploy_service(node: AnvilNode, data_dir: Path, *, issuers: int = 1, wei: int = 10**20,
+                   password: str = KEYSTORE_PASSWORD, **env: str) -> Service:
     """Deploy the contract on ``node`` with a fresh admin, add and fund ``issuers`` issuers
-    (keystores in ``data_dir``), and return the environment a process needs."""
+    (keystores in ``data_dir``, ``wei`` each), and return the environment a process needs;
+    ``env`` overrides or adds CREDANCHOR_* variables."""
     admin = Signer.generate()
-    fund_on_anvil(node, admin)
-    admin_key = "0x" + admin._account.key.hex()
-    settings = make_settings(data_dir, rpc_url=node.url, chain="rpc", chain_id=31337,
+    fund_on_anvil(node, admin, wei)
+    admin_key = key_hex(admin)
+    settings = make_settings(data_dir, rpc_url=node.url, chain="rpc", chain_id=ANVIL_CHAIN_ID,
                              admin_key=Secret(admin_key))
     deployed = deploy_contract(settings)
     base = {
         "CREDANCHOR_DATA_DIR": str(data_dir),
         "CREDANCHOR_RPC_URL": node.url,
-        "CREDANCHOR_CHAIN_ID": "31337",
+        "CREDANCHOR_CHAIN_ID": str(ANVIL_CHAIN_ID),
         "CREDANCHOR_CONTRACT_ADDRESS": deployed.contract,
         "CREDANCHOR_DEPLOY_BLOCK": str(deployed.deploy_block),
         "CREDANCHOR_ADMIN_KEY": admin_key,
-        "CREDANCHOR_KEYSTORE_PASSWORD": KEYSTORE_PASSWORD,
+        "CREDANCHOR_KEYSTORE_PASSWORD": password,
         "CREDANCHOR_KDF_WORK_FACTOR": "1024",
         "CREDANCHOR_BATCH_MAX_AGE": "0.5",
         "CREDANCHOR_WORKER_INTERVAL": "0.1",
@@ -78,7 +118,7 @@ def deploy_service(node: AnvilNode, data_dir: Path, *, issuers: int = 1, **env: 
         made = []
         for n in range(issuers):
             result = add_issuer(rt, name=f"Academy {n + 1}", url=f"https://a{n + 1}.example")
-            fund_on_anvil(node, rt.signer_for(result.issuer))
+            fund_on_anvil(node, rt.signer_for(result.issuer), wei)
             assert result.api_key
             made.append((result.issuer.id, result.issuer.address, result.api_key))
     finally:
@@ -88,45 +128,41 @@ def deploy_service(node: AnvilNode, data_dir: Path, *, issuers: int = 1, **env: 
                    first[0], first[1], first[2], made[1:])
 
 
+def start_world(data_dir: Path, *, workers: int = 2, log: Path | None = None,
+                anvil_args: Sequence[str] = (), gunicorn_args: Sequence[str] = (),
+                **deploy: Any) -> Service:
+    """anvil + the contract + issuers + gunicorn + worker, in one call (bench/run.py,
+    bench/load.py); ``Service.close()`` stops all of it."""
+    node = start_anvil(*anvil_args)
+    try:
+        service = deploy_service(node, data_dir, **deploy)
+        try:
+            service.start(workers=workers, log=log, gunicorn_args=gunicorn_args)
+        except BaseException:
+            service.stop()
+            raise
+        return service
+    except BaseException:
+        node.stop()
+        raise
+
+
 # -- processes --------------------------------------------------------------------------------
 
 
-def spawn_worker(service: Service, *, stderr: Any = subprocess.DEVNULL,
-                 **env: str) -> subprocess.Popen[bytes]:
+def spawn_worker(service: Service, *, stdout: Stream = subprocess.DEVNULL,
+                 stderr: Stream = subprocess.DEVNULL, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([str(BIN / "credanchor"), "worker"], env=service.full_env(**env),
-                            stdout=subprocess.DEVNULL, stderr=stderr)
+                            stdout=stdout, stderr=stderr)
 
 
 def spawn_gunicorn(service: Service, port: int, *, workers: int = 2,
-                   stderr: Any = subprocess.DEVNULL, **env: str) -> subprocess.Popen[bytes]:
+                   stdout: Stream = subprocess.DEVNULL, stderr: Stream = subprocess.DEVNULL,
+                   extra: Sequence[str] = (), **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "60",
-         "credanchor.web:create_app()"],
-        env=service.full_env(**env), stdout=subprocess.DEVNULL, stderr=stderr)
-
-
-def stop(proc: subprocess.Popen[Any], *, timeout: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL: the processes this suite started, by their own handle."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=timeout)
-
-
-def wait_for(fn: Callable[[], Any], timeout: float = 60.0, what: str = "condition",
-             poll: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(poll)
+         *extra, "credanchor.web:create_app()"],
+        env=service.full_env(**env), stdout=stdout, stderr=stderr)
 
 
 def http_ok(url: str) -> bool:
@@ -138,23 +174,7 @@ def http_ok(url: str) -> bool:
 
 def restart_anvil(node: AnvilNode, state: Path, *extra: str) -> AnvilNode:
     """Start a node again on the same port from the state ``node`` dumped on exit."""
-    from chain.chainkit import anvil_binary
-
-    process = subprocess.Popen(
-        [anvil_binary(), "--port", str(node.port), "--chain-id", "31337", "--silent",
-         "--state", str(state), *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    again = AnvilNode(node.url, node.port, process)
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            again.rpc("eth_chainId")
-            return again
-        except (requests.ConnectionError, RuntimeError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                again.stop()
-                raise RuntimeError("anvil did not restart") from None
-            time.sleep(0.05)
+    return start_anvil(*extra, port=node.port, state=state)
 
 
 # -- end-of-test invariants -------------------------------------------------------------------
@@ -216,21 +236,3 @@ def assert_exactly_once(rt: Runtime, accepted_ids: Iterable[str], *,
         assert status == expected, (cid, status)
         statuses[status] = statuses.get(status, 0) + 1
     return Audit(len(accepted), len(batches), len(roots_on_chain), statuses)
-
-
-__all__ = [
-    "BIN",
-    "Audit",
-    "Service",
-    "assert_exactly_once",
-    "deploy_service",
-    "free_port",
-    "http_ok",
-    "ledger_state",
-    "restart_anvil",
-    "spawn_gunicorn",
-    "spawn_worker",
-    "start_anvil",
-    "stop",
-    "wait_for",
-]

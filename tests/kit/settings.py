@@ -1,4 +1,4 @@
-"""Helpers shared by test modules (importable: pytest puts tests/ on sys.path)."""
+"""Settings and sample data for tests and benchmarks (no pytest here)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from credanchor.usecases.config import Secret, load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
 

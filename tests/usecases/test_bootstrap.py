@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chainkit import KDF_WORK_FACTOR
 
 import credanchor.chain.embedded as embedded
 from credanchor.chain.contract import CredentialAnchor
@@ -16,6 +15,7 @@ from credanchor.chain.embedded import EmbeddedSetup, bootstrap_embedded
 from credanchor.chain.tx import FeePolicy, TxRequest, send_and_wait
 from credanchor.core.credentials import issuer_did
 from credanchor.errors import ChainError, KeyUnavailable
+from kit.chain import KDF_WORK_FACTOR
 
 
 class Killed(BaseException):

@@ -15,11 +15,11 @@ import pytest
 from flask.testing import FlaskClient
 from web3.middleware import Web3Middleware
 
-from chain.chainkit import start_anvil
 from credanchor.chain.keys import Signer
 from credanchor.usecases.container import Runtime
 from credanchor.web import create_app
-from support import make_settings
+from kit.anvil import start_anvil
+from kit.settings import make_settings
 
 # A request that finds no new block: the head, and whether the last block seen is still
 # canonical. One that finds new blocks: also the new head's hash and one eth_getLogs (with
@@ -165,7 +165,7 @@ def test_the_index_outlives_a_restart(tmp_path):
 def test_an_accreditation_reorganised_away_leaves_the_list(tmp_path):
     """A real reorganisation on anvil (evm_snapshot / evm_revert, then a longer branch):
     the index notices that the last block it saw is gone and rebuilds."""
-    from reliability.kit import deploy_service
+    from kit.service import deploy_service
 
     node = start_anvil()
     try:

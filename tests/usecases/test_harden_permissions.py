@@ -15,7 +15,7 @@ import pytest
 from credanchor.ledger.store import Store
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuers import add_issuer
-from support import make_settings
+from kit.settings import make_settings
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from credanchor.core.report import Status
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuers import add_issuer, reactivate_issuer, suspend_issuer
 from credanchor.web import create_app
-from support import make_settings, sample_items
+from kit.settings import make_settings, sample_items
 
 
 def wait_for(fn: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:

@@ -14,8 +14,7 @@ from credanchor.core.report import Outcome, Status
 from credanchor.errors import Conflict, NotEligible, NotFound
 from credanchor.usecases import stacks as stacking
 from credanchor.verify.verifier import Verifier
-
-from .stackkit import ADA, GRACE, World, badge, data_analyst
+from kit.stacks import ADA, GRACE, World, badge, data_analyst
 
 pytestmark = pytest.mark.slow
 

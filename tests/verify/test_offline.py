@@ -12,8 +12,7 @@ from credanchor.core.hashing import credential_hash, to_hex
 from credanchor.core.report import Outcome, Status
 from credanchor.errors import InvalidInput
 from credanchor.verify.offline import main, offline_checks, verify_offline
-
-from ._support import NOW, VALID_FROM, VALID_UNTIL, anchor_batch, make_credential
+from kit.credentials import NOW, VALID_FROM, VALID_UNTIL, anchor_batch, make_credential
 
 NAMES = ["schema", "integrity", "merkle", "validity"]
 

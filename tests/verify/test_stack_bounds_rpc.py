@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 import requests
 
-from chain.chainkit import fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
 from credanchor.issuing.pipeline import issue
 from credanchor.usecases import stacks as stacking
@@ -30,9 +29,10 @@ from credanchor.usecases.config import Secret
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuers import add_issuer, deploy_contract
 from credanchor.web import create_app
-from support import make_settings
-
-from .stackkit import ADA, days_ago
+from kit.anvil import fund_on_anvil, start_anvil
+from kit.chain import key_hex
+from kit.settings import make_settings
+from kit.stacks import ADA, days_ago
 
 pytestmark = [pytest.mark.anvil]
 
@@ -110,7 +110,7 @@ class Setup:
         admin = Signer.generate()
         fund_on_anvil(self.node, admin)
         base = {"rpc_url": self.proxy.url, "chain": "rpc", "chain_id": 31337,
-                "admin_key": Secret("0x" + admin._account.key.hex())}
+                "admin_key": Secret(key_hex(admin))}
         self.contract = deploy_contract(make_settings(tmp / "d", **base)).contract
         rt = self.runtime = Runtime.open(make_settings(tmp / "d", contract_address=self.contract,
                                                        **base))

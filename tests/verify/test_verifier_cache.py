@@ -7,7 +7,7 @@ import time
 from credanchor.core.report import Status
 from credanchor.issuing.pipeline import issue
 from credanchor.usecases.container import Runtime
-from support import make_settings, sample_items
+from kit.settings import make_settings, sample_items
 
 
 def test_issuer_suspension_shows_once_the_cache_expires(tmp_path):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from support import sample_items
+from kit.settings import sample_items
 
 PROBLEM = "application/problem+json"
 
@@ -85,7 +85,7 @@ def test_list_filters_and_paginates(client, auth, runtime):
 
 
 def test_csv_upload_and_csv_body(client, auth):
-    from support import EXAMPLES
+    from kit.settings import EXAMPLES
 
     data = (EXAMPLES / "badges.csv").read_bytes()
     resp = client.post("/api/v1/credentials", data=data, headers={**auth, "Content-Type": "text/csv"})
@@ -142,7 +142,7 @@ def test_limits_413(client, auth, runtime, app):
 def test_per_request_maximum(tmp_path):
     from credanchor.usecases.container import Runtime
     from credanchor.web import create_app
-    from support import make_settings
+    from kit.settings import make_settings
 
     rt = Runtime.open(make_settings(tmp_path / "d", max_credentials_per_request=3))
     try:
@@ -250,7 +250,7 @@ def test_verify_reports_error_not_invalid_when_the_chain_is_down(client, auth, r
 def test_public_endpoints_are_rate_limited(tmp_path):
     from credanchor.usecases.container import Runtime
     from credanchor.web import create_app
-    from support import make_settings
+    from kit.settings import make_settings
 
     rt = Runtime.open(make_settings(tmp_path / "d", public_rate_limit="2/minute"))
     try:

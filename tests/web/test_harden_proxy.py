@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from credanchor.usecases.container import Runtime
 from credanchor.web import create_app
-from support import make_settings
+from kit.settings import make_settings
 
 UNKNOWN = "/api/v1/credentials/by-hash/0x" + "00" * 32 + "/status"  # public, rate limited
 ALICE = {"X-Forwarded-For": "203.0.113.7"}

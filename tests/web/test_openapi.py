@@ -7,7 +7,7 @@ import re
 import jsonschema
 import pytest
 
-from support import sample_items
+from kit.settings import sample_items
 
 
 @pytest.fixture

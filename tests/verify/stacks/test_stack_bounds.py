@@ -21,8 +21,7 @@ from credanchor.core.report import Outcome, Status
 from credanchor.errors import Conflict, TooManyCredentials
 from credanchor.usecases import stacks as stacking
 from credanchor.verify.verifier import TrustList, Verifier
-
-from .stackkit import ADA, World, data_analyst
+from kit.stacks import ADA, World, data_analyst
 
 pytestmark = pytest.mark.slow
 

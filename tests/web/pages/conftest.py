@@ -2,7 +2,7 @@
 directory) per module, with two anchored badges — one shared publicly by its issuer, one not.
 
 Anchoring is the slow part (contract deployment, a batch transaction), so it happens once per
-module; every test gets a fresh Flask app on top of it.
+module; every test gets a fresh Flask app (kit.fixtures.app) on top of it.
 """
 
 from __future__ import annotations
@@ -13,15 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 
 from credanchor.issuing.pipeline import issue
 from credanchor.usecases.container import Runtime
-from credanchor.web import create_app
-from support import make_settings
-
-from .pagekit import EXPLORER, PRIVATE_ITEM, SHARED_ITEM
+from kit.pages import EXPLORER, PRIVATE_ITEM, SHARED_ITEM
+from kit.settings import make_settings
 
 
 @dataclass(frozen=True)
@@ -67,12 +63,6 @@ def badges(web_runtime: Runtime) -> Badges:
 
 
 @pytest.fixture
-def app(web_runtime: Runtime) -> Flask:
-    app = create_app(runtime=web_runtime)
-    app.config["TESTING"] = True
-    return app
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def runtime(web_runtime: Runtime) -> Runtime:
+    """The page tests' app and client (kit.fixtures) run on the module's anchored runtime."""
+    return web_runtime

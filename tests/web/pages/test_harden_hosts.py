@@ -15,9 +15,8 @@ import segno
 
 from credanchor.errors import ConfigError
 from credanchor.web import create_app
-from support import make_settings
-
-from .pagekit import parse
+from kit.pages import parse
+from kit.settings import make_settings
 
 PROBLEM = "application/problem+json"
 FORGED = ["evil.example", "evil.example:8000", "127.0.0.1.evil.example", "localhost.evil.example",

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from browserkit import RESULTS
-
-from .pagekit import EXPLORER
+from kit.browser import RESULTS
+from kit.pages import EXPLORER
 
 pytestmark = pytest.mark.browser
 

@@ -13,8 +13,7 @@ from credanchor.core.report import Check, Outcome, Report, Status
 from credanchor.errors import ChainUnavailable
 from credanchor.issuing.pipeline import issue
 from credanchor.web import create_app, pages
-
-from .pagekit import ESCO_URL, EXPLORER, SHARED_ITEM, Element, parse
+from kit.pages import ESCO_URL, EXPLORER, SHARED_ITEM, Element, parse
 
 CHECK_NAMES = ["schema", "integrity", "merkle", "validity", "trusted-anchor", "anchored",
                "issuer", "revocation", "confirmations"]

@@ -1,12 +1,12 @@
 """/api/v1/stacks: publish, list, read, eligibility, issue — each answer checked against the
-OpenAPI document, as tests/service/test_openapi.py does for the other routes."""
+OpenAPI document, as tests/web/test_openapi.py does for the other routes."""
 
 from __future__ import annotations
 
 import jsonschema
 import pytest
 
-from .stackkit import ADA, GRACE, World, data_analyst
+from kit.stacks import ADA, GRACE, World, data_analyst
 
 pytestmark = pytest.mark.slow
 

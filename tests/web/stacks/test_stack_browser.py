@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from browserkit import RESULTS
 from credanchor.core.report import Status
-
-from .stackkit import ADA, World, badge
+from kit.browser import RESULTS
+from kit.stacks import ADA, World, badge
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
