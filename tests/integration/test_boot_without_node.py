@@ -4,9 +4,6 @@ anvil keeps its state across the restart through --state (written on SIGTERM).""
 
 from __future__ import annotations
 
-import subprocess
-import time
-
 import pytest
 import requests
 
@@ -18,7 +15,7 @@ from credanchor.usecases.config import Secret
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuers import add_issuer, deploy_contract
 from credanchor.web import create_app
-from kit.anvil import anvil_binary, free_port, fund_on_anvil
+from kit.anvil import AnvilNode, free_port, fund_on_anvil, start_anvil
 from kit.chain import key_hex
 from kit.settings import make_settings, sample_items
 
@@ -32,27 +29,14 @@ class Node:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.state = tmp_path / "anvil-state.json"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.node: AnvilNode | None = None
 
     def start(self):
-        self.proc = subprocess.Popen(
-            [anvil_binary(), "--port", str(self.port), "--chain-id", "31337", "--silent",
-             "--state", str(self.state)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(300):
-            try:
-                requests.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId",
-                                              "params": []}, timeout=1)
-                return
-            except requests.ConnectionError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.05)
-        raise RuntimeError("anvil did not start")
+        self.node = start_anvil(port=self.port, state=self.state)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM: anvil writes --state
-            self.proc.wait(timeout=10)
+        if self.node is not None:
+            self.node.stop()  # SIGTERM: anvil writes --state
 
     def rpc(self, method, params):
         return requests.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method,

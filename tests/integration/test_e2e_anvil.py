@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from credanchor.errors import ChainIdMismatch
 from credanchor.usecases.config import Secret
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuers import add_issuer, deploy_contract
-from kit.anvil import free_port, fund_on_anvil, start_anvil
+from kit.anvil import free_port, fund_on_anvil, start_anvil, wait_for
 from kit.chain import key_hex
 from kit.settings import make_settings, sample_items
 
@@ -61,16 +60,6 @@ def runtime_from(env):
     from credanchor.usecases.config import load_settings
 
     return Runtime.open(load_settings(env=env))
-
-
-def wait_for(fn, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_gunicorn_and_worker_issue_anchor_verify(node, deployment, tmp_path):

@@ -90,12 +90,13 @@ class AnvilNode:
         return reply["result"]
 
 
-def start_anvil(*extra: str, port: int | None = None, state: Path | None = None) -> AnvilNode:
+def start_anvil(*extra: str, port: int | None = None, state: Path | None = None,
+                chain_id: int = ANVIL_CHAIN_ID) -> AnvilNode:
     """anvil on ``port`` (a free one by default), answering eth_chainId before this returns.
     ``state`` loads (and on exit dumps) a state file: restarting a node "from where it was"
     is ``start_anvil(port=old.port, state=file)``; ``extra`` are further anvil flags."""
     port = port or free_port()
-    args = [anvil_binary(), "--port", str(port), "--chain-id", str(ANVIL_CHAIN_ID), "--silent"]
+    args = [anvil_binary(), "--port", str(port), "--chain-id", str(chain_id), "--silent"]
     if state is not None:
         args += ["--state", str(state)]
     process = subprocess.Popen([*args, *extra], stdout=subprocess.DEVNULL,
