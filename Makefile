@@ -58,8 +58,9 @@ test-py: setup-py
 
 lint: setup
 	npx solhint 'contracts/**/*.sol'
-	$(PY) -m ruff check service tests scripts
+	$(PY) -m ruff check service tests scripts bench
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 coverage: compile
 	npx hardhat coverage

@@ -1,29 +1,30 @@
-"""Plumbing for scripts/bench.py: child processes with their peak memory, anvil, a deployment
-with gunicorn and the worker, and a small HTTP load generator. No figures are decided here."""
+"""Plumbing for bench/run.py: child processes with their peak memory, a deployment (anvil,
+gunicorn and the worker, from tests/kit) and a small HTTP load generator. No figures are decided
+here."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from credanchor.chain.contract import Deployment as ContractDeployment
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE = ROOT / "service"
-NODE_BIN = ROOT / "node_modules" / ".bin"
-BIN = Path(sys.executable).parent
-CHAIN_ID = 31337
+sys.path[:0] = [str(SERVICE), str(ROOT / "tests")]
+
+from kit.anvil import ANVIL_CHAIN_ID, start_anvil, stop_process  # noqa: E402
+from kit.service import Service, deploy_service  # noqa: E402
+
+CHAIN_ID = ANVIL_CHAIN_ID
+__all__ = ["CHAIN_ID", "Service", "deploy", "load_test", "machine", "run_measured",
+           "start_anvil", "start_services", "stop_process"]
+
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -96,158 +97,34 @@ def run_measured(cmd: list[str], *, timeout: float, env: dict[str, str] | None =
                usage.ru_maxrss / 1024)
 
 
-# --- anvil ----------------------------------------------------------------------------------
+# --- anvil and a deployment: tests/kit ----------------------------------------------------------
+# anvil start-and-wait, the contract, a funded issuer, gunicorn and the worker are the same
+# plumbing the reliability tests use (tests/kit/anvil.py, tests/kit/service.py).
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def anvil_binary() -> str:
-    for candidate in (ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil",
-                      NODE_BIN / "anvil"):
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which("anvil")
-    if not found:
-        raise RuntimeError("anvil not found: run `npm ci`")
-    return found
-
-
-@dataclass
-class Anvil:
-    url: str
-    process: subprocess.Popen[bytes]
-
-    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
-        import requests
-
-        reply = requests.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method,
-                                              "params": params or []}, timeout=10).json()
-        if "error" in reply:
-            raise RuntimeError(f"{method}: {reply['error']}")
-        return reply["result"]
-
-    def stop(self) -> None:
-        stop_process(self.process)
-
-
-def start_anvil() -> Anvil:
-    import requests
-
-    port = free_port()
-    proc = subprocess.Popen([anvil_binary(), "--port", str(port), "--chain-id", str(CHAIN_ID),
-                             "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    node = Anvil(f"http://127.0.0.1:{port}", proc)
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            node.rpc("eth_chainId")
-            return node
-        except (requests.ConnectionError, RuntimeError):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                node.stop()
-                raise RuntimeError("anvil did not start") from None
-            time.sleep(0.05)
-
-
-def stop_process(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=timeout)
-
-
-# --- a deployment: contract, issuer, gunicorn, worker ---------------------------------------
-
-
-@dataclass
-class Deployment:
-    node: Anvil
-    data_dir: Path
-    env: dict[str, str]
-    contract: ContractDeployment  # where the contract lives (chain id, address, deploy block)
-    api_key: str
-    issuer_id: int
-    base: str = ""
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def start_services(self, api_workers: int) -> None:
-        port = free_port()
-        full = child_env(self.env)
-        log = open(self.data_dir / "services.log", "ab")  # noqa: SIM115 - closed with the procs
-        self.procs = [
-            subprocess.Popen([str(BIN / "gunicorn"), "-w", str(api_workers), "-b",
-                              f"127.0.0.1:{port}", "--backlog", "2048",
-                              "credanchor.web:create_app()"], env=full, stdout=log, stderr=log),
-            subprocess.Popen([sys.executable, "-m", "credanchor.cli.main", "worker"], env=full,
-                             stdout=log, stderr=log),
-        ]
-        self.base = f"http://127.0.0.1:{port}"
-        import requests
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.base + "/healthz", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("gunicorn did not come up; see " + str(self.data_dir / "services.log"))
-
-    def stop(self) -> None:
-        for p in self.procs:
-            stop_process(p)
-        self.node.stop()
-
-
-def deploy(data_dir: Path, *, batch_size: int) -> Deployment:
-    """anvil, the contract, one funded and accredited issuer with an API key."""
-    sys.path.insert(0, str(SERVICE))
-    from credanchor.chain.keys import Signer
-    from credanchor.usecases.config import load_settings
-    from credanchor.usecases.container import Runtime
-    from credanchor.usecases.issuers import add_issuer, deploy_contract
-
+def deploy(data_dir: Path, *, batch_size: int) -> Service:
+    """anvil, the contract, one funded and accredited issuer with an API key; ``start`` then
+    runs gunicorn and the worker (``procs`` = [gunicorn, worker]), ``close`` stops everything."""
     node = start_anvil()
     try:
-        admin = Signer.generate()
-        node.rpc("anvil_setBalance", [admin.address, hex(10**22)])
-        admin_key = "0x" + admin._account.key.hex()
-        env = {
-            "CREDANCHOR_DATA_DIR": str(data_dir),
-            "CREDANCHOR_CHAIN": "rpc",
-            "CREDANCHOR_RPC_URL": node.url,
-            "CREDANCHOR_CHAIN_ID": str(CHAIN_ID),
-            "CREDANCHOR_ADMIN_KEY": admin_key,
-            "CREDANCHOR_KEYSTORE_PASSWORD": "bench-password",
-            "CREDANCHOR_KDF_WORK_FACTOR": "1024",
-            "CREDANCHOR_BATCH_SIZE": str(batch_size),
-            "CREDANCHOR_BATCH_MAX_AGE": "1",
-            "CREDANCHOR_WORKER_INTERVAL": "0.2",
+        return deploy_service(
+            node, data_dir, wei=10**22, password="bench-password",
+            CREDANCHOR_CHAIN="rpc",
+            CREDANCHOR_BATCH_SIZE=str(batch_size),
+            CREDANCHOR_BATCH_MAX_AGE="1",
+            CREDANCHOR_WORKER_INTERVAL="0.2",
+            CREDANCHOR_RPC_TIMEOUT="10",
             # The load test is one client on loopback; the per-client limit would cap it at 10/s.
-            "CREDANCHOR_PUBLIC_RATE_LIMIT": "100000000/minute",
-            "CREDANCHOR_LOG_LEVEL": "WARNING",
-        }
-        deployed = deploy_contract(load_settings(env=env))
-        env["CREDANCHOR_CONTRACT_ADDRESS"] = deployed.address
-        env["CREDANCHOR_DEPLOY_BLOCK"] = str(deployed.deploy_block)
-        rt = Runtime.open(load_settings(env=env))
-        try:
-            result = add_issuer(rt, name="Bench Academy", url="https://bench.example")
-            node.rpc("anvil_setBalance", [rt.signer_for(result.issuer).address, hex(10**22)])
-        finally:
-            rt.close()
-        return Deployment(node, data_dir, env, deployed, str(result.api_key), result.issuer.id)
+            CREDANCHOR_PUBLIC_RATE_LIMIT="100000000/minute",
+            CREDANCHOR_LOG_LEVEL="WARNING",
+        )
     except BaseException:
         node.stop()
         raise
+
+
+def start_services(dep: Service, api_workers: int) -> None:
+    dep.start(workers=api_workers, log=dep.data_dir / "services.log",
+              gunicorn_args=("--backlog", "2048"))
 
 
 # --- HTTP load generator ----------------------------------------------------------------------

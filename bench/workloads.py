@@ -1,4 +1,4 @@
-"""Workloads that scripts/bench.py runs in child processes, one per measurement, so that each
+"""Workloads that bench/run.py runs in child processes, one per measurement, so that each
 reports its own peak memory. Usage: python bench/workloads.py KIND ARGS… → one JSON line.
 
   pipeline N WORKERS DIR   build + canonicalise + hash + store (credanchor.issuing.bulk), then seal:

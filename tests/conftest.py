@@ -1,31 +1,6 @@
-"""Shared fixtures: real parts only — an embedded EVM persisted in tmp_path, a real SQLite
-ledger, real keystores (with a cheap KDF so tests stay fast)."""
+"""Every shared fixture lives in tests/kit/fixtures.py, loaded here as a plugin; folder
+conftests only override ``runtime`` (or ``world``) for tests that run in another world."""
 
 from __future__ import annotations
 
-import pytest
-
-from credanchor.usecases.container import Runtime
-from support import make_settings
-
-pytest_plugins = ["browserkit"]
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return make_settings(tmp_path / "data")
-
-
-@pytest.fixture
-def runtime(settings):
-    rt = Runtime.open(settings)
-    yield rt
-    rt.close()
-
-
-@pytest.fixture
-def local_issuer(runtime):
-    """The issuer the embedded bootstrap created and accredited."""
-    return runtime.store().list_issuers()[0]
-
-
+pytest_plugins = ["kit.fixtures"]

@@ -6,7 +6,7 @@
 //   - Ethereum Attestation Service (@ethereum-attestation-service/eas-contracts): attest,
 //     multiAttest (100), timestamp(root)
 // Usage: node bench/peers/gas.js RPC_URL  → one JSON object on stdout.
-// Called by scripts/bench.py, which starts and stops anvil.
+// Called by bench/run.py, which starts and stops anvil.
 "use strict";
 
 const fs = require("fs");

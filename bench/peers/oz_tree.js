@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Build @openzeppelin/merkle-tree's StandardMerkleTree over the credential hashes in a binary
 // file (32 bytes each, in input order) and print {root, seconds, n, maxRssBytes} as JSON.
-// Usage: node bench/peers/oz_tree.js HASHES_FILE   (called by scripts/bench.py)
+// Usage: node bench/peers/oz_tree.js HASHES_FILE   (called by bench/run.py)
 "use strict";
 
 const fs = require("fs");

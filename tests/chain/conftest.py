@@ -1,45 +1,19 @@
-"""Fixtures for the chain tests: a real embedded chain in tmp_path and real anvil processes."""
+"""Fixtures for the chain tests: a real embedded chain in tmp_path and a deployment on it or on
+anvil (kit.fixtures gives ``anvil`` and ``anvil_factory``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chainkit import (
-    ANVIL_CHAIN_ID,
-    AnvilNode,
-    Deployed,
-    deploy_and_accredit,
-    fund_on_anvil,
-    start_anvil,
-)
 from web3 import Web3
 
 from credanchor.chain.embedded import EmbeddedChain, open_embedded
 from credanchor.chain.keys import Signer
 from credanchor.chain.rpc import connect_rpc
-
-
-@pytest.fixture
-def anvil_factory() -> Iterator[Callable[..., AnvilNode]]:
-    """Start anvil processes with extra flags; all are stopped at teardown."""
-    nodes: list[AnvilNode] = []
-
-    def factory(*extra: str) -> AnvilNode:
-        node = start_anvil(*extra)
-        nodes.append(node)
-        return node
-
-    yield factory
-    for node in nodes:
-        node.stop()
-
-
-@pytest.fixture
-def anvil(anvil_factory: Callable[..., AnvilNode]) -> AnvilNode:
-    """A fresh automining anvil on a free port (chain id 31337)."""
-    return anvil_factory()
+from kit.anvil import ANVIL_CHAIN_ID, AnvilNode, fund_on_anvil
+from kit.chain import Deployed, deploy_and_accredit
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 
 import pytest
-from chainkit import ANVIL_CHAIN_ID, POLICY, AnvilNode, Deployed, fund_on_anvil, random_hash
 from hexbytes import HexBytes
 from web3 import Web3
 
@@ -37,6 +36,8 @@ from credanchor.errors import (
     FeeTooHigh,
     NonceAlreadyUsed,
 )
+from kit.anvil import ANVIL_CHAIN_ID, AnvilNode, fund_on_anvil
+from kit.chain import POLICY, Deployed, random_hash
 
 pytestmark = pytest.mark.anvil
 

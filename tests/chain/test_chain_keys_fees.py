@@ -8,7 +8,6 @@ import stat
 from pathlib import Path
 
 import pytest
-from chainkit import KDF_WORK_FACTOR, POLICY, Deployed, random_hash
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,6 +30,7 @@ from credanchor.chain.tx import (
     suggest_fees,
 )
 from credanchor.errors import ConfigError, FeeTooHigh, KeyUnavailable
+from kit.chain import KDF_WORK_FACTOR, POLICY, Deployed, random_hash
 
 # A fixed, throwaway key so the test can search for its spellings.
 KEY_HEX = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"

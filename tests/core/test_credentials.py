@@ -32,8 +32,7 @@ from credanchor.core.credentials import (
 )
 from credanchor.core.hashing import credential_hash
 from credanchor.errors import CanonicalizationError, InvalidInput, SchemaInvalid
-
-from ._support import ACHIEVEMENT, ISSUER, VALID_FROM, VECTORS, make_credential
+from kit.credentials import ACHIEVEMENT, ISSUER, VALID_FROM, VECTORS, make_credential
 
 UUID4 = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 SAMPLES = sorted((VECTORS / "ob3").glob("*.json"))

@@ -33,9 +33,8 @@ from credanchor.errors import (
     RdfCanonicalizationError,
     UnknownContext,
 )
-
-from ._ob3 import ob3_credentials
-from ._support import VECTORS, make_credential
+from kit.credentials import VECTORS, make_credential
+from kit.ob3 import ob3_credentials
 
 EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
 LOADER = ContextLoader(

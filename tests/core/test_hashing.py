@@ -24,8 +24,7 @@ from credanchor.core.hashing import (
     to_hex,
 )
 from credanchor.errors import CanonicalizationError, InvalidInput, ProofFormatError
-
-from ._support import make_credential
+from kit.credentials import make_credential
 
 
 def test_keccak256_is_ethereum_keccak_not_sha3():

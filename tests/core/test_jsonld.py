@@ -20,8 +20,7 @@ from credanchor.core.jsonld import (
 )
 from credanchor.core.rdfc import canonical_nquads
 from credanchor.errors import CredanchorError, InvalidInput, UnknownContext
-
-from ._support import VECTORS
+from kit.credentials import VECTORS
 
 CONTEXTS_DIR = resources.files("credanchor.core").joinpath("contexts")
 EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"

@@ -19,8 +19,7 @@ from credanchor.core.merkle import (
     verify_proof,
 )
 from credanchor.errors import MerkleError
-
-from ._support import VECTORS
+from kit.credentials import VECTORS
 
 OZ = VECTORS / "merkle"
 SIZES = (1, 2, 3, 7, 1000)
@@ -278,7 +277,7 @@ def test_unsorted_layout_is_refused():
 def test_bench_entry_point_runs(capsys):
     import importlib.util
 
-    from support import ROOT
+    from kit.settings import ROOT
 
     # The benchmark lives in bench/ (not a package), beside the others, not in the core.
     spec = importlib.util.spec_from_file_location("bench_micro", ROOT / "bench" / "micro.py")

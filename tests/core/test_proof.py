@@ -20,8 +20,7 @@ from credanchor.core.proof import (
     parse_proof,
 )
 from credanchor.errors import InvalidInput, ProofFormatError
-
-from ._support import CONTRACT, make_credential
+from kit.credentials import CONTRACT, make_credential
 
 ISSUER_ACCOUNT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # ISSUER.address, EIP-55
 

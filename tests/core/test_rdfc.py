@@ -12,8 +12,7 @@ import pytest
 from credanchor.core.jsonld import CREDENTIALS_V2, ContextLoader
 from credanchor.core.rdfc import MAX_DEPTH, canonical_nquads, reference
 from credanchor.errors import RdfCanonicalizationError, UnknownContext
-
-from ._support import VECTORS, make_credential
+from kit.credentials import VECTORS, make_credential
 
 EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
 LOADER = ContextLoader(

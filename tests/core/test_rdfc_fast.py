@@ -18,9 +18,8 @@ from credanchor.core.credentials import (
 )
 from credanchor.core.jsonld import CREDENTIALS_V2, OPEN_BADGES_V3_0_3, ContextLoader
 from credanchor.core.rdfc import canonical_nquads, reference
-
-from ._ob3 import ob3_credentials
-from ._support import ACHIEVEMENT, ISSUER, VALID_FROM, make_credential
+from kit.credentials import ACHIEVEMENT, ISSUER, VALID_FROM, make_credential
+from kit.ob3 import ob3_credentials
 
 OPTIONS = {
     "@context": [CREDENTIALS_V2, OPEN_BADGES_V3_0_3],

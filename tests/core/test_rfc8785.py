@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from credanchor.core.hashing import MAX_SAFE_INTEGER, canonicalize, loads_strict
 from credanchor.errors import CanonicalizationError
-
-from ._support import VECTORS
+from kit.credentials import VECTORS
 
 JCS = VECTORS / "rfc8785"
 CASES = sorted(p.stem for p in (JCS / "input").glob("*.json"))

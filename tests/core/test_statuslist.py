@@ -36,8 +36,7 @@ from credanchor.core.statuslist import (
     status_list_credential,
 )
 from credanchor.errors import CredanchorError, StatusListFull, StatusListInvalid
-
-from ._support import make_credential
+from kit.credentials import make_credential
 
 LIST_URL = "https://badges.northwind.example/status/northwind/1"
 ISSUER_DID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"

@@ -4,13 +4,9 @@ anvil keeps its state across the restart through --state (written on SIGTERM).""
 
 from __future__ import annotations
 
-import subprocess
-import time
-
 import pytest
 import requests
 
-from chain.chainkit import anvil_binary, free_port, fund_on_anvil
 from credanchor.chain.keys import Signer
 from credanchor.core.report import Status
 from credanchor.errors import ChainIdMismatch, ConfigError
@@ -19,7 +15,9 @@ from credanchor.usecases.config import Secret
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuers import add_issuer, deploy_contract
 from credanchor.web import create_app
-from support import make_settings, sample_items
+from kit.anvil import AnvilNode, free_port, fund_on_anvil, start_anvil
+from kit.chain import key_hex
+from kit.settings import make_settings, sample_items
 
 pytestmark = [pytest.mark.anvil]
 
@@ -31,27 +29,14 @@ class Node:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.state = tmp_path / "anvil-state.json"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.node: AnvilNode | None = None
 
     def start(self):
-        self.proc = subprocess.Popen(
-            [anvil_binary(), "--port", str(self.port), "--chain-id", "31337", "--silent",
-             "--state", str(self.state)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(300):
-            try:
-                requests.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId",
-                                              "params": []}, timeout=1)
-                return
-            except requests.ConnectionError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.05)
-        raise RuntimeError("anvil did not start")
+        self.node = start_anvil(port=self.port, state=self.state)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM: anvil writes --state
-            self.proc.wait(timeout=10)
+        if self.node is not None:
+            self.node.stop()  # SIGTERM: anvil writes --state
 
     def rpc(self, method, params):
         return requests.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method,
@@ -69,7 +54,7 @@ def node(tmp_path):
 def test_restart_during_an_outage_comes_up_degraded_and_recovers(node, tmp_path):
     admin = Signer.generate()
     fund_on_anvil(node, admin)
-    key = Secret("0x" + admin._account.key.hex())
+    key = Secret(key_hex(admin))
     base = {"rpc_url": node.url, "chain": "rpc", "chain_id": 31337, "admin_key": key}
     deployed = deploy_contract(make_settings(tmp_path / "data", **base))
     settings = make_settings(tmp_path / "data", contract_address=deployed.address, **base)
@@ -108,7 +93,7 @@ def test_restart_during_an_outage_comes_up_degraded_and_recovers(node, tmp_path)
 def test_the_chain_id_is_still_checked_on_first_contact(node, tmp_path):
     admin = Signer.generate()
     fund_on_anvil(node, admin)
-    base = {"rpc_url": node.url, "chain": "rpc", "admin_key": Secret("0x" + admin._account.key.hex())}
+    base = {"rpc_url": node.url, "chain": "rpc", "admin_key": Secret(key_hex(admin))}
     deployed = deploy_contract(make_settings(tmp_path / "d", chain_id=31337, **base))
     node.stop()
     rt = Runtime.open(make_settings(tmp_path / "d", contract_address=deployed.address,

@@ -8,19 +8,19 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from chain.chainkit import free_port, fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
 from credanchor.errors import ChainIdMismatch
 from credanchor.usecases.config import Secret
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuers import add_issuer, deploy_contract
-from support import make_settings, sample_items
+from kit.anvil import free_port, fund_on_anvil, start_anvil, wait_for
+from kit.chain import key_hex
+from kit.settings import make_settings, sample_items
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -37,7 +37,7 @@ def node():
 def deployment(node, tmp_path):
     admin = Signer.generate()
     fund_on_anvil(node, admin)
-    key = "0x" + admin._account.key.hex()
+    key = key_hex(admin)
     settings = make_settings(tmp_path / "data", rpc_url=node.url, chain="rpc", chain_id=31337,
                              admin_key=Secret(key))
     deployed = deploy_contract(settings)
@@ -60,16 +60,6 @@ def runtime_from(env):
     from credanchor.usecases.config import load_settings
 
     return Runtime.open(load_settings(env=env))
-
-
-def wait_for(fn, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_gunicorn_and_worker_issue_anchor_verify(node, deployment, tmp_path):

@@ -16,13 +16,13 @@ import json
 import pytest
 from web3 import Web3
 
-from chain.chainkit import fund_on_anvil, start_anvil
 from credanchor.chain.keys import Signer
 from credanchor.chain.tx import Fees, TxRequest, build_and_sign, receipt_or_none
 from credanchor.core.credentials import issuer_did
 from credanchor.issuing.pipeline import issue
-from reliability.kit import deploy_service
-from support import sample_items
+from kit.anvil import fund_on_anvil, start_anvil
+from kit.service import deploy_service
+from kit.settings import sample_items
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 

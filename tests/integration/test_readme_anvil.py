@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from chain.chainkit import ANVIL_CHAIN_ID, AnvilNode, anvil_binary, free_port, start_anvil
 from credanchor.ledger.store import Store
+from kit.anvil import ANVIL_CHAIN_ID, AnvilNode, start_anvil
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -147,19 +147,8 @@ def test_an_explicit_anchor_retries_at_once_once_the_issuer_is_funded(tmp_path, 
 
 def test_issuer_fund_is_refused_over_rpc_on_a_chain_that_is_not_for_development(tmp_path,
                                                                                   nodes):
-    port = free_port()
-    process = subprocess.Popen([anvil_binary(), "--port", str(port), "--chain-id", "11155111",
-                                "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    node = AnvilNode(f"http://127.0.0.1:{port}", port, process)
+    node = start_anvil(chain_id=11155111)
     nodes.append(node)
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            node.rpc("eth_chainId")
-            break
-        except Exception:
-            assert time.monotonic() < deadline and process.poll() is None, "anvil did not start"
-            time.sleep(0.05)
     env = {**clean_env(tmp_path), "CREDANCHOR_RPC_URL": node.url,
            "CREDANCHOR_ADMIN_KEY": ANVIL_DEV_KEY, "CREDANCHOR_KEYSTORE_PASSWORD": PASSWORD,
            "CREDANCHOR_KDF_WORK_FACTOR": "1024", "CREDANCHOR_DATA_DIR": "data"}

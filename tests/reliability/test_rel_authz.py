@@ -19,8 +19,8 @@ from credanchor.chain.keys import Signer
 from credanchor.errors import ContractReverted
 from credanchor.issuing.pipeline import issue
 from credanchor.usecases.issuers import add_issuer, suspend_issuer
-from reliability.kit import ledger_state
-from support import sample_items
+from kit.service import ledger_state
+from kit.settings import sample_items
 
 PROBLEM = "application/problem+json"
 
@@ -209,7 +209,7 @@ def test_contract_refuses_every_unauthorised_write(runtime, world):
 
     # An issuer suspended on chain cannot anchor, directly …
     # (suspended by the registry admin only: one suspended in this service's ledger too is
-    # held back by the worker before the contract is asked, tests/service/test_harden_suspension.py)
+    # held back by the worker before the contract is asked, tests/usecases/test_harden_suspension.py)
     chain.admin_send(contract.suspend_issuer(world["b"].address))
     exc = refused(runtime, b_signer, contract.anchor(fresh_root, 1))
     assert exc.error == "CredentialAnchorIssuerNotAccredited"

@@ -12,8 +12,8 @@ import pytest
 
 from credanchor.usecases.container import Runtime
 from credanchor.web import create_app
-from reliability.kit import ledger_state
-from support import make_settings, sample_items
+from kit.service import ledger_state
+from kit.settings import make_settings, sample_items
 
 PROBLEM = "application/problem+json"
 JSON = "application/json"

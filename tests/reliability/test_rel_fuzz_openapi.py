@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 
 from credanchor.usecases.container import Runtime
 from credanchor.web import create_app
-from support import make_settings, sample_items
+from kit.settings import make_settings, sample_items
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]

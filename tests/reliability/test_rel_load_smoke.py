@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from support import ROOT
+from kit.settings import ROOT
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
@@ -19,7 +19,7 @@ def test_load_script_smoke_run_has_no_errors_and_loses_nothing(tmp_path):
     out = tmp_path / "load.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "load.py"), "--duration", "5", "--clients", "10",
+        [sys.executable, str(ROOT / "bench" / "load.py"), "--duration", "5", "--clients", "10",
          "--json", str(out)], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert proc.stdout.rstrip().endswith("OK: zero errors, zero lost credentials")

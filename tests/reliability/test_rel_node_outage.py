@@ -16,8 +16,8 @@ import time
 import pytest
 import requests
 
-from chain.chainkit import free_port, start_anvil
-from reliability.kit import (
+from kit.anvil import free_port, start_anvil
+from kit.service import (
     assert_exactly_once,
     deploy_service,
     http_ok,
@@ -27,7 +27,7 @@ from reliability.kit import (
     stop,
     wait_for,
 )
-from support import sample_items
+from kit.settings import sample_items
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 OUTAGE = 30.0

@@ -10,8 +10,8 @@ import pytest
 
 from credanchor.issuing.pipeline import issue
 from credanchor.web import create_app
-from reliability.kit import assert_exactly_once, deploy_service, spawn_worker, stop, wait_for
-from support import sample_items
+from kit.service import assert_exactly_once, deploy_service, spawn_worker, stop, wait_for
+from kit.settings import sample_items
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 

@@ -22,8 +22,9 @@ import pytest
 
 from credanchor.chain.keys import load_keystore
 from credanchor.web import create_app
-from reliability.kit import KEYSTORE_PASSWORD, deploy_service
-from support import sample_items
+from kit.chain import key_hex
+from kit.service import KEYSTORE_PASSWORD, deploy_service
+from kit.settings import sample_items
 
 pytestmark = [pytest.mark.anvil]
 
@@ -105,7 +106,7 @@ def test_no_key_or_api_key_in_logs_ledger_or_data_dir(node, tmp_path, caplog):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         signer = load_keystore(path, KEYSTORE_PASSWORD)
         assert signer.address == issuer.address
-        secrets[f"private key of {issuer.name}"] = "0x" + signer._account.key.hex()
+        secrets[f"private key of {issuer.name}"] = key_hex(signer)
     assert stat.S_IMODE((data / "keys").stat().st_mode) == 0o700
 
     # API keys are stored as SHA-256 digests, and only so.
@@ -149,7 +150,7 @@ def test_embedded_demo_keeps_keys_out_of_the_ledger(runtime, caplog):
     runtime.anchorer().run_until_idle(timeout=60)
     signer = runtime.signer_for(issuer)
     password = runtime.settings.keystore_password.reveal()
-    secrets = {"issuer key": "0x" + signer._account.key.hex(), "API key": key,
+    secrets = {"issuer key": key_hex(signer), "API key": key,
                "keystore password": password}
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert leaks(runtime.settings.ledger_path.read_bytes(), secrets) == []

@@ -37,7 +37,7 @@ from credanchor.core.merkle import MerkleTree
 from credanchor.core.proof import AnchorRef, CredanchorProof, attach_proof
 from credanchor.issuing.pipeline import issue
 from credanchor.usecases.issuers import add_issuer
-from support import sample_items
+from kit.settings import sample_items
 
 Path = tuple[Any, ...]
 

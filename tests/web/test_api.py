@@ -1,0 +1,313 @@
+"""The HTTP API through Flask's test client, on the embedded chain: every endpoint and its
+error paths. Every error must be RFC 9457 problem+json, never a 500."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kit.settings import sample_items
+
+PROBLEM = "application/problem+json"
+
+
+def problem(resp, status):
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    assert resp.mimetype == PROBLEM
+    body = resp.get_json(force=True)
+    assert body["status"] == status and body["title"] and body["type"].startswith("https://")
+    return body
+
+
+def issue(client, auth, n=2, **kw):
+    resp = client.post("/api/v1/credentials", json=sample_items(n), headers=auth, **kw)
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+    return resp.get_json()["credentials"]
+
+
+def anchor_all(client, auth, runtime):
+    resp = client.post("/api/v1/batches", headers=auth)
+    assert resp.status_code == 202
+    runtime.anchorer().run_until_idle(timeout=60, force_seal=False)
+    return resp.get_json()["batches"]
+
+
+def test_issue_anchor_download_and_verify(client, auth, runtime):
+    creds = issue(client, auth, 3)
+    assert [c["status"] for c in creds] == ["pending"] * 3
+    assert all(c["id"].startswith("urn:uuid:") and len(c["credentialHash"]) == 66 for c in creds)
+    pending = client.get(f"/api/v1/credentials/{creds[0]['id']}", headers=auth).get_json()
+    assert pending["status"] == "pending" and "proof" not in pending["credential"]
+
+    [batch] = anchor_all(client, auth, runtime)
+    assert batch["count"] == 3
+    detail = client.get(f"/api/v1/batches/{batch['id']}", headers=auth).get_json()
+    assert detail["status"] == "confirmed" and detail["transactionHash"].startswith("0x")
+    assert detail["blockNumber"] > 0 and detail["root"] == batch["root"]
+
+    got = client.get(f"/api/v1/credentials/{creds[0]['id']}", headers=auth).get_json()
+    assert got["status"] == "anchored"
+    proof = got["credential"]["proof"][0]
+    assert proof["merkleRoot"] == batch["root"] and proof["credentialHash"] == creds[0]["credentialHash"]
+
+    dl = client.get(f"/api/v1/credentials/{creds[0]['id']}?download=1", headers=auth)
+    assert dl.status_code == 200 and "attachment" in dl.headers["Content-Disposition"]
+    document = json.loads(dl.get_data())
+
+    report = client.post("/api/v1/verify", json=document)
+    assert report.status_code == 200
+    body = report.get_json()
+    assert body["status"] == "VALID"
+    assert [c["name"] for c in body["checks"]] == [
+        "schema", "integrity", "merkle", "validity", "trusted-anchor", "anchored", "issuer",
+        "revocation", "confirmations"]
+    assert report.headers["Access-Control-Allow-Origin"] == "*"
+
+    document["credentialSubject"]["achievement"]["name"] = "Something else"
+    tampered = client.post("/api/v1/verify", json=document).get_json()
+    assert tampered["status"] == "INVALID"
+    assert {c["name"] for c in tampered["checks"] if c["outcome"] == "fail"} >= {"integrity"}
+
+
+def test_list_filters_and_paginates(client, auth, runtime):
+    issue(client, auth, 5)
+    page1 = client.get("/api/v1/credentials?limit=2", headers=auth).get_json()
+    assert len(page1["items"]) == 2 and page1["next"] is not None
+    page2 = client.get(f"/api/v1/credentials?limit=2&after={page1['next']}", headers=auth).get_json()
+    assert {i["id"] for i in page1["items"]}.isdisjoint(i["id"] for i in page2["items"])
+    assert len(client.get("/api/v1/credentials?status=pending", headers=auth).get_json()["items"]) == 5
+    anchor_all(client, auth, runtime)
+    assert client.get("/api/v1/credentials?status=pending", headers=auth).get_json()["items"] == []
+    assert len(client.get("/api/v1/credentials?status=anchored", headers=auth).get_json()["items"]) == 5
+    problem(client.get("/api/v1/credentials?status=bogus", headers=auth), 400)
+    problem(client.get("/api/v1/credentials?limit=0", headers=auth), 400)
+
+
+def test_csv_upload_and_csv_body(client, auth):
+    from kit.settings import EXAMPLES
+
+    data = (EXAMPLES / "badges.csv").read_bytes()
+    resp = client.post("/api/v1/credentials", data=data, headers={**auth, "Content-Type": "text/csv"})
+    assert resp.status_code == 202 and resp.get_json()["count"] == 4
+    import io
+
+    resp = client.post("/api/v1/credentials", headers=auth,
+                       data={"file": (io.BytesIO(data), "badges.csv", "text/csv")})
+    assert resp.status_code == 202 and resp.get_json()["count"] == 4
+    bad = problem(client.post("/api/v1/credentials", data=b"name,oops\n1,2\n",
+                              headers={**auth, "Content-Type": "text/csv"}), 400)
+    assert "achievement_name" in bad["detail"]
+    bad = problem(client.post("/api/v1/credentials", data=b"\xff\xfe,\n",
+                              headers={**auth, "Content-Type": "text/csv"}), 400)
+    assert "UTF-8" in bad["detail"]
+
+
+def test_idempotency_key_makes_retries_safe(client, auth, runtime):
+    headers = {**auth, "Idempotency-Key": "order-42"}
+    first = client.post("/api/v1/credentials", json=sample_items(2), headers=headers).get_json()
+    again = client.post("/api/v1/credentials", json=sample_items(2), headers=headers).get_json()
+    assert first == again
+    assert runtime.store().pending_summary()[0] == 2
+    body = problem(client.post("/api/v1/credentials", json=sample_items(3), headers=headers), 409)
+    assert "Idempotency-Key" in body["detail"]
+
+
+def test_bad_input_is_a_clear_4xx_and_stores_nothing(client, auth, runtime):
+    cases = [
+        (b"{not json", 400),
+        (b'{"a": 1, "a": 2}', 400),  # duplicate keys
+        (b"[" * 200 + b"]" * 200, 400),  # deep nesting
+        (b'{"recipient": {"name": "x"}, "achievement": {"name": "n", "description": "d"}, '
+         b'"validFrom": "yesterday"}', 400),
+        (b'{"recipient": {"name": "x"}}', 400),
+        (b'[]', 400),
+    ]
+    for body, status in cases:
+        resp = client.post("/api/v1/credentials", data=body,
+                           headers={**auth, "Content-Type": "application/json"})
+        problem(resp, status)
+    # one bad item in an array rejects the whole request
+    items = [*sample_items(2), {"recipient": {"name": "x"}, "achievement": {"name": "n"}}]
+    body = problem(client.post("/api/v1/credentials", json=items, headers=auth), 400)
+    assert "$[2]" in body["detail"]
+    assert runtime.store().pending_summary()[0] == 0
+
+
+def test_limits_413(client, auth, runtime, app):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    problem(client.post("/api/v1/credentials", json=sample_items(20), headers=auth), 413)
+
+
+def test_per_request_maximum(tmp_path):
+    from credanchor.usecases.container import Runtime
+    from credanchor.web import create_app
+    from kit.settings import make_settings
+
+    rt = Runtime.open(make_settings(tmp_path / "d", max_credentials_per_request=3))
+    try:
+        c = create_app(runtime=rt).test_client()
+        key = rt.store().create_api_key(rt.store().list_issuers()[0].id)
+        body = problem(c.post("/api/v1/credentials", json=sample_items(4),
+                              headers={"Authorization": f"Bearer {key}"}), 413)
+        assert "maximum is 3" in body["detail"]
+    finally:
+        rt.close()
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"},
+                                     {"Authorization": "Basic abc"}])
+def test_issuer_endpoints_need_a_valid_key(client, headers):
+    for method, url in [("post", "/api/v1/credentials"), ("get", "/api/v1/credentials"),
+                        ("get", "/api/v1/credentials/urn:uuid:x"), ("post", "/api/v1/batches"),
+                        ("get", "/api/v1/batches/1"), ("post", "/api/v1/batches/1/revoke"),
+                        ("post", "/api/v1/credentials/urn:uuid:x/revoke")]:
+        problem(getattr(client, method)(url, headers=headers), 401)
+
+
+def test_an_issuer_sees_only_its_own(client, auth, other_auth, runtime):
+    [mine] = issue(client, auth, 1)
+    [batch] = anchor_all(client, auth, runtime)
+    for method, url in [("get", f"/api/v1/credentials/{mine['id']}"),
+                        ("post", f"/api/v1/credentials/{mine['id']}/revoke"),
+                        ("patch", f"/api/v1/credentials/{mine['id']}"),
+                        ("get", f"/api/v1/batches/{batch['id']}"),
+                        ("post", f"/api/v1/batches/{batch['id']}/revoke")]:
+        kwargs = {"json": {"shared": True}} if method == "patch" else {}
+        problem(getattr(client, method)(url, headers=other_auth, **kwargs), 404)
+    assert client.get("/api/v1/credentials", headers=other_auth).get_json()["items"] == []
+
+
+def test_suspended_issuer_is_refused(client, auth, runtime, local_issuer):
+    runtime.store().set_issuer_status(local_issuer.id, "suspended")
+    body = problem(client.get("/api/v1/credentials", headers=auth), 403)
+    assert "suspended" in body["detail"]
+
+
+def test_revoke_credential_and_batch(client, auth, runtime):
+    creds = issue(client, auth, 2)
+    [batch] = anchor_all(client, auth, runtime)
+    resp = client.post(f"/api/v1/credentials/{creds[0]['id']}/revoke", json={"reason": "superseded"},
+                       headers=auth)
+    assert resp.status_code == 202 and resp.get_json()["status"] == "queued"
+    again = client.post(f"/api/v1/credentials/{creds[0]['id']}/revoke", headers=auth).get_json()
+    assert again["status"] == "already-requested"
+    problem(client.post(f"/api/v1/credentials/{creds[1]['id']}/revoke", json={"reason": "bogus"},
+                        headers=auth), 400)
+    runtime.anchorer().run_until_idle(timeout=60, force_seal=False)
+    doc = client.get(f"/api/v1/credentials/{creds[0]['id']}", headers=auth).get_json()
+    assert doc["revocation"]["status"] == "confirmed" and doc["revocation"]["reason"] == 2
+    report = client.post("/api/v1/verify", json=doc["credential"]).get_json()
+    assert report["status"] == "REVOKED"
+    resp = client.post(f"/api/v1/batches/{batch['id']}/revoke", json={"reason": 3}, headers=auth)
+    assert resp.status_code == 202
+    runtime.anchorer().run_until_idle(timeout=60, force_seal=False)
+    doc = client.get(f"/api/v1/credentials/{creds[1]['id']}", headers=auth).get_json()
+    assert client.post("/api/v1/verify", json=doc["credential"]).get_json()["status"] == "REVOKED"
+
+
+
+def test_revocation_reasons_are_one_table_for_the_api_and_the_cli(client, auth, runtime):
+    """usecases/revocation.py parses the reason for both faces: names, or integers 0-255;
+    a digit string (the CLI turns its own into an integer first) or a boolean stays 400."""
+    from credanchor.usecases.revocation import REVOCATION_REASONS, reason_code
+
+    assert REVOCATION_REASONS["withdrawn"] == reason_code("withdrawn") == 5
+    assert reason_code(255) == 255
+    [cred] = issue(client, auth, 1)
+    anchor_all(client, auth, runtime)
+    url = f"/api/v1/credentials/{cred['id']}/revoke"
+    for bad in ("5", True, 256, -1, None):
+        problem(client.post(url, json={"reason": bad}, headers=auth), 400)
+    resp = client.post(url, json={"reason": 200, "note": "moved"}, headers=auth)
+    assert resp.status_code == 202 and resp.get_json()["reason"] == 200
+    assert runtime.store().revocation_of(1, "credential", bytes.fromhex(
+        cred["credentialHash"][2:]))["reason"] == 200
+
+def test_share_toggles_the_public_page(client, auth, runtime):
+    [c] = issue(client, auth, 1)
+    anchor_all(client, auth, runtime)
+    assert runtime.shared_credential(c["id"]) is None
+    resp = client.patch(f"/api/v1/credentials/{c['id']}", json={"shared": True}, headers=auth)
+    assert resp.status_code == 200 and resp.get_json()["shared"] is True
+    assert runtime.shared_credential(c["id"])["id"] == c["id"]
+    problem(client.patch(f"/api/v1/credentials/{c['id']}", json={"shared": "yes"}, headers=auth), 400)
+
+
+def test_public_endpoints(client, auth, runtime, local_issuer):
+    issuers = client.get("/api/v1/issuers").get_json()
+    assert issuers["chainId"] == runtime.chain.chain_id
+    [entry] = [i for i in issuers["issuers"] if i["address"] == local_issuer.address]
+    assert entry["active"] is True and entry["name"] == runtime.settings.issuer_name
+    # the DID the registry binds to the issuer's account: what its credentials name it by
+    assert entry["did"] == f"did:pkh:eip155:{runtime.chain.chain_id}:{local_issuer.address}"
+    assert entry["did"] == runtime.issuer_profile(local_issuer).did
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    h = health.get_json()
+    assert h["status"] == "ok" and h["chain"]["head"] >= 1 and h["backlog"]["pending"] == 0
+    pre = client.options("/api/v1/verify", headers={"Origin": "https://employer.example",
+                                                   "Access-Control-Request-Method": "POST"})
+    assert pre.status_code == 204 and pre.headers["Access-Control-Allow-Origin"] == "*"
+    problem(client.post("/api/v1/verify", data=b"[1,2]", content_type="application/json"), 400)
+    problem(client.get("/api/v1/nothing-here"), 404)
+    problem(client.delete("/api/v1/verify"), 405)
+
+
+def test_verify_reports_error_not_invalid_when_the_chain_is_down(client, auth, runtime):
+    [c] = issue(client, auth, 1)
+    anchor_all(client, auth, runtime)
+    doc = client.get(f"/api/v1/credentials/{c['id']}", headers=auth).get_json()["credential"]
+    runtime.chain.embedded.close()  # the node is gone
+    body = client.post("/api/v1/verify", json=doc).get_json()
+    assert body["status"] == "ERROR"
+    assert {ch["outcome"] for ch in body["checks"] if ch["name"] == "anchored"} == {"error"}
+    assert client.get("/healthz").status_code == 503
+
+
+def test_public_endpoints_are_rate_limited(tmp_path):
+    from credanchor.usecases.container import Runtime
+    from credanchor.web import create_app
+    from kit.settings import make_settings
+
+    rt = Runtime.open(make_settings(tmp_path / "d", public_rate_limit="2/minute"))
+    try:
+        c = create_app(runtime=rt).test_client()
+        codes = [c.post("/api/v1/verify", json={"x": 1}).status_code for _ in range(3)]
+        assert codes[:2] == [200, 200]
+        problem(c.post("/api/v1/verify", json={"x": 1}), 429)
+        assert [c.get("/api/v1/issuers").status_code for _ in range(3)] == [200, 200, 429]
+    finally:
+        rt.close()
+
+
+# -- issue 12: dates that exist in their own zone but not in UTC --------------------------------
+
+UNREPRESENTABLE = ("0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-23:59")
+
+
+@pytest.mark.parametrize("value", UNREPRESENTABLE)
+@pytest.mark.parametrize("field", ["validFrom", "validUntil"])
+def test_a_date_unrepresentable_in_utc_is_reported_invalid_like_a_malformed_one(
+        client, auth, runtime, field, value):
+    """Before: astimezone raised OverflowError inside the verifier, a 500. A malformed date is
+    a 200 report with INVALID and the validity check failed; so is this one."""
+    [c] = issue(client, auth, 1)
+    anchor_all(client, auth, runtime)
+    doc = client.get(f"/api/v1/credentials/{c['id']}", headers=auth).get_json()["credential"]
+    for document in (doc, {k: v for k, v in doc.items() if k != "proof"}):
+        document = {**document, field: value}
+        resp = client.post("/api/v1/verify", json=document)
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        body = resp.get_json()
+        assert body["status"] == "INVALID"
+        checks = {ch["name"]: ch for ch in body["checks"]}
+        assert checks["validity"]["outcome"] == "fail"
+        assert checks["validity"]["data"]["reason"] == "bad-date"
+        assert f"({field})" in checks["validity"]["message"]
+        assert checks["schema"]["outcome"] == "fail" and f"$.{field}" in checks["schema"]["message"]
+    # and issuing with such a date is refused like any bad date, not a 500
+    item = {**sample_items(1)[0], field: value}
+    body = problem(client.post("/api/v1/credentials", json=item, headers=auth), 400)
+    assert body["detail"] == (f"$.{field}: {value!r} is outside the years 1 to 9999 once "
+                              "converted to UTC")
