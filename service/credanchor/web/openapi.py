@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 description of ``/api/v1``, ``/healthz`` and ``/openapi.json``.
 
-Kept true by tests/service/test_openapi.py: every Flask route under /api/v1 must be described
+Kept true by tests/web/test_openapi.py: every Flask route under /api/v1 must be described
 here, and the test client's responses are validated against the schemas below.
 """
 
