@@ -5,27 +5,10 @@ from __future__ import annotations
 import json
 
 import click
-import pytest
-from click.testing import CliRunner
 
 from credanchor.cli.errors import EXIT_ERROR, EXIT_INVALID
 from credanchor.entry import main
 from kit.settings import EXAMPLES
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    monkeypatch.setenv("CREDANCHOR_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CREDANCHOR_KEYSTORE_PASSWORD", "cli-test-password")
-    monkeypatch.setenv("CREDANCHOR_KDF_WORK_FACTOR", "1024")
-    runner = CliRunner()
-
-    def run(*args, code=0):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return run
 
 
 def walk(group, prefix=()):
@@ -179,11 +162,10 @@ def test_usage_errors_exit_2_for_credanchor_and_the_scripts_alike(cli):
     import subprocess
     import sys
 
-    from kit.settings import ROOT
-
     from credanchor.cli.auditing import audit_command
     from credanchor.cli.errors import EXIT_USAGE, run
     from credanchor.cli.verifying import verify_command
+    from kit.settings import ROOT
 
     assert EXIT_USAGE == 2
     assert "No such option" in cli("verify", "--no-such-option", "x", code=EXIT_USAGE)

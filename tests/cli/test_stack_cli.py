@@ -6,27 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from credanchor.cli.main import EXIT_INVALID, main
+from credanchor.cli.main import EXIT_INVALID
 from kit.settings import EXAMPLES
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    monkeypatch.setenv("CREDANCHOR_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CREDANCHOR_KEYSTORE_PASSWORD", "cli-test-password")
-    monkeypatch.setenv("CREDANCHOR_KDF_WORK_FACTOR", "1024")
-    runner = CliRunner()
-
-    def run(*args, code=0):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return run
 
 
 def test_publish_check_issue_verify_and_revoke(cli, tmp_path):

@@ -134,32 +134,38 @@ def create_keystore(
     return signer.address
 
 
-def load_keystore(path: Path, password: str) -> Signer:
-    """Decrypt a keystore file. Missing file, bad JSON or wrong password: KeyUnavailable."""
+def decrypt_secret_storage(path: Path, password: str, *, what: str = "keystore") -> bytes:
+    """The 32-byte secret in a Web3 Secret Storage file (an Ethereum keystore, or an issuer's
+    encrypted Ed25519 seed). Missing file, bad JSON or wrong password: KeyUnavailable, whose
+    message names ``what`` and the path but never the secret."""
     path = Path(path)
     try:
         raw = path.read_bytes()
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise KeyUnavailable(f"keystore {path} does not exist") from None
+        raise KeyUnavailable(f"{what} {path} does not exist") from None
     except OSError as exc:
-        raise KeyUnavailable(f"keystore {path} cannot be read: {exc.strerror}") from None
+        raise KeyUnavailable(f"{what} {path} cannot be read: {exc.strerror}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("keystore %s is accessible by other users (mode %o)", path, mode & 0o777)
+        log.warning("%s %s is accessible by other users (mode %o)", what, path, mode & 0o777)
     try:
         document = json.loads(raw)
         document["crypto"]  # a shape check before handing it to eth-account
     except (ValueError, TypeError, KeyError):
-        raise KeyUnavailable(f"keystore {path} is not a Web3 Secret Storage JSON file") from None
+        raise KeyUnavailable(f"{what} {path} is not a Web3 Secret Storage JSON file") from None
     try:
-        key = Account.decrypt(document, password)
+        return bytes(Account.decrypt(document, password))
     except ValueError as exc:
         if "MAC mismatch" in str(exc):
-            raise KeyUnavailable(f"wrong password for keystore {path}") from None
-        raise KeyUnavailable(f"keystore {path} cannot be decrypted: unsupported format") from None
+            raise KeyUnavailable(f"wrong password for {what} {path}") from None
+        raise KeyUnavailable(f"{what} {path} cannot be decrypted: unsupported format") from None
     except Exception:
-        raise KeyUnavailable(f"keystore {path} cannot be decrypted: unsupported format") from None
-    return Signer(Account.from_key(key))
+        raise KeyUnavailable(f"{what} {path} cannot be decrypted: unsupported format") from None
+
+
+def load_keystore(path: Path, password: str) -> Signer:
+    """Decrypt a keystore file. Missing file, bad JSON or wrong password: KeyUnavailable."""
+    return Signer(Account.from_key(decrypt_secret_storage(path, password)))
 
 
 def load_signer(

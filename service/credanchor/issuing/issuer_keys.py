@@ -30,7 +30,6 @@ import json
 import logging
 import os
 import re
-import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from typing import Any, Literal
 
 from eth_account import Account
 
+from credanchor.chain.keys import decrypt_secret_storage
 from credanchor.core.did_document import IssuerKey, format_datetime
 from credanchor.core.multikey import Ed25519KeyPair, decode_secret_multibase
 from credanchor.errors import ConfigError, Conflict, KeyUnavailable
@@ -263,28 +263,7 @@ class IssuerKeyRing:
 
     def _decrypt(self, info: KeyInfo, password: str) -> Ed25519KeyPair:
         path = self.directory / info.file
-        try:
-            raw = path.read_bytes()
-            mode = path.stat().st_mode
-        except FileNotFoundError:
-            raise KeyUnavailable(f"key file {path} does not exist") from None
-        except OSError as exc:
-            raise KeyUnavailable(f"key file {path} cannot be read: {exc.strerror}") from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            log.warning("key file %s is accessible by other users (mode %o)", path, mode & 0o777)
-        try:
-            document = json.loads(raw)
-            document["crypto"]  # a shape check before handing it to eth-account
-        except (ValueError, TypeError, KeyError):
-            raise KeyUnavailable(f"key file {path} is not a Web3 Secret Storage file") from None
-        try:
-            seed = bytes(Account.decrypt(document, password))
-        except ValueError as exc:
-            if "MAC mismatch" in str(exc):
-                raise KeyUnavailable(f"wrong password for key file {path}") from None
-            raise KeyUnavailable(f"key file {path} cannot be decrypted") from None
-        except Exception:
-            raise KeyUnavailable(f"key file {path} cannot be decrypted") from None
+        seed = decrypt_secret_storage(path, password, what="key file")
         key = Ed25519KeyPair.from_seed(seed)
         if key.public_multibase != info.public_multibase:
             raise KeyUnavailable(f"key file {path} holds another key than the index names")
