@@ -88,6 +88,19 @@ def test_attach_returns_a_new_dict_and_keeps_foreign_proofs():
     assert extract_proof(again).anchor.block_number == 7
 
 
+def test_attach_keeps_a_single_foreign_proof_object():
+    # VC Data Integrity allows `proof` to be one object: a signature given that way must stay
+    # (it was dropped), before the anchor proof, so that the result is a proof set.
+    c = make_credential()
+    signature = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022",
+                 "proofValue": "z1"}
+    c["proof"] = signature
+    p = _proof(credential_hash(c))
+    out = attach_proof(c, p, check=True)
+    assert out["proof"] == [signature, p.to_json()]
+    assert extract_proof(out) == p
+
+
 def test_attach_with_check_refuses_a_foreign_hash():
     c = make_credential()
     with pytest.raises(ProofFormatError, match="not this credential's hash"):

@@ -300,6 +300,10 @@ def attach_proof(
             "the proof's credentialHash is not this credential's hash", field="credentialHash"
         )
     existing = credential.get("proof")
+    # ``proof`` may hold one proof object or a list of them (VC Data Integrity): another
+    # issuer proof (a signature) is kept either way, only an earlier anchor proof is replaced.
+    if isinstance(existing, Mapping):
+        existing = [existing]
     others: Sequence[Any] = (
         [p for p in existing if not (isinstance(p, Mapping) and p.get("type") == PROOF_TYPE)]
         if isinstance(existing, list)
