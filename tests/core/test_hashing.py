@@ -46,10 +46,21 @@ def test_leaf_hash_needs_32_bytes():
         leaf_hash(b"\x00" * 31)
 
 
-def test_credential_hash_ignores_only_the_top_level_proof(credential):
+def test_credential_hash_ignores_only_the_anchor_proof_and_what_follows(credential):
     h = credential_hash(credential)
     assert h == keccak256(canonicalize(credential))
-    assert credential_hash({**credential, "proof": [{"type": "Anything"}]}) == h
+    anchor = {"type": "CredanchorMerkleProof2026", "merkleRoot": "0x00"}
+    # An unsigned badge: the anchor proof alone is left out, as a single object or in a list.
+    assert credential_hash({**credential, "proof": [anchor]}) == h
+    assert credential_hash({**credential, "proof": anchor}) == h
+    # A signed badge: the signature before the anchor is hashed, what follows it is not.
+    signature = {"type": "DataIntegrityProof", "proofValue": "z1"}
+    signed = {**credential, "proof": [signature]}
+    hs = credential_hash(signed)
+    assert hs == keccak256(canonicalize(signed)) and hs != h
+    assert credential_hash({**credential, "proof": [signature, anchor, {"type": "X"}]}) == hs
+    assert credential_hash({**credential, "proof": [{**signature, "proofValue": "z2"},
+                                                    anchor]}) != hs
     nested = json.loads(json.dumps(credential))
     nested["credentialSubject"]["proof"] = "part of the content"
     assert credential_hash(nested) != h

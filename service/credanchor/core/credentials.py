@@ -201,12 +201,19 @@ def _optional_text(value: Any, what: str) -> str | None:
 
 @dataclass(frozen=True)
 class IssuerProfile:
-    """The issuing organisation: the chain account that anchors its batches, and its name."""
+    """The issuing organisation: the chain account that anchors its batches, its name, and the
+    DID its credentials name it by.
+
+    ``did`` is the issuer's signing DID (``did:key`` or ``did:web``, whose Ed25519 key signs
+    its credentials); when None it is the legacy ``did:pkh`` of the anchoring account, the
+    identifier of issuers from before signatures (their badges carry no signature).
+    """
 
     address: str
     chain_id: int
     name: str
     url: str | None = None
+    did: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "address", to_checksum_address(self.address))
@@ -214,10 +221,15 @@ class IssuerProfile:
             raise InvalidInput(f"chain id must be a positive integer, got {self.chain_id!r}")
         _require_text(self.name, "issuer name")
         _optional_text(self.url, "issuer url")
+        if not self.did:
+            object.__setattr__(self, "did", issuer_did(self.chain_id, self.address))
+        elif not isinstance(self.did, str) or not self.did.startswith("did:"):
+            raise InvalidInput(f"issuer DID must be a DID, got {self.did!r:.80}")
 
     @property
-    def did(self) -> str:
-        return issuer_did(self.chain_id, self.address)
+    def legacy(self) -> bool:
+        """True for a ``did:pkh`` issuer (no signing key: badges from before signatures)."""
+        return self.did.startswith("did:pkh:")
 
     def profile(self) -> dict[str, Any]:
         """The OB 3.0 ``Profile`` object embedded as the credential's ``issuer``."""
@@ -642,8 +654,8 @@ def accept_credential(document: Mapping[str, Any], *, issuer: IssuerProfile) -> 
 
     The document must validate against the schema (so it has an ``id``: nothing is added —
     the id is part of what the issuer wrote and signs off, and a verifier must see exactly
-    that), its id must be an absolute URI (SchemaInvalid otherwise), its issuer id must be this issuer's ``did:pkh`` (same chain and address; the
-    address may be spelled in any valid case), and it must be canonicalisable. Any existing
+    that), its id must be an absolute URI (SchemaInvalid otherwise), its issuer id must be this issuer's DID (for a legacy ``did:pkh`` issuer: same chain and
+    address, spelled in any valid case), and it must be canonicalisable. Any existing
     top-level ``proof`` is dropped: it belongs to another system and is not hashed anyway.
     Returns a new dict; the input is not modified.
 
@@ -659,16 +671,21 @@ def accept_credential(document: Mapping[str, Any], *, issuer: IssuerProfile) -> 
     _require_uri_id(credential)
     named = credential["issuer"]
     named_id = named.get("id") if isinstance(named, dict) else named
-    try:
-        chain_id, address = parse_issuer_did(named_id)
-    except InvalidInput as exc:
+    if issuer.legacy:
+        try:
+            chain_id, address = parse_issuer_did(named_id)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"the credential's issuer must be {issuer.did}, got {named_id!r:.80}",
+                expected=issuer.did,
+            ) from exc
+        same = (chain_id, address) == (issuer.chain_id, issuer.address)
+    else:
+        same = named_id == issuer.did
+    if not same:
         raise InvalidInput(
             f"the credential's issuer must be {issuer.did}, got {named_id!r:.80}",
             expected=issuer.did,
-        ) from exc
-    if (chain_id, address) != (issuer.chain_id, issuer.address):
-        raise InvalidInput(
-            f"the credential's issuer must be {issuer.did}, got {named_id}", expected=issuer.did
         )
     try:
         canonicalize(credential)

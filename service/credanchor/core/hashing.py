@@ -1,7 +1,10 @@
 """Canonical bytes and hashes of credentials (pure functions, no I/O).
 
 A credential's identity on chain is ``credential_hash`` = keccak256 of the RFC 8785 (JCS)
-canonical UTF-8 bytes of the credential *without* its top-level ``proof`` member. The Merkle
+canonical UTF-8 bytes of the credential as its issuer signed it: its top-level ``proof`` holds
+only the proofs that precede the anchor proof (``CredanchorMerkleProof2026``) — the issuer's
+Data Integrity signature — and is left out when none does (a badge issued before signatures,
+whose hash is then exactly what it always was). See :func:`signed_content`. The Merkle
 leaf is OpenZeppelin's ``standard-v1`` leaf for the encoding ``["bytes32"]``:
 ``keccak256(keccak256(abi.encode(credentialHash)))``, and ``abi.encode`` of one ``bytes32`` is
 those 32 bytes, so the leaf is simply the hash applied twice.
@@ -25,6 +28,7 @@ import sha3
 from credanchor.errors import CanonicalizationError, InvalidInput, ProofFormatError
 
 __all__ = [
+    "ANCHOR_PROOF_TYPE",
     "MAX_DEPTH",
     "MAX_SAFE_INTEGER",
     "canonicalize",
@@ -33,8 +37,12 @@ __all__ = [
     "keccak256",
     "leaf_hash",
     "loads_strict",
+    "signed_content",
     "to_hex",
 ]
+
+#: The type of credanchor's anchor proof (credanchor.core.proof builds and parses it).
+ANCHOR_PROOF_TYPE = "CredanchorMerkleProof2026"
 
 #: I-JSON (RFC 7493) / RFC 8785: integers beyond this lose precision in an IEEE-754 double.
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -152,16 +160,36 @@ def keccak256(data: bytes) -> bytes:
     return _keccak(data).digest()
 
 
-def credential_hash(credential: Mapping[str, Any]) -> bytes:
-    """keccak256 of the canonical credential without its top-level ``proof`` member.
+def signed_content(credential: Mapping[str, Any]) -> dict[str, Any]:
+    """The credential as it stood when the anchor proof was made: a shallow copy whose
+    ``proof`` keeps only the proofs before the first ``CredanchorMerkleProof2026`` (all of
+    them when there is none), and has no ``proof`` member when that leaves nothing.
 
-    The proof is excluded because it is added after the hash is anchored; nested members named
-    ``proof`` (e.g. inside an endorsement) are part of the content and stay hashed.
+    ``proof`` may be one object or an array (VC Data Integrity). Proofs after the anchor (a
+    holder's presentation, a wallet's own) are not the issuer's and are not hashed; nested
+    members named ``proof`` (inside an endorsement) are content and stay.
     """
     if not isinstance(credential, Mapping):
         raise InvalidInput("a credential must be a JSON object")
     body = {k: v for k, v in credential.items() if k != "proof"}
-    return _keccak(canonicalize(body)).digest()
+    proofs = credential.get("proof")
+    if proofs is None:
+        return body
+    listed = proofs if isinstance(proofs, list) else [proofs]
+    before = []
+    for p in listed:
+        if isinstance(p, Mapping) and p.get("type") == ANCHOR_PROOF_TYPE:
+            break
+        before.append(p)
+    if before:
+        body["proof"] = before
+    return body
+
+
+def credential_hash(credential: Mapping[str, Any]) -> bytes:
+    """keccak256 of the canonical :func:`signed_content` of the credential: what the issuer
+    signed, including its signature, without the anchor proof made afterwards."""
+    return _keccak(canonicalize(signed_content(credential))).digest()
 
 
 def leaf_hash(credential_hash: bytes) -> bytes:

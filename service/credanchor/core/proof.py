@@ -4,11 +4,15 @@ The OB 3.0 schema makes ``proof`` an array of objects with a ``type``; an anchor
 carries exactly one element of type ``CredanchorMerkleProof2026`` (docs/proof-format.md)::
 
     {"type": "CredanchorMerkleProof2026", "created": "2026-03-01T12:00:05Z",
-     "proofPurpose": "assertionMethod",
+     "proofPurpose": "assertionMethod", "previousProof": "urn:uuid:…",
      "credentialHash": "0x…", "merkleRoot": "0x…", "merkleProof": ["0x…", …],
      "anchor": {"chainId": 31337, "contract": "0x<EIP-55>", "issuerAccount": "0x<EIP-55>",
                 "transactionHash": "0x…", "blockNumber": 123,
                 "anchoredAt": "2026-03-01T12:00:00Z"}}
+
+``previousProof`` (present when the credential is signed) names the issuer's Data Integrity
+proof that precedes it: the credential hash covers the signed credential, signature included
+(credanchor.core.hashing.signed_content), so the anchor timestamps the signature too.
 
 WARNING: the proof is not covered by the credential hash (it cannot be: it is made after the
 hash is anchored), so anyone can edit it without changing ``credentialHash``. Nothing in it is
@@ -27,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from credanchor.core.credentials import format_datetime, parse_datetime, to_checksum_address
-from credanchor.core.hashing import credential_hash, from_hex32, to_hex
+from credanchor.core.hashing import ANCHOR_PROOF_TYPE, credential_hash, from_hex32, to_hex
 from credanchor.errors import InvalidInput, ProofFormatError
 
 __all__ = [
@@ -41,7 +45,7 @@ __all__ = [
     "parse_proof",
 ]
 
-PROOF_TYPE = "CredanchorMerkleProof2026"
+PROOF_TYPE = ANCHOR_PROOF_TYPE
 PROOF_PURPOSE = "assertionMethod"
 #: A standard-v1 tree of 2**31 leaves has depth 32; anything much longer is garbage or abuse.
 MAX_PROOF_LENGTH = 64
@@ -49,6 +53,7 @@ MAX_PROOF_LENGTH = 64
 _PROOF_KEYS = frozenset(
     ("type", "created", "proofPurpose", "credentialHash", "merkleRoot", "merkleProof", "anchor")
 )
+_OPTIONAL_KEYS = frozenset(("previousProof",))
 _ANCHOR_KEYS = frozenset(
     ("chainId", "contract", "issuerAccount", "transactionHash", "blockNumber", "anchoredAt")
 )
@@ -149,6 +154,8 @@ class CredanchorProof:
     merkle_proof: tuple[bytes, ...]
     anchor: AnchorRef
     created: datetime
+    #: The id of the issuer's signature that precedes this proof (None: an unsigned badge).
+    previous_proof: str | None = None
 
     def __post_init__(self) -> None:
         for field, value in (
@@ -166,13 +173,19 @@ class CredanchorProof:
         if not isinstance(self.anchor, AnchorRef):
             raise _fail("anchor", "must be an AnchorRef")
         object.__setattr__(self, "created", _utc_seconds(self.created, "created"))
+        if self.previous_proof is not None and (
+            type(self.previous_proof) is not str or not self.previous_proof
+        ):
+            raise _fail("previousProof", "must be the id of the preceding proof")
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object placed in the credential's ``proof`` array."""
+        previous = {} if self.previous_proof is None else {"previousProof": self.previous_proof}
         return {
             "type": PROOF_TYPE,
             "created": format_datetime(self.created),
             "proofPurpose": PROOF_PURPOSE,
+            **previous,
             "credentialHash": to_hex(self.credential_hash),
             "merkleRoot": to_hex(self.merkle_root),
             "merkleProof": [to_hex(p) for p in self.merkle_proof],
@@ -190,7 +203,7 @@ def parse_proof(obj: Any, *, where: str = "proof") -> CredanchorProof:
     w = where + "."
     if not isinstance(obj, Mapping):
         raise ProofFormatError(f"{where} must be a JSON object", field=where)
-    unknown = sorted(set(obj) - _PROOF_KEYS)
+    unknown = sorted(set(obj) - _PROOF_KEYS - _OPTIONAL_KEYS)
     if unknown:
         raise _fail(w + unknown[0], "is not a member of a CredanchorMerkleProof2026")
     missing = sorted(_PROOF_KEYS - set(obj))
@@ -236,7 +249,16 @@ def parse_proof(obj: Any, *, where: str = "proof") -> CredanchorProof:
             issuer_account=issuer_account,
         ),
         created=_time(obj["created"], w + "created"),
+        previous_proof=_previous(obj.get("previousProof"), w + "previousProof"),
     )
+
+
+def _previous(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if type(value) is not str or not value or len(value) > 512:
+        raise _fail(field, "must be the id of the preceding proof (a string)")
+    return value
 
 
 def _hex_str(value: Any, field: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import os
+import secrets
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ from credanchor.core.credentials import IssuerProfile
 from credanchor.issuing.items import (
     CHUNK,
     SAMPLE_EVERY,
+    Issuance,
     Row,
+    as_issuance,
     build_rows,
     build_rows_reporting,
     prepare_rows,
@@ -43,6 +46,9 @@ __all__ = [
     "prepare_rows",
 ]
 
+#: Status list indexes come from the operating system's CSPRNG (see credanchor.issuing.pipeline).
+_RNG = secrets.SystemRandom()
+
 #: SQLite page cache while a bulk insert runs, in KiB.
 CACHE_KIB = 256 * 1024
 
@@ -56,55 +62,63 @@ class BulkResult:
 
 # -- the process pool ---------------------------------------------------------------------------
 
-_worker_profile: IssuerProfile | None = None
+_worker_issuance: Issuance | None = None
+
+Slots = list[tuple[int, int]] | None
+Job = tuple[list[Any], int, Slots]
 
 
-def _init_worker(profile: IssuerProfile) -> None:
-    global _worker_profile
-    _worker_profile = profile
+def _init_worker(issuance: Issuance) -> None:
+    global _worker_issuance
+    _worker_issuance = issuance
     gc.disable()  # short-lived dicts only; the cyclic GC costs ~40 % of the build at this rate
 
 
-def _work(args: tuple[list[Any], int]) -> tuple[list[str], bytes, bytes, list[int]]:
-    items, start = args
-    assert _worker_profile is not None
-    rows = build_rows(items, _worker_profile, start=start)
+def _work(args: Job) -> tuple[list[str], bytes, bytes, list[int], Slots]:
+    items, start, slots = args
+    assert _worker_issuance is not None
+    rows = build_rows(items, _worker_issuance, start=start, slots=slots)
     docs = [r[2].encode("utf-8") for r in rows]
     return (
         [r[0] for r in rows],
         b"".join(r[1] for r in rows),
         b"".join(docs),
         [len(d) for d in docs],
+        slots,
     )
 
 
-def _unpack(result: tuple[list[str], bytes, bytes, list[int]]) -> Iterator[Row]:
-    ids, hashes, blob, lengths = result
+def _unpack(result: tuple[list[str], bytes, bytes, list[int], Slots]) -> Iterator[Row]:
+    ids, hashes, blob, lengths, slots = result
     off = 0
     for n, (cid, ln) in enumerate(zip(ids, lengths, strict=True)):
-        yield cid, hashes[32 * n : 32 * n + 32], blob[off : off + ln].decode("utf-8")
+        list_no, index = slots[n] if slots is not None else (None, None)
+        yield (cid, hashes[32 * n : 32 * n + 32], blob[off : off + ln].decode("utf-8"),
+               list_no, index)
         off += ln
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterator[tuple[list[Any], int]]:
+def _chunks(items: Iterable[Any], size: int, allocate: Any) -> Iterator[Job]:
+    """Chunks of items with their status slots, allocated as each chunk is cut (inside the
+    write transaction, by one allocator for the whole run)."""
     it = iter(items)
     start = 0
     while chunk := list(islice(it, size)):
-        yield chunk, start
+        yield chunk, start, allocate(len(chunk))
         start += len(chunk)
 
 
 def _rows_parallel(
-    items: Iterable[Any], profile: IssuerProfile, workers: int, chunk: int
+    items: Iterable[Any], issuance: Issuance, workers: int, chunk: int, allocate: Any
 ) -> Iterator[Row]:
     # fork: the parent's imported modules are shared copy-on-write, so workers start at once.
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(profile,)) as pool:
+                             initargs=(issuance,)) as pool:
         pending: list[Future[Any]] = []
-        source = _chunks(items, chunk)
+        source = _chunks(items, chunk, allocate)
         try:
             # Keep two chunks per worker in flight: enough to never starve, bounded memory.
             for job in source:
@@ -118,15 +132,17 @@ def _rows_parallel(
                 f.cancel()
 
 
-def _rows_serial(items: Iterable[Any], profile: IssuerProfile, chunk: int) -> Iterator[Row]:
-    for part, start in _chunks(items, chunk):
-        yield from build_rows(part, profile, start=start)
+def _rows_serial(
+    items: Iterable[Any], issuance: Issuance, chunk: int, allocate: Any
+) -> Iterator[Row]:
+    for part, start, slots in _chunks(items, chunk, allocate):
+        yield from build_rows(part, issuance, start=start, slots=slots)
 
 
 def issue_bulk(
     store: Any,
     issuer_id: int,
-    profile: IssuerProfile,
+    profile: Issuance | IssuerProfile,
     items: Iterable[Any],
     *,
     workers: int | None = None,
@@ -139,14 +155,22 @@ def issue_bulk(
     """
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    rows = (
-        _rows_parallel(items, profile, workers, chunk)
-        if workers > 1
-        else _rows_serial(items, profile, chunk)
-    )
+    issuance = as_issuance(profile)
     hashes = bytearray()
 
     def tee() -> Iterator[Row]:
+        # Runs inside add_credentials' write transaction, so the allocator's view of the used
+        # slots cannot change under it.
+        allocator = store.status_slots(issuer_id, _RNG) if issuance.signs else None
+
+        def allocate(n: int) -> Slots:
+            return None if allocator is None else allocator.take(n)
+
+        rows = (
+            _rows_parallel(items, issuance, workers, chunk, allocate)
+            if workers > 1
+            else _rows_serial(items, issuance, chunk, allocate)
+        )
         for row in rows:
             hashes.extend(row[1])
             yield row

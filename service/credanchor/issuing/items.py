@@ -38,12 +38,15 @@ from credanchor.core.credentials import (
 )
 from credanchor.core.hashing import canonicalize, keccak256, loads_strict
 from credanchor.errors import CredanchorError, InvalidInput, SchemaInvalid
+from credanchor.issuing.signing import Issuance, StatusSlot
 
 __all__ = [
     "CHUNK",
     "CSV_COLUMNS",
     "SAMPLE_EVERY",
+    "Issuance",
     "Row",
+    "as_issuance",
     "build_from_item",
     "build_rows",
     "build_rows_reporting",
@@ -77,7 +80,26 @@ SAMPLE_EVERY = 997
 
 
 
-Row = tuple[str, bytes, str]
+#: ``(id, credentialHash, canonical JSON, status list, status index)``; the slot is None for
+#: an unsigned issuer's credential.
+Row = tuple[str, bytes, str, int | None, int | None]
+
+
+def as_issuance(issuer: Issuance | IssuerProfile) -> Issuance:
+    """An :class:`Issuance`; a bare profile issues unsigned (a legacy ``did:pkh`` issuer)."""
+    return issuer if isinstance(issuer, Issuance) else Issuance(profile=issuer, issuer_id=0)
+
+
+def _row(credential: dict[str, Any], issuance: Issuance, slot: StatusSlot | None,
+         created: str | None) -> Row:
+    signed = issuance.finish(credential, slot, created)
+    body = canonicalize(signed)
+    list_no, index = slot if issuance.signs and slot is not None else (None, None)
+    return signed["id"], keccak256(body), body.decode("utf-8"), list_no, index
+
+
+def _slot(slots: Sequence[StatusSlot] | None, k: int) -> StatusSlot | None:
+    return None if slots is None else slots[k]
 
 
 
@@ -246,13 +268,18 @@ def load_items(data: bytes, content_type: str | None) -> list[Any]:
 
 
 def build_rows(
-    items: Sequence[Any], profile: IssuerProfile, *, start: int = 0, total: int | None = None
+    items: Sequence[Any], issuer: Issuance | IssuerProfile, *, start: int = 0,
+    total: int | None = None, slots: Sequence[StatusSlot] | None = None,
 ) -> list[Row]:
-    """``(id, credentialHash, canonical JSON)`` for each item; item ``k`` is input ``start+k``.
+    """A :data:`Row` for each item; item ``k`` is input ``start+k`` and, when the issuer signs,
+    gets status slot ``slots[k]`` (credanchor.issuing.signing).
 
     Raises what ``build_from_item`` raises (InvalidInput, SchemaInvalid with ``index``) for the
     first bad item, naming it ``$[i]`` (or ``$`` when ``total`` is 1).
     """
+    issuance = as_issuance(issuer)
+    profile = issuance.profile
+    created = issuance.created_at() if issuance.signs else None
     rows: list[Row] = []
     append = rows.append
     single = total == 1
@@ -264,14 +291,13 @@ def build_rows(
             credential = build_from_item(item, profile, where, validate=check)
         except SchemaInvalid as exc:
             raise SchemaInvalid(f"{where}: {exc.detail}", index=i, **exc.extra) from exc
-        credential.pop("proof", None)  # never present on a built credential; as prepare() did
-        body = canonicalize(credential)
-        append((credential["id"], keccak256(body), body.decode("utf-8")))
+        append(_row(credential, issuance, _slot(slots, k), created))
     return rows
 
 
 def build_rows_reporting(
-    items: Sequence[Any], profile: IssuerProfile, refused: Callable[[int, str], None]
+    items: Sequence[Any], issuer: Issuance | IssuerProfile, refused: Callable[[int, str], None],
+    *, slots: Sequence[StatusSlot] | None = None,
 ) -> Iterator[Row]:
     """:func:`build_rows` for a whole file, item by item, that goes on past a bad item: each
     one is handed to ``refused(index, detail)`` (the detail names it ``$[i]``, or ``$`` for a
@@ -281,14 +307,15 @@ def build_rows_reporting(
     not end a run over a file of thousands with a traceback. The schema sample is the same as
     :func:`build_rows` over chunks of :data:`CHUNK`.
     """
+    issuance = as_issuance(issuer)
+    created = issuance.created_at() if issuance.signs else None
     total = len(items)
     for i, item in enumerate(items):
         where = "$" if total == 1 else f"$[{i}]"
         try:
-            credential = build_from_item(item, profile, where,
+            credential = build_from_item(item, issuance.profile, where,
                                          validate=i % CHUNK == 0 or i % SAMPLE_EVERY == 0)
-            credential.pop("proof", None)
-            body = canonicalize(credential)
+            row = _row(credential, issuance, _slot(slots, i), created)
         except CredanchorError as exc:
             refused(i, _naming(exc.detail, where))
             continue
@@ -296,7 +323,7 @@ def build_rows_reporting(
             refused(i, f"{where}: cannot be issued (an internal error; please report it): "
                        f"{type(exc).__name__}: {exc}")
             continue
-        yield credential["id"], keccak256(body), body.decode("utf-8")
+        yield row
 
 
 def _naming(detail: str, where: str) -> str:
@@ -305,6 +332,9 @@ def _naming(detail: str, where: str) -> str:
     return detail if named else f"{where}: {detail}"
 
 
-def prepare_rows(items: Sequence[Any], profile: IssuerProfile) -> list[Row]:
+def prepare_rows(
+    items: Sequence[Any], issuer: Issuance | IssuerProfile,
+    slots: Sequence[StatusSlot] | None = None,
+) -> list[Row]:
     """All rows of a request in this process (what ``pipeline.prepare`` needs)."""
-    return build_rows(items, profile, total=len(items))
+    return build_rows(items, issuer, total=len(items), slots=slots)

@@ -21,6 +21,7 @@ credentials and ledger rows in credanchor.issuing.items (re-exported here: ``bui
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,12 +34,15 @@ from credanchor.core.proof import AnchorRef, CredanchorProof, attach_proof
 from credanchor.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from credanchor.issuing.items import (
     CSV_COLUMNS,
+    Issuance,
+    as_issuance,
     build_from_item,
     build_rows_reporting,
     load_items,
     parse_csv,
     prepare_rows,
 )
+from credanchor.issuing.signing import StatusSlot, signature_id
 from credanchor.ledger.store import Issuer, Store, StoredCredential
 
 
@@ -52,10 +56,7 @@ class Accepted:
         return {"id": self.id, "credentialHash": self.credential_hash, "status": self.status}
 
 
-def prepare(
-    items: Sequence[Any], profile: IssuerProfile, *, max_items: int
-) -> list[tuple[str, bytes, str]]:
-    """Build and hash every item; any failure rejects the whole request (nothing stored)."""
+def _check_size(items: Sequence[Any], max_items: int) -> None:
     if len(items) > max_items:
         raise PayloadTooLarge(
             f"{len(items)} credentials in one request; the maximum is {max_items}",
@@ -63,9 +64,30 @@ def prepare(
         )
     if not items:
         raise InvalidInput("no credentials in the request")
+
+
+def prepare(
+    items: Sequence[Any], issuer: Issuance | IssuerProfile, *, max_items: int,
+    slots: Sequence[StatusSlot] | None = None,
+) -> list[tuple[str, bytes, str, int | None, int | None]]:
+    """Build, sign and hash every item; any failure rejects the whole request (nothing
+    stored). A signing issuer's items need their status ``slots``."""
+    _check_size(items, max_items)
     # Simple-form items are schema-checked on a sample (valid by construction); complete
     # credentials one by one. See credanchor.issuing.items.
-    return prepare_rows(items, profile)
+    return prepare_rows(items, issuer, slots)
+
+
+def _slots(store: Store, issuance: Issuance, count: int) -> list[StatusSlot] | None:
+    """Status list slots for ``count`` new credentials; call inside the write transaction."""
+    if not issuance.signs:
+        return None
+    return store.status_slots(issuance.issuer_id, _RNG).take(count)
+
+
+#: Status list indexes are drawn from the operating system's CSPRNG (an index must say
+#: nothing about when or to whom a badge was issued).
+_RNG = secrets.SystemRandom()
 
 
 def _require_active(issuer: Issuer) -> None:
@@ -78,28 +100,35 @@ def _require_active(issuer: Issuer) -> None:
 def issue(
     store: Store,
     issuer: Issuer,
-    profile: IssuerProfile,
+    profile: Issuance | IssuerProfile,
     items: Sequence[Any],
     *,
     max_items: int,
     idempotency_key: str | None = None,
 ) -> list[Accepted]:
-    """Accept credentials for ``issuer`` as pending. Atomic, and idempotent per key."""
+    """Accept credentials for ``issuer`` as pending. Atomic, and idempotent per key.
+
+    ``profile`` is the issuer's :class:`Issuance` (signing key, status lists); a bare profile
+    issues unsigned. The credentials are built and signed inside the write transaction, after
+    their status list slots are allocated in it, so no two requests can take the same slot."""
     _require_active(issuer)
+    issuance = as_issuance(profile)
     request_hash = None
     if idempotency_key:
         request_hash = to_hex(keccak256(canonicalize(list(items))))
         previous = store.idempotent_response(issuer.id, idempotency_key, request_hash)
         if previous is not None:
             return [Accepted(**p) for p in previous]
-    rows = prepare(items, profile, max_items=max_items)
-    accepted = [Accepted(cid, to_hex(h)) for cid, h, _ in rows]
+    _check_size(items, max_items)
     with store.transaction():
         if idempotency_key and request_hash:
             # Re-check under the write lock: two retries racing must not both insert.
             previous = store.idempotent_response(issuer.id, idempotency_key, request_hash)
             if previous is not None:
                 return [Accepted(**p) for p in previous]
+        rows = prepare(items, issuance, max_items=max_items,
+                       slots=_slots(store, issuance, len(items)))
+        accepted = [Accepted(row[0], to_hex(row[1])) for row in rows]
         store.add_credentials(issuer.id, rows)
         if idempotency_key and request_hash:
             store.save_idempotent_response(
@@ -116,7 +145,7 @@ MAX_REFUSALS_LISTED = 50
 def issue_all(
     store: Store,
     issuer: Issuer,
-    profile: IssuerProfile,
+    profile: Issuance | IssuerProfile,
     items: Sequence[Any],
     *,
     progress: Callable[[int], None] | None = None,
@@ -144,8 +173,12 @@ def issue_all(
         if progress is not None:
             progress(1)
 
-    def rows() -> Iterator[tuple[str, bytes, str]]:
-        for row in build_rows_reporting(items, profile, note):
+    issuance = as_issuance(profile)
+
+    def rows() -> Iterator[tuple[str, bytes, str, int | None, int | None]]:
+        # Runs inside add_credentials' write transaction: the slots cannot be taken meanwhile.
+        slots = _slots(store, issuance, len(items))
+        for row in build_rows_reporting(items, issuance, note, slots=slots):
             if progress is not None:
                 progress(1)
             if count:  # nothing will be stored; go on only to find every bad item
@@ -190,6 +223,7 @@ class ProofBuilder:
                            status_now=cred.status)
         batch = self.store.get_batch(cred.batch_id)
         tree = self.tree(batch.id)
+        document = json.loads(cred.document)
         assert batch.tx_hash and batch.block_number is not None and batch.anchored_at
         proof = CredanchorProof(
             credential_hash=cred.credential_hash,
@@ -204,8 +238,9 @@ class ProofBuilder:
                 issuer_account=self._account(batch.issuer_id),
             ),
             created=datetime.fromtimestamp(batch.confirmed_at or batch.anchored_at, UTC),
+            previous_proof=signature_id(document),
         )
-        return attach_proof(json.loads(cred.document), proof)
+        return attach_proof(document, proof)
 
     def _account(self, issuer_id: int) -> str:
         if issuer_id not in self._accounts:

@@ -21,18 +21,21 @@ class CredentialLedger(LedgerBase):
     """Credentials, accepted all or nothing; their status derives from their batch."""
 
     def add_credentials(
-        self, issuer_id: int, items: Iterable[tuple[str, bytes, str]], *, chunk: int = 50_000
+        self, issuer_id: int, items: Iterable[tuple[Any, ...]], *, chunk: int = 50_000
     ) -> int:
-        """Accept credentials ``(id, credential_hash, canonical_json)`` as pending, atomically.
+        """Accept credentials ``(id, credential_hash, canonical_json[, status_list,
+        status_index])`` as pending, atomically (the slot from :meth:`allocate_status_slots`).
 
-        All or nothing: a duplicate id or hash rolls the whole call back (Conflict)."""
+        All or nothing: a duplicate id, hash or status slot rolls the whole call back
+        (Conflict)."""
         now = self.clock()
         total = 0
         with self.transaction() as conn:
             batch: list[tuple[Any, ...]] = []
             try:
-                for cid, chash, doc in items:
-                    batch.append((cid, issuer_id, chash, doc, now))
+                for row in items:
+                    slot = (row[3], row[4]) if len(row) > 3 else (None, None)
+                    batch.append((row[0], issuer_id, row[1], row[2], now, *slot))
                     if len(batch) >= chunk:
                         conn.executemany(INSERT_CREDENTIAL, batch)
                         total += len(batch)

@@ -53,6 +53,17 @@ class IssuerLedger(LedgerBase):
             self._event(f"issuer.{status}", issuer_id=issuer_id)
         return self.get_issuer(issuer_id)
 
+    def set_issuer_did(self, issuer_id: int, did: str) -> Issuer:
+        """Record the issuer's signing DID, once: a DID is what its badges name it by, so it
+        never changes afterwards (Conflict)."""
+        with self.transaction() as conn:
+            issuer = self.get_issuer(issuer_id)
+            if issuer.did is not None and issuer.did != did:
+                raise Conflict(f"issuer {issuer_id} already signs as {issuer.did}")
+            conn.execute("UPDATE issuers SET did = ? WHERE id = ?", (did, issuer_id))
+            self._event("issuer.did", issuer_id=issuer_id, did=did)
+        return self.get_issuer(issuer_id)
+
     def suspended_issuer_ids(self) -> set[int]:
         """Issuers suspended in the ledger: the worker neither seals nor anchors for them."""
         return {r[0] for r in self.conn.execute(

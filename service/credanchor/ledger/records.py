@@ -26,6 +26,8 @@ class Issuer:
     keystore: str | None
     status: str
     created_at: float
+    #: The signing DID (did:key / did:web); None for an issuer from before signatures.
+    did: str | None = None
 
     @property
     def active(self) -> bool:
@@ -42,6 +44,9 @@ class StoredCredential:
     batch_id: int | None
     created_at: float
     status: str  # pending | sealed | submitted | anchored | failed
+    #: Its Bitstring Status List slot (list number, bit); None for credentials from before.
+    status_list: int | None = None
+    status_index: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return json.loads(self.document)
@@ -115,6 +120,6 @@ def row_of(cls: type, row: dict[str, Any]) -> Any:
 
 
 INSERT_CREDENTIAL = (
-    "INSERT INTO credentials (id, issuer_id, credential_hash, document, created_at) "
-    "VALUES (?,?,?,?,?)"
+    "INSERT INTO credentials (id, issuer_id, credential_hash, document, created_at, "
+    "status_list, status_index) VALUES (?,?,?,?,?,?,?)"
 )

@@ -163,6 +163,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX chain_issuers_order ON chain_issuers(chain_id, contract, first_block, first_log);
     """,
+    # 5: standard proofs (issue 14). An issuer's signing DID (did:key / did:web; NULL for an
+    # issuer from before signatures, known by its did:pkh until it gets a key, see
+    # credanchor.usecases.issuer_identity), and each credential's place in its issuer's
+    # Bitstring Status Lists: list number and bit index, allocated at random at issue and never
+    # reused (the unique index is the backstop). Rows from before have neither: they verify
+    # through their anchor as they always did.
+    """
+    ALTER TABLE issuers ADD COLUMN did TEXT;
+    ALTER TABLE credentials ADD COLUMN status_list INTEGER;
+    ALTER TABLE credentials ADD COLUMN status_index INTEGER;
+    CREATE UNIQUE INDEX credentials_status_slot
+        ON credentials(issuer_id, status_list, status_index) WHERE status_list IS NOT NULL;
+    """,
 )
 
 

@@ -33,7 +33,7 @@ class StackLedger(LedgerBase):
             cid, chash, doc = build(version)
             now = self.clock()
             try:
-                conn.execute(INSERT_CREDENTIAL, (cid, issuer_id, chash, doc, now))
+                conn.execute(INSERT_CREDENTIAL, (cid, issuer_id, chash, doc, now, None, None))
                 conn.execute(
                     "INSERT INTO stack_definitions (issuer_id, stack, version, credential_id, "
                     "created_at) VALUES (?,?,?,?,?)",

@@ -49,6 +49,7 @@ from credanchor.ledger.records import (
 )
 from credanchor.ledger.schema import MIGRATIONS
 from credanchor.ledger.stacks import StackLedger
+from credanchor.ledger.status_lists import StatusListLedger
 
 __all__ = [
     "API_KEY_PREFIX",
@@ -76,6 +77,7 @@ class Store(
     IdempotencyLedger,
     OperationLedger,  # batches and revocations, and the chain operations over both
     StackLedger,
+    StatusListLedger,
     ChainIssuerLedger,
     LedgerBase,
 ):

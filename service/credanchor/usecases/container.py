@@ -20,6 +20,7 @@ from credanchor.core.report import Report
 from credanchor.errors import ConfigError, KeyUnavailable, NotFound
 from credanchor.issuing.anchoring import Anchorer, AnchorPolicy, worker_lock
 from credanchor.issuing.pipeline import ProofBuilder
+from credanchor.issuing.signing import Issuance
 from credanchor.ledger.store import Issuer, Store, make_private_dir, owner_only
 from credanchor.usecases.bootstrap import open_chain
 from credanchor.usecases.config import Settings
@@ -37,6 +38,7 @@ class Runtime:
         self.chain = chain
         self._passwords = passwords  # keystore path -> password; never logged
         self._signers: dict[str, Any] = {}
+        self._ed25519: dict[int, tuple[bytes, str]] = {}  # issuer id -> (seed, public key)
         self._local = threading.local()
         self._worker: threading.Thread | None = None
         self._shared_verifier: Verifier | None = None
@@ -62,6 +64,11 @@ class Runtime:
         runtime._signers.update(bootstrap.signers)
         if bootstrap.local_issuer is not None:
             runtime._register_local_issuer(*bootstrap.local_issuer)
+        # Issuers without a signing identity get one (new installs, and ledgers from before
+        # signatures): see credanchor.usecases.issuer_identity.
+        from credanchor.usecases.issuer_identity import ensure_identities
+
+        ensure_identities(runtime)
         # The embedded chain's database and state file were just created under the umask
         # (inside the 0700 directory, so nobody else could reach them meanwhile).
         secure_data_dir(settings.data_dir)
@@ -95,7 +102,13 @@ class Runtime:
 
     def issuer_profile(self, issuer: Issuer) -> IssuerProfile:
         return IssuerProfile(address=issuer.address, chain_id=self.chain.chain_id,
-                             name=issuer.name, url=issuer.url)
+                             name=issuer.name, url=issuer.url, did=issuer.did or "")
+
+    def issuance(self, issuer: Issuer) -> Issuance:
+        """What issuing for ``issuer`` needs (signing key, DID, status lists)."""
+        from credanchor.usecases.issuer_identity import issuance_for
+
+        return issuance_for(self, issuer)
 
     def proofs(self) -> ProofBuilder:
         return ProofBuilder(self.store(), self.chain.chain_id, self.chain.contract_address)
@@ -155,6 +168,20 @@ class Runtime:
             raise ConfigError(f"the key for issuer {issuer.address} belongs to {signer.address}")
         self._signers[issuer.address] = signer
         return signer
+
+    def ed25519_seed(self, issuer: Issuer, ring: Any) -> tuple[bytes, str]:
+        """(seed, public multibase) of the issuer's current Ed25519 signing key, decrypted
+        once per process with the keystore password. Never logged."""
+        from credanchor.core.multikey import decode_secret_multibase
+
+        if issuer.id not in self._ed25519:
+            key = ring.load_current(self.keystore_password())
+            self._ed25519[issuer.id] = (decode_secret_multibase(key.secret_multibase()),
+                                        key.public_multibase)
+        return self._ed25519[issuer.id]
+
+    def forget_ed25519_seed(self, issuer: Issuer) -> None:
+        self._ed25519.pop(issuer.id, None)
 
     # -- verification -------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from credanchor.errors import ChainError, ConfigError, Forbidden, InvalidInput
 from credanchor.ledger.store import Issuer
 from credanchor.usecases.config import Settings, is_development_chain
 from credanchor.usecases.container import Runtime
+from credanchor.usecases.issuer_identity import ensure_identity
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,16 @@ def add_issuer(runtime: Runtime, *, name: str, url: str | None = None,
     store = runtime.store()
     issuer = store.add_issuer(address=signer.address, name=name, url=url, keystore=str(keystore))
     runtime.remember_keystore(keystore, password)
+    # Its Ed25519 signing key and DID (did:key, or did:web under an https public URL).
+    issuer = ensure_identity(runtime, issuer, record_on_chain=False)
     chain = runtime.chain
     accredited = None
     if chain.admin is not None:
         if chain.embedded is not None:
             chain.embedded.fund(signer.address, 10**20)
-        # The DID its credentials name it by (credentials.IssuerProfile.did), recorded in its
-        # on-chain profile so that the registry binds the DID to the anchoring account.
-        did = issuer_did(chain.chain_id, signer.address)
+        # The DID its credentials name it by, recorded in its on-chain profile so that the
+        # registry binds the DID to the anchoring account (the verifier requires it).
+        did = issuer.did or issuer_did(chain.chain_id, signer.address)
         chain.admin_send(chain.contract.accredit_issuer(signer.address, name, url or "", did=did))
         accredited = True
     else:
@@ -84,8 +87,8 @@ def reactivate_issuer(runtime: Runtime, ref: str) -> IssuerResult:
     if chain.admin is not None and not active:
         # accreditIssuer re-activates a suspended issuer, keeping the DID it anchors under
         # (docs/contract.md: emits IssuerReactivated).
-        did = chain.contract.issuer_info(issuer.address).did or issuer_did(chain.chain_id,
-                                                                            issuer.address)
+        did = (chain.contract.issuer_info(issuer.address).did or issuer.did
+               or issuer_did(chain.chain_id, issuer.address))
         chain.admin_send(chain.contract.accredit_issuer(issuer.address, issuer.name,
                                                         issuer.url or "", did=did))
         active = True

@@ -24,7 +24,7 @@ def issue_request(runtime: Runtime, issuer: Issuer, items: Sequence[Any], *,
                   idempotency_key: str | None = None) -> list[Accepted]:
     """One API request's items, accepted as pending (at most the configured number per
     request, idempotent per key); the worker is woken to batch them."""
-    accepted = issue(runtime.store(), issuer, runtime.issuer_profile(issuer), items,
+    accepted = issue(runtime.store(), issuer, runtime.issuance(issuer), items,
                      max_items=runtime.settings.max_credentials_per_request,
                      idempotency_key=idempotency_key)
     runtime.wake_worker()
@@ -36,7 +36,7 @@ def issue_file(runtime: Runtime, issuer: Issuer, items: Sequence[Any], *,
     """Every item of a file accepted as pending, all or nothing, every item checked
     (:func:`credanchor.issuing.pipeline.issue_all`: InvalidInput with ``extra["refused"]``
     naming each bad item)."""
-    accepted = issue_all(runtime.store(), issuer, runtime.issuer_profile(issuer), items,
+    accepted = issue_all(runtime.store(), issuer, runtime.issuance(issuer), items,
                          progress=progress)
     runtime.wake_worker()
     return accepted

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import secrets
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from credanchor.core.credentials import (
     parse_issuer_did,
     validate_credential,
 )
-from credanchor.core.hashing import canonicalize, credential_hash, to_hex
+from credanchor.core.hashing import canonicalize, keccak256, to_hex
 from credanchor.core.report import Report
 from credanchor.core.stackrules import Assessment, Candidate, candidate_from, evaluate
 from credanchor.core.stacks import (
@@ -50,6 +51,8 @@ from credanchor.ledger.store import Issuer, Store, StoredCredential
 from credanchor.usecases.container import Runtime
 from credanchor.verify.qualifications import component_rows
 from credanchor.verify.verifier import Verifier
+
+_RNG = secrets.SystemRandom()  # status list indexes (see credanchor.issuing.pipeline)
 
 __all__ = [
     "Eligibility",
@@ -320,14 +323,19 @@ def issue_qualification(
     stacked_at = runtime.verifier().clock().astimezone(UTC).replace(microsecond=0)
     if valid_until is not None and valid_until <= stacked_at:
         raise InvalidInput("validUntil must be in the future", field="validUntil")
+    issuance = runtime.issuance(issuer)
     credential = qualification_document(
-        profile=runtime.issuer_profile(issuer), published=eligibility.stack,
+        profile=issuance.profile, published=eligibility.stack,
         eligibility=eligibility, recipient=_identifier(recipient), name=name,
         stacked_at=stacked_at, valid_until=valid_until)
-    # Built here, so it has no proof member yet: its canonical bytes are the hashed body.
-    chash = credential_hash(credential)
-    runtime.store().add_credentials(issuer.id, [(credential["id"], chash,
-                                                 canonicalize(credential).decode("utf-8"))])
+    store = runtime.store()
+    with store.transaction():  # the status slot is allocated and stored in one transaction
+        slot = (store.status_slots(issuer.id, _RNG).take(1)[0] if issuance.signs else None)
+        signed = issuance.finish(credential, slot)
+        canonical = canonicalize(signed)
+        chash = keccak256(canonical)
+        store.add_credentials(issuer.id, [(signed["id"], chash, canonical.decode("utf-8"),
+                                           *(slot or (None, None)))])
     return Accepted(credential["id"], to_hex(chash))
 
 

@@ -1,0 +1,131 @@
+"""What an issuance adds to each credential before it is hashed: its status entry and the
+issuer's signature.
+
+A credential is issued in this order (docs/proof-format.md):
+
+1. built (credanchor.issuing.items) — OB 3.0, ``issuer.id`` the issuer's signing DID;
+2. given its ``credentialStatus``: a revocation ``BitstringStatusListEntry`` at the slot the
+   ledger allocated (credanchor.ledger.status_lists);
+3. signed: ``proof`` = ``[DataIntegrityProof]``, eddsa-rdfc-2022 with the issuer's current
+   Ed25519 key, the proof ``id`` a fresh ``urn:uuid`` (the anchor proof names it in
+   ``previousProof``);
+4. hashed: keccak256 of the JCS bytes of that signed document — what gets anchored.
+
+A legacy issuer (``did:pkh``, no key: see credanchor.usecases.issuer_identity) has no
+:class:`Issuance` signer; its credentials get neither step 2 nor 3, as before.
+
+:class:`Issuance` is picklable (the bulk path hands it to its worker processes): it carries
+the key's 32-byte seed, never shown by its repr.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from credanchor.core.credentials import IssuerProfile, format_datetime
+from credanchor.core.dataintegrity import create_proof
+from credanchor.core.multikey import Ed25519KeyPair
+from credanchor.core.statuslist import StatusEntry
+
+__all__ = ["Issuance", "StatusSlot", "status_list_url"]
+
+#: (list number, bit index) of a credential in its issuer's status lists.
+StatusSlot = tuple[int, int]
+
+
+def status_list_url(base_url: str, issuer_id: int, list_no: int) -> str:
+    """Where the service serves list ``list_no`` of issuer ``issuer_id`` (web.api)."""
+    return f"{base_url.rstrip('/')}/status/{issuer_id}/{list_no}"
+
+
+@dataclass(frozen=True)
+class Issuance:
+    """One issuer's issuing context: its profile, signing key and status-list base URL.
+
+    ``seed`` None: an unsigned (legacy ``did:pkh``) issuer. ``verification_method`` is the
+    DID URL of the key (``did:key:z…#z…`` or ``did:web:…#key-…``). ``status_base`` is the
+    service's public base URL, under which the issuer's lists are served. ``created`` is the
+    proofs' creation time (one per request or run; None: now).
+    """
+
+    profile: IssuerProfile
+    issuer_id: int
+    seed: bytes | None = field(default=None, repr=False)
+    verification_method: str | None = None
+    status_base: str | None = None
+    created: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if (self.seed is None) != (self.verification_method is None):
+            raise ValueError("a signing issuance needs both a key and its verification method")
+        if self.seed is not None and self.status_base is None:
+            raise ValueError("a signing issuance needs the status lists' base URL")
+
+    @property
+    def signs(self) -> bool:
+        return self.seed is not None
+
+    def key(self) -> Ed25519KeyPair:
+        assert self.seed is not None
+        cached = _KEYS.get(self.seed)
+        if cached is None:
+            cached = _KEYS[self.seed] = Ed25519KeyPair.from_seed(self.seed)
+        return cached
+
+    def created_at(self) -> str:
+        return format_datetime(self.created or datetime.now(UTC))
+
+    def status_entry(self, slot: StatusSlot) -> dict[str, str]:
+        assert self.status_base is not None
+        list_no, index = slot
+        return StatusEntry(status_list_url(self.status_base, self.issuer_id, list_no),
+                           index).to_json()
+
+    def finish(self, credential: dict[str, Any], slot: StatusSlot | None,
+               created: str | None = None) -> dict[str, Any]:
+        """The credential as it is stored and hashed: with its status entry and signature
+        when the issuer signs (``slot`` required then), unchanged otherwise. Modifies and
+        returns ``credential``."""
+        credential.pop("proof", None)
+        if not self.signs:
+            return credential
+        if slot is None:
+            raise ValueError("a signed credential needs its status list slot")
+        credential["credentialStatus"] = self.status_entry(slot)
+        return self.sign(credential, created)
+
+    def sign(self, document: Mapping[str, Any], created: str | None = None) -> dict[str, Any]:
+        """``document`` with ``proof`` = ``[its DataIntegrityProof]`` (any earlier proof
+        dropped: the signature is the first proof, the anchor proof comes after it)."""
+        unsigned = {k: v for k, v in document.items() if k != "proof"}
+        proof = create_proof(
+            unsigned, self.key(), verification_method=self.verification_method,
+            created=created or self.created_at(),
+            proof_id="urn:uuid:" + str(uuid.UUID(bytes=os.urandom(16), version=4)),
+        )
+        unsigned["proof"] = [proof]
+        return unsigned
+
+
+# Seed -> key pair, per process: deriving the public key costs ~50 µs.
+_KEYS: dict[bytes, Ed25519KeyPair] = {}
+
+
+def signature_id(credential: Mapping[str, Any]) -> str | None:
+    """The id of the issuer's signature a stored credential carries (the anchor proof's
+    ``previousProof``); None for an unsigned one."""
+    proofs = credential.get("proof")
+    if isinstance(proofs, Mapping):
+        proofs = [proofs]
+    if not isinstance(proofs, list):
+        return None
+    for p in proofs:
+        if isinstance(p, Mapping) and p.get("type") == "DataIntegrityProof" and isinstance(
+                p.get("id"), str):
+            return p["id"]
+    return None
