@@ -21,8 +21,8 @@ from credanchor.core.stacks import (
     Requirement,
     StackDefinition,
     credential_subject,
-    did_key,
     human_date,
+    issuer_key,
 )
 from credanchor.errors import CanonicalizationError, InvalidInput
 
@@ -135,7 +135,7 @@ def evaluate(definition: StackDefinition, candidates: Sequence[Candidate], *, at
     older than ``maxAgeDays`` then. The first usable candidate for a requirement fills it.
     """
     rule = definition.rule
-    accepted = {did_key(definition.issuer), *(did_key(d) for d in rule.accepted_issuers)}
+    accepted = {issuer_key(definition.issuer), *(issuer_key(d) for d in rule.accepted_issuers)}
     by_achievement = {r.achievement: r for r in rule.requirements}
     filled: dict[str, Candidate] = {}
     problems: list[tuple[Candidate, tuple[str, ...]]] = []
@@ -148,7 +148,7 @@ def evaluate(definition: StackDefinition, candidates: Sequence[Candidate], *, at
         if cand.recipient_ok is False:
             why.append("it was awarded to someone else")
         try:
-            issuer_ok = cand.issuer is not None and did_key(cand.issuer) in accepted
+            issuer_ok = cand.issuer is not None and issuer_key(cand.issuer) in accepted
         except InvalidInput:
             issuer_ok = False
         if not issuer_ok:

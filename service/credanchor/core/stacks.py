@@ -60,9 +60,10 @@ __all__ = [
     "credential_subject",
     "definition_document",
     "definition_hash",
-    "did_key",
     "human_date",
     "is_qualification",
+    "issuer_key",
+    "normal_did",
     "parse_definition",
     "read_claim",
 ]
@@ -158,7 +159,7 @@ class StackDefinition:
     id: str
     stack: str
     version: int
-    issuer: str  # did:pkh of the defining issuer
+    issuer: str  # the defining issuer's DID
     name: str
     achievement: Mapping[str, Any]
     rule: StackRule
@@ -201,10 +202,27 @@ def _int(value: Any, where: str, lo: int, hi: int) -> int:
     return value
 
 
-def did_key(did: str) -> tuple[int, str]:
-    """An issuer DID as (chain id, lowercase address): two spellings of one account compare equal."""
-    chain_id, address = parse_issuer_did(did)
-    return chain_id, address.lower()
+#: A DID as stack rules name issuers by (did:key, did:web, did:pkh, …): method and identifier.
+_DID = re.compile(r"did:[a-z0-9]+:[A-Za-z0-9._:%-]+")
+
+
+def normal_did(did: object) -> str:
+    """An issuer DID in one spelling: a ``did:pkh`` with its checksummed address, any other
+    DID (``did:key``, ``did:web``) as written. InvalidInput for anything that is not a DID."""
+    if type(did) is str and did.startswith("did:pkh:"):
+        return issuer_did(*parse_issuer_did(did))
+    if type(did) is not str or len(did) > 512 or not _DID.fullmatch(did):
+        raise InvalidInput(f"an issuer must be named by its DID, got {did!r:.80}")
+    return did
+
+
+def issuer_key(did: str) -> object:
+    """What two issuer DIDs are compared by: a ``did:pkh`` as (chain id, lowercase address), so
+    two spellings of one account compare equal; any other DID as its text."""
+    if did.startswith("did:pkh:"):
+        chain_id, address = parse_issuer_did(did)
+        return chain_id, address.lower()
+    return normal_did(did)
 
 
 def _parse_rule(raw: Any, where: str, *, chain_id: int | None) -> StackRule:
@@ -265,7 +283,7 @@ def _parse_rule(raw: Any, where: str, *, chain_id: int | None) -> StackRule:
             if chain_id is not None and isinstance(value, str) and not value.startswith("did:"):
                 did = issuer_did(chain_id, value)
             else:
-                did = issuer_did(*parse_issuer_did(value))
+                did = normal_did(value)
         except InvalidInput as exc:
             raise _fail(w, exc.detail) from exc
         if did not in accepted:
@@ -293,7 +311,7 @@ def parse_definition(document: Any) -> StackDefinition:
     issuer = body.get("issuer")
     did = issuer.get("id") if isinstance(issuer, Mapping) else issuer
     try:
-        did = issuer_did(*parse_issuer_did(did))
+        did = normal_did(did)
     except InvalidInput as exc:
         raise _fail("definition.issuer", exc.detail) from exc
     try:

@@ -13,6 +13,7 @@ identifier relies on that check.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import secrets
@@ -112,6 +113,31 @@ class PublishedStack:
         }
 
 
+def _issuers_by_did(runtime: Runtime, body: Any) -> Any:
+    """``body`` with each accepted issuer given as a bare address replaced by the DID the
+    chain records for that account (its signing DID; its did:pkh if it has none)."""
+    rule = body.get("rule") if isinstance(body, Mapping) else None
+    named = rule.get("acceptedIssuers") if isinstance(rule, Mapping) else None
+    if not isinstance(named, list):
+        return body
+    dids = []
+    for value in named:
+        if isinstance(value, str) and not value.startswith("did:"):
+            with contextlib.suppress(InvalidInput):  # not an address: the parser names it
+                value = runtime.chain.issuer_facts(value).did or value
+        dids.append(value)
+    return {**body, "rule": {**rule, "acceptedIssuers": dids}}
+
+
+def _accredited(runtime: Runtime, did: str) -> bool:
+    """Whether ``did`` names an issuer accredited on this service's chain now: a did:pkh by
+    its account, any other DID by the account whose on-chain profile records it."""
+    if did.startswith("did:pkh:"):
+        chain_id, address = parse_issuer_did(did)
+        return chain_id == runtime.chain.chain_id and runtime.chain.issuer_facts(address).active
+    return any(r["did"] == did and r["active"] for r in runtime.issuer_index.issuers())
+
+
 def publish(runtime: Runtime, issuer: Issuer, body: Any) -> PublishedStack:
     """Publish a new version of one of ``issuer``'s stacks (version 1 if the name is new).
 
@@ -121,12 +147,10 @@ def publish(runtime: Runtime, issuer: Issuer, body: Any) -> PublishedStack:
     now = datetime.now(UTC).replace(microsecond=0)
     # Validate once outside the transaction (with a placeholder version) so bad input and
     # accreditation lookups never hold the ledger's write lock.
-    draft = definition_document(body, profile=profile, version=1, definition_id="urn:draft",
-                                published=now)
+    draft = definition_document(_issuers_by_did(runtime, body), profile=profile, version=1,
+                                definition_id="urn:draft", published=now)
     for did in parse_definition(draft).rule.accepted_issuers:
-        _, address = parse_issuer_did(did)
-        facts = runtime.chain.issuer_facts(address)
-        if not facts.active:
+        if not _accredited(runtime, did):
             raise InvalidInput(f"$.rule.acceptedIssuers: {did} is not an accredited issuer",
                                field="$.rule.acceptedIssuers")
 

@@ -36,9 +36,9 @@ from credanchor.core.stacks import (
     StackDefinition,
     component_documents,
     credential_subject,
-    did_key,
     human_date,
     is_qualification,
+    issuer_key,
     parse_definition,
     read_claim,
 )
@@ -83,7 +83,7 @@ def _definition_check(verifier: TreeVerifier, credential: Mapping[str, Any], own
     issuer = credential.get("issuer")
     did = issuer.get("id") if isinstance(issuer, Mapping) else issuer
     try:
-        same_issuer = did_key(str(did)) == did_key(definition.issuer)
+        same_issuer = issuer_key(str(did)) == issuer_key(definition.issuer)
     except InvalidInput:
         same_issuer = False
     if not same_issuer:
