@@ -83,6 +83,15 @@ def ensure_identity(runtime: Runtime, issuer: Issuer, *, record_on_chain: bool =
     password is configured for new keys."""
     if issuer.did:
         return issuer
+    chain = runtime.chain
+    if record_on_chain and chain.admin is None:
+        record = chain.contract.issuer_info(issuer.address)
+        if record.ever_accredited:
+            # Its badges must name the DID the chain records for its account; without the
+            # registry's admin key that record cannot follow, so the issuer stays as it is.
+            raise KeyUnavailable(
+                f"issuer {issuer.id} is accredited as {record.did or 'no DID'} and this service "
+                "does not hold the registry's admin key to record a signing DID for it")
     password = runtime.keystore_password()
     ring = key_ring(runtime, issuer)
     ring.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -92,7 +101,6 @@ def ensure_identity(runtime: Runtime, issuer: Issuer, *, record_on_chain: bool =
         info = ring.current()
     did = _choose_did(runtime, issuer, info)
     issuer = runtime.store().set_issuer_did(issuer.id, did)
-    chain = runtime.chain
     if record_on_chain and chain.admin is not None:
         record = chain.contract.issuer_info(issuer.address)
         if record.ever_accredited:
@@ -103,12 +111,12 @@ def ensure_identity(runtime: Runtime, issuer: Issuer, *, record_on_chain: bool =
 
 
 def ensure_identities(runtime: Runtime) -> None:
-    """Give every issuer this service holds keys for a signing identity (the upgrade of
-    issuers from before signatures). Issuers whose key password is not configured stay
-    unsigned, with a warning."""
+    """Give every issuer a signing identity (the upgrade of issuers from before signatures).
+    An issuer stays unsigned, with a warning, when no key password is configured or when its
+    new DID could not be recorded on chain (no admin key for an accredited issuer)."""
     store = runtime.store()
     for issuer in store.list_issuers():
-        if issuer.did or not issuer.keystore:
+        if issuer.did:
             continue
         try:
             ensure_identity(runtime, issuer)

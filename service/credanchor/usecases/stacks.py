@@ -117,9 +117,9 @@ def _issuers_by_did(runtime: Runtime, body: Any) -> Any:
     """``body`` with each accepted issuer given as a bare address replaced by the DID the
     chain records for that account (its signing DID; its did:pkh if it has none)."""
     rule = body.get("rule") if isinstance(body, Mapping) else None
-    named = rule.get("acceptedIssuers") if isinstance(rule, Mapping) else None
-    if not isinstance(named, list):
+    if not isinstance(rule, Mapping) or not isinstance(rule.get("acceptedIssuers"), list):
         return body
+    named = rule["acceptedIssuers"]
     dids = []
     for value in named:
         if isinstance(value, str) and not value.startswith("did:"):
