@@ -58,6 +58,7 @@ def rows(store):
 def check_signed_row(row, issuer_id: int) -> dict:
     cid, chash, doc, list_no, index = row
     credential = json.loads(doc)
+    assert credential["id"] == cid
     # The hash anchored is the hash of the signed document, signature included.
     assert keccak256(doc.encode()) == chash == credential_hash(credential)
     assert canonicalize(credential).decode() == doc
@@ -134,7 +135,7 @@ def test_an_unsigned_issuer_issues_as_before(store, issuer):
     legacy = IssuerProfile(address=PROFILE.address, chain_id=31337, name=PROFILE.name)
     assert legacy.legacy and legacy.did.startswith("did:pkh:eip155:31337:")
     issue(store, issuer, legacy, sample_items(2), max_items=10)
-    for cid, chash, doc, list_no, index in rows(store):
+    for _, chash, doc, list_no, index in rows(store):
         credential = json.loads(doc)
         assert "proof" not in credential and "credentialStatus" not in credential
         assert (list_no, index) == (None, None)
