@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from credanchor.chain.keys import load_keystore
+from credanchor.core.multikey import decode_secret_multibase
+from credanchor.usecases.issuer_identity import key_ring
 from credanchor.web import create_app
 from kit.chain import key_hex
 from kit.service import KEYSTORE_PASSWORD, deploy_service
@@ -107,6 +109,13 @@ def test_no_key_or_api_key_in_logs_ledger_or_data_dir(node, tmp_path, caplog):
         signer = load_keystore(path, KEYSTORE_PASSWORD)
         assert signer.address == issuer.address
         secrets[f"private key of {issuer.name}"] = key_hex(signer)
+        # Its Ed25519 signing key (issue 14): encrypted beside it, under the same password.
+        assert issuer.did and issuer.did.startswith("did:key:")
+        ed25519 = key_ring(rt, issuer).load_current(KEYSTORE_PASSWORD)
+        assert issuer.did == ed25519.did
+        secrets[f"Ed25519 key of {issuer.name}"] = decode_secret_multibase(
+            ed25519.secret_multibase()).hex()
+        secrets[f"Ed25519 multikey of {issuer.name}"] = ed25519.secret_multibase()
     assert stat.S_IMODE((data / "keys").stat().st_mode) == 0o700
 
     # API keys are stored as SHA-256 digests, and only so.
