@@ -87,26 +87,31 @@ class Issuance:
                            index).to_json()
 
     def finish(self, credential: dict[str, Any], slot: StatusSlot | None,
-               created: str | None = None) -> dict[str, Any]:
+               created: str | None = None, *, proof_id: str | None = None) -> dict[str, Any]:
         """The credential as it is stored and hashed: with its status entry and signature
         when the issuer signs (``slot`` required then), unchanged otherwise. Modifies and
-        returns ``credential``."""
+        returns ``credential``. ``proof_id``: see :meth:`sign`."""
         credential.pop("proof", None)
         if not self.signs:
             return credential
         if slot is None:
             raise ValueError("a signed credential needs its status list slot")
         credential["credentialStatus"] = self.status_entry(slot)
-        return self.sign(credential, created)
+        return self.sign(credential, created, proof_id=proof_id)
 
-    def sign(self, document: Mapping[str, Any], created: str | None = None) -> dict[str, Any]:
+    def sign(self, document: Mapping[str, Any], created: str | None = None, *,
+             proof_id: str | None = None) -> dict[str, Any]:
         """``document`` with ``proof`` = ``[its DataIntegrityProof]`` (any earlier proof
-        dropped: the signature is the first proof, the anchor proof comes after it)."""
+        dropped: the signature is the first proof, the anchor proof comes after it).
+
+        The proof's ``id`` is a fresh random ``urn:uuid`` unless ``proof_id`` is given: only
+        reproducible output (the golden worked example of docs/proof-format.md) passes one,
+        since two signatures with one id would make ``previousProof`` ambiguous."""
         unsigned = {k: v for k, v in document.items() if k != "proof"}
         proof = create_proof(
             unsigned, self.key(), verification_method=self.verification_method,
             created=created or self.created_at(),
-            proof_id="urn:uuid:" + str(uuid.UUID(bytes=os.urandom(16), version=4)),
+            proof_id=proof_id or "urn:uuid:" + str(uuid.UUID(bytes=os.urandom(16), version=4)),
         )
         unsigned["proof"] = [proof]
         return unsigned
