@@ -166,6 +166,13 @@ def test_a_list_path_that_is_not_numbers_is_a_404_problem(client, auth, runtime)
     for path in ("/status/one/1", "/status/1/-1", "/status/1/1.0", "/status/1", "/status/²/1"):
         resp = client.get(path)
         assert resp.status_code == 404 and resp.mimetype == PROBLEM, path
+    # Even when a browser asks for HTML: a list URL that is malformed is data, not a page
+    # (the OpenAPI fuzzing found /status/1/null%2Cnull answered with the HTML 404 page).
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    for path in ("/status/1/null%2Cnull", "/status/one/1", "/issuers/a%2Fb/did.json",
+                 "/issuers/x/y/did.json"):
+        resp = client.get(path, headers=browser)
+        assert resp.status_code == 404 and resp.mimetype == PROBLEM, path
 
 
 def test_an_issuer_without_a_signing_identity_has_no_list(client, runtime):

@@ -50,19 +50,29 @@ def _public(body: dict[str, Any], mimetype: str) -> Response:
     return resp
 
 
-@bp.get("/status/<int:issuer_id>/<int:list_no>")
-def status_list(issuer_id: int, list_no: int) -> Response:
-    return _public(status_list_document(get_runtime(), issuer_id, list_no), STATUS_LIST_TYPE)
+#: An issuer id or list number in a path: canonical ASCII decimal, within SQLite's integer
+#: range. The routes take any text and check it here, so that a malformed one is a 404
+#: problem+json like an unknown one (a routing 404 would be an HTML page for a browser's
+#: Accept header), and nothing else reaches the ledger.
+_NUMBER = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)
 
 
-#: An issuer id as it appears in a did:web path: canonical ASCII decimal, within SQLite's
-#: integer range (anything else is no issuer's, and must not reach the ledger lookup).
-_ISSUER_SLUG = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)
+def _number(text: str, what: str) -> int:
+    if _NUMBER.fullmatch(text) is None:
+        raise NotFound(f"no such {what}")
+    return int(text)
+
+
+@bp.get("/status/<issuer_id>/<list_no>")
+def status_list(issuer_id: str, list_no: str) -> Response:
+    document = status_list_document(get_runtime(), _number(issuer_id, "status list"),
+                                    _number(list_no, "status list"))
+    return _public(document, STATUS_LIST_TYPE)
 
 
 def _did_document(slug: str | None, path: str) -> Response:
-    if slug is not None and _ISSUER_SLUG.fullmatch(slug) is None:
-        raise NotFound("no such DID document")
+    if slug is not None:
+        _number(slug, "DID document")  # what find_issuer_by_did_path may safely look up
     runtime = get_runtime()
     issuer = find_issuer_by_did_path(runtime, slug)
     # Serve a document only at the URL its DID resolves to: issuer 1 is did:web:<host>, so
@@ -81,6 +91,6 @@ def well_known_did() -> Response:
     return _did_document(None, "/.well-known/did.json")
 
 
-@bp.get("/issuers/<slug>/did.json")
+@bp.get("/issuers/<path:slug>/did.json")
 def issuer_did(slug: str) -> Response:
     return _did_document(slug, f"/issuers/{slug}/did.json")
