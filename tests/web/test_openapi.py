@@ -24,7 +24,8 @@ def openapi_path(rule: str) -> str:
 def test_every_api_route_is_documented_and_nothing_else(app, spec):
     routes = {}
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/") or rule.rule in ("/healthz", "/openapi.json"):
+        if (rule.rule.startswith("/api/") or rule.rule in ("/healthz", "/openapi.json")
+                or rule.endpoint.startswith("published.")):
             methods = {m.lower() for m in rule.methods} - {"head", "options"}
             routes.setdefault(openapi_path(rule.rule), set()).update(methods)
     documented = {p: set(ops) for p, ops in spec["paths"].items()}
@@ -65,7 +66,7 @@ def test_responses_match_the_document(client, auth, runtime, spec):
           "/api/v1/batches/{batch_id}/revoke", "post")
     check(spec, client.get("/api/v1/issuers"), "/api/v1/issuers", "get")
     check(spec, client.get("/healthz"), "/healthz", "get")
-    h = doc["proof"][0]["credentialHash"]
+    h = doc["proof"][-1]["credentialHash"]  # the anchor proof follows the signature
     check(spec, client.get(f"/api/v1/credentials/by-hash/{h}/status"),
           "/api/v1/credentials/by-hash/{hexhash}/status", "get")
     # error paths are documented too
@@ -75,3 +76,36 @@ def test_responses_match_the_document(client, auth, runtime, spec):
           "/api/v1/verify", "post")
     check(spec, client.get("/api/v1/credentials/by-hash/0x12/status"),
           "/api/v1/credentials/by-hash/{hexhash}/status", "get")
+
+
+def test_published_documents_and_host_refusals_match_the_document(client, auth, runtime, spec):
+    """The status list, its 404, and a refused Host (any route answers it, before routing)."""
+    client.post("/api/v1/credentials", json=sample_items(1), headers=auth)
+    check(spec, client.get("/status/1/1"), "/status/{issuer_id}/{list_no}", "get")
+    check(spec, client.get("/status/1/9"), "/status/{issuer_id}/{list_no}", "get")
+    check(spec, client.get("/.well-known/did.json"), "/.well-known/did.json", "get")  # did:key
+    check(spec, client.get("/issuers/2/did.json"), "/issuers/{slug}/did.json", "get")
+    evil = {"Host": "evil.example"}
+    for path, method in (("/healthz", "get"), ("/status/{issuer_id}/{list_no}", "get"),
+                         ("/api/v1/verify", "post")):
+        url = path.replace("{issuer_id}", "1").replace("{list_no}", "1")
+        resp = client.open(url, method=method.upper(), headers=evil)
+        check(spec, resp, path, method)
+        assert resp.get_json(force=True)["code"] == "untrusted-host"
+    assert all("400" in op["responses"] for ops in spec["paths"].values() for op in ops.values())
+
+
+def test_did_web_documents_match_the_document(tmp_path):
+    from credanchor.usecases.container import Runtime
+    from credanchor.web import create_app
+    from kit.settings import make_settings
+
+    rt = Runtime.open(make_settings(tmp_path / "d", public_url="https://badges.example.org"))
+    try:
+        c = create_app(runtime=rt).test_client()
+        spec = c.get("/openapi.json").get_json()
+        resp = c.get("/.well-known/did.json")
+        assert resp.status_code == 200
+        check(spec, resp, "/.well-known/did.json", "get")
+    finally:
+        rt.close()

@@ -1,5 +1,5 @@
-"""The operator's commands for issuers and the contract: ``issuer add|key|list|fund|suspend|
-reactivate``, ``deploy`` and ``config``.
+"""The operator's commands for issuers and the contract: ``issuer add|key|list|show|rotate-key|
+fund|suspend|reactivate``, ``deploy`` and ``config``.
 
 Thin: parse, call :mod:`credanchor.usecases.issuers`, print.
 """
@@ -82,10 +82,85 @@ def issuer_list(obj: Ctx, as_json: bool) -> None:
     for i in runtime.store().list_issuers():
         facts = runtime.chain.issuer_facts(i.address)
         row = {"id": i.id, "name": i.name, "address": i.address, "status": i.status,
-               "accredited": facts.active, "onChainName": facts.name}
+               "accredited": facts.active, "onChainName": facts.name, "did": i.did}
         click.echo(json.dumps(row) if as_json else printable(
                    f"{i.id:>3}  {i.address}  {i.status:<9}  "
                    f"{'accredited' if facts.active else 'NOT accredited':<14}  {i.name}"))
+
+
+@issuer.command("show")
+@click.argument("issuer_ref")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@click.pass_obj
+@handle_errors
+def issuer_show(obj: Ctx, issuer_ref: str, as_json: bool) -> None:
+    """Show an issuer (id or address): its signing DID, where its DID document and status
+    lists are served, and its signing keys.
+
+    \b
+    Example:
+      credanchor issuer show 1
+    """
+    from credanchor.core.timefmt import format_datetime
+    from credanchor.errors import KeyUnavailable
+    from credanchor.usecases.issuer_identity import key_ring, public_base_url
+
+    runtime = obj.runtime()
+    found = runtime.store().find_issuer(issuer_ref)
+    keys: list[dict[str, str | None]] = []
+    if found.did:
+        try:
+            keys = [{"publicKeyMultibase": k.public_multibase,
+                     "created": format_datetime(k.created),
+                     "retired": format_datetime(k.retired) if k.retired else None}
+                    for k in key_ring(runtime, found).list_keys()]
+        except KeyUnavailable as exc:  # the ring is gone or unreadable: say so, show the rest
+            click.echo(printable(f"warning: {exc.detail}"), err=True)
+    did_document = None
+    if found.did and found.did.startswith("did:web:"):
+        from credanchor.core.multikey import did_web_url
+
+        did_document = did_web_url(found.did)
+    row = {"id": found.id, "name": found.name, "address": found.address,
+           "status": found.status, "did": found.did, "didDocument": did_document,
+           "statusLists": f"{public_base_url(runtime)}/status/{found.id}/" if found.did else None,
+           "keys": keys}
+    if as_json:
+        click.echo(json.dumps(row))
+        return
+    click.echo(printable(f"issuer {found.id}: {found.name} ({found.address}), {found.status}"))
+    click.echo(printable(f"did: {found.did or 'none: unsigned badges, named by did:pkh'}"))
+    if did_document:
+        click.echo(printable(f"DID document: {did_document}"))
+    if row["statusLists"]:
+        click.echo(printable(f"status lists: {row['statusLists']}<n>"))
+    for k in keys:
+        state = f"retired {k['retired']}" if k["retired"] else "current"
+        click.echo(printable(f"key {k['publicKeyMultibase']}  created {k['created']}  {state}"))
+
+
+@issuer.command("rotate-key")
+@click.argument("issuer_ref")
+@click.pass_obj
+@handle_errors
+def issuer_rotate_key(obj: Ctx, issuer_ref: str) -> None:
+    """Give a did:web issuer (id or address) a new signing key; the old one is retired now and
+    stays in its DID document, so the badges it signed keep verifying. A did:key issuer cannot
+    rotate: its DID is its key.
+
+    \b
+    Example:
+      credanchor issuer rotate-key 1
+    """
+    from credanchor.usecases.issuer_identity import rotate_key
+
+    runtime = obj.runtime()
+    found = runtime.store().find_issuer(issuer_ref)
+    info = rotate_key(runtime, found)
+    click.echo(printable(f"issuer {found.id} ({found.did}) now signs with key "
+                         f"{info.public_multibase}; the previous key is retired"))
+    click.echo("restart a running credanchor service so that it signs with the new key",
+               err=True)
 
 
 @issuer.command("fund")

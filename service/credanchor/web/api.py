@@ -26,7 +26,7 @@ from credanchor.usecases import revocation
 from credanchor.usecases import stacks as stacking
 from credanchor.usecases.issuing import issue_request
 from credanchor.usecases.revocation import reason_code
-from credanchor.web import get_runtime
+from credanchor.web import get_runtime, published
 from credanchor.web.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -423,10 +423,13 @@ def init_app(app: Flask) -> None:
     # One limiter per app (per process under gunicorn: limits are per worker, in memory).
     limiter = Limiter(key_func=get_remote_address, app=app, storage_uri="memory://")
     app.register_blueprint(bp)
+    # Status lists and DID documents (web.published): public, under the same limit.
+    app.register_blueprint(published.bp)
     # The limit is checked inside the wrapper flask-limiter returns, so that wrapper must be
     # the registered view.
-    for view in (verify, issuers, public_status):
-        endpoint = f"api.{view.__name__}"
+    endpoints = [f"api.{view.__name__}" for view in (verify, issuers, public_status)]
+    endpoints += ["published.status_list", "published.well_known_did", "published.issuer_did"]
+    for endpoint in endpoints:
         app.view_functions[endpoint] = limiter.limit(rate)(  # type: ignore[assignment]
             app.view_functions[endpoint])
     app.add_url_rule("/healthz", "healthz", healthz)

@@ -1,7 +1,9 @@
-"""The OpenAPI 3.1 description of ``/api/v1``, ``/healthz`` and ``/openapi.json``.
+"""The OpenAPI 3.1 description of ``/api/v1``, ``/healthz``, ``/openapi.json`` and what the
+service publishes for verifiers (status lists, did:web documents: web.published).
 
-Kept true by tests/web/test_openapi.py: every Flask route under /api/v1 must be described
-here, and the test client's responses are validated against the schemas below.
+Kept true by tests/web/test_openapi.py: every Flask route under /api/v1 and every published
+document must be described here, and the test client's responses are validated against the
+schemas below.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ def _problem(description: str) -> dict[str, Any]:
 
 def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _did_json(schema: dict[str, Any], description: str = "The DID document") -> dict[str, Any]:
+    return {"description": description, "content": {"application/did+json": {"schema": schema}}}
 
 
 AUTH_ERRORS = {
@@ -52,14 +58,16 @@ def openapi_document() -> dict[str, Any]:
     stack_param = {"name": "stack_id", "in": "path", "required": True,
                    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
                    "example": "data-analyst"}
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "credanchor API",
             "version": __version__,
             "description": "Issue Open Badges 3.0 micro-credentials anchored on an Ethereum "
                            "chain, and verify them. Issuer endpoints take `Authorization: Bearer "
-                           "<API key>`; /verify, /issuers and /healthz are public.",
+                           "<API key>`; /verify, /issuers and /healthz are public, as are the status lists and "
+                           "DID documents the service publishes. Any route answers 400 "
+                           "`untrusted-host` to a Host header it does not serve.",
         },
         "servers": [{"url": "/"}],
         "paths": {
@@ -312,6 +320,51 @@ def openapi_document() -> dict[str, Any]:
                         "429": _problem("Rate limited")},
                 },
             },
+            "/status/{issuer_id}/{list_no}": {
+                "get": {
+                    "summary": "An issuer's signed revocation status list (public; CORS enabled)",
+                    "description": "The BitstringStatusListCredential a badge's "
+                                   "`credentialStatus.statusListCredential` names: issued and "
+                                   "signed (eddsa-rdfc-2022) by the badges' issuer DID; a bit is "
+                                   "set once the revocation of its badge, or of its batch, is "
+                                   "confirmed on chain. `Cache-Control: public, max-age=60`.",
+                    "parameters": [
+                        {"name": "issuer_id", "in": "path", "required": True,
+                         "schema": {"type": "integer", "minimum": 1}},
+                        {"name": "list_no", "in": "path", "required": True,
+                         "schema": {"type": "integer", "minimum": 1}},
+                    ],
+                    "responses": {
+                        "200": _json(ref("StatusListCredential"), "The signed status list"),
+                        "404": _problem("No such issuer or list, or an issuer that does not "
+                                        "sign"),
+                        "429": _problem("Rate limited"),
+                    },
+                },
+            },
+            "/.well-known/did.json": {
+                "get": {
+                    "summary": "The DID document of issuer 1 when it is did:web:<host> (public)",
+                    "responses": {
+                        "200": _did_json(ref("DidDocument")),
+                        "404": _problem("Issuer 1 is not a did:web issuer of this host"),
+                        "429": _problem("Rate limited"),
+                    },
+                },
+            },
+            "/issuers/{slug}/did.json": {
+                "get": {
+                    "summary": "The DID document of issuer n, did:web:<host>:issuers:n (public)",
+                    "parameters": [{"name": "slug", "in": "path", "required": True,
+                                    "description": "the issuer id",
+                                    "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"}}],
+                    "responses": {
+                        "200": _did_json(ref("DidDocument")),
+                        "404": _problem("No did:web issuer has its document here"),
+                        "429": _problem("Rate limited"),
+                    },
+                },
+            },
             "/healthz": {
                 "get": {
                     "summary": "Database, chain, backlog and last anchor",
@@ -328,6 +381,25 @@ def openapi_document() -> dict[str, Any]:
             "schemas": SCHEMAS,
         },
     }
+    _add_untrusted_host(document["paths"])
+    return document
+
+
+UNTRUSTED_HOST = "the Host header names a host the service does not answer to (code " \
+                 "`untrusted-host`, before anything else runs; see docs/api.md)"
+
+
+def _add_untrusted_host(paths: dict[str, Any]) -> None:
+    """Every route answers 400 untrusted-host (web.hosts.HostGuard): say so on each one,
+    beside the operation's own 400 where it has one."""
+    for operations in paths.values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            if "400" in responses:
+                responses["400"] = _problem(f"{responses['400']['description']}; or "
+                                            f"{UNTRUSTED_HOST}")
+            else:
+                responses["400"] = _problem(UNTRUSTED_HOST[0].upper() + UNTRUSTED_HOST[1:])
 
 
 NULLABLE_STR = {"type": ["string", "null"]}
@@ -523,6 +595,52 @@ SCHEMAS: dict[str, Any] = {
                                "status": NULLABLE_STR, "usable": {"type": "boolean"},
                                "requirement": NULLABLE_STR,
                                "problems": {"type": "array", "items": {"type": "string"}}}}},
+        },
+    },
+    "StatusListCredential": {
+        "type": "object",
+        "description": "W3C Bitstring Status List v1.0; see docs/status-list.md",
+        "required": ["@context", "id", "type", "issuer", "validFrom", "credentialSubject",
+                     "proof"],
+        "properties": {
+            "@context": {"type": "array", "items": {"type": "string"}},
+            "id": {"type": "string", "description": "exactly the URL the badges name"},
+            "type": {"type": "array", "items": {"type": "string"},
+                     "contains": {"const": "BitstringStatusListCredential"}},
+            "issuer": {"type": "string", "description": "the badges' issuer DID"},
+            "validFrom": {"type": "string", "format": "date-time",
+                          "description": "when the list last changed"},
+            "credentialSubject": {
+                "type": "object", "required": ["id", "type", "statusPurpose", "encodedList"],
+                "properties": {"id": {"type": "string"},
+                               "type": {"const": "BitstringStatusList"},
+                               "statusPurpose": {"const": "revocation"},
+                               "encodedList": {"type": "string", "pattern": "^u[A-Za-z0-9_-]+$"}},
+            },
+            "proof": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["type", "cryptosuite", "verificationMethod",
+                                               "proofPurpose", "proofValue"],
+                "properties": {"type": {"const": "DataIntegrityProof"},
+                               "cryptosuite": {"const": "eddsa-rdfc-2022"}}}},
+        },
+    },
+    "DidDocument": {
+        "type": "object",
+        "description": "DID Core: the issuer's Ed25519 Multikeys (retired ones with `revoked`, "
+                       "outside `assertionMethod`) and its anchoring account as a CAIP-10 "
+                       "`blockchainAccountId`",
+        "required": ["@context", "id", "verificationMethod", "assertionMethod"],
+        "properties": {
+            "@context": {"type": "array", "items": {"type": "string"}},
+            "id": {"type": "string", "pattern": "^did:web:"},
+            "verificationMethod": {"type": "array", "items": {
+                "type": "object", "required": ["id", "type", "controller"],
+                "properties": {"id": {"type": "string"}, "type": {"type": "string"},
+                               "controller": {"type": "string"},
+                               "publicKeyMultibase": {"type": "string"},
+                               "blockchainAccountId": {"type": "string"},
+                               "revoked": {"type": "string", "format": "date-time"}}}},
+            "assertionMethod": {"type": "array", "items": {"type": "string"}},
         },
     },
     "Health": {
