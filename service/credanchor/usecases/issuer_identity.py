@@ -150,12 +150,18 @@ def did_document_for(runtime: Runtime, issuer: Issuer) -> dict[str, Any]:
 def find_issuer_by_did_path(runtime: Runtime, slug: str | None) -> Issuer:
     """The did:web issuer whose document lives at ``/issuers/<slug>/did.json`` (slug None:
     ``/.well-known/did.json``, issuer 1)."""
-    issuer_id = 1 if slug is None else (int(slug) if slug.isdigit() else 0)
+    plain = slug is not None and slug.isascii() and slug.isdigit() and len(slug) <= 12
+    issuer_id = 1 if slug is None else (int(slug) if plain else 0)
     try:
         issuer = runtime.store().get_issuer(issuer_id)
     except NotFound:
         raise NotFound("no such DID document") from None
-    if not issuer.did or not issuer.did.startswith("did:web:"):
+    # Served only where its DID says it is: issuer 1 at /.well-known, issuer n at /issuers/n.
+    expected = (did_web_from_url(_web_base(runtime) or "https://invalid.invalid")
+                if slug is None else None)
+    if not issuer.did or not issuer.did.startswith("did:web:") or (
+            slug is None and issuer.did != expected) or (
+            slug is not None and not issuer.did.endswith(f":issuers:{issuer_id}")):
         raise NotFound("no such DID document")
     return issuer
 
