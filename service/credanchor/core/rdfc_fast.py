@@ -399,10 +399,16 @@ def _label(g: _Graph) -> str | None:
         if o[0] == "_" and o != s:
             mentions.setdefault(o, []).append(quad)
     by_hash: dict[str, list[str]] = {}
-    no_names: dict[str, str] = {}
     sha256 = hashlib.sha256
     for b, quads in mentions.items():
-        lines = sorted([_line(s, p, o, b, no_names, "_:z") for s, p, o in quads])
+        lines = []
+        for s, p, o in quads:  # _line(s, p, o, b, {}, "_:z"), inlined: this is the hot loop
+            if s[0] == "_":
+                s = "_:a" if s == b else "_:z"
+            if o[0] == "_":
+                o = "_:a" if o == b else "_:z"
+            lines.append(f"{s} {p} {o} .\n")
+        lines.sort()
         by_hash.setdefault(sha256("".join(lines).encode("utf-8")).hexdigest(), []).append(b)
     canonical: dict[str, str] = {}
     order = sorted(by_hash)
