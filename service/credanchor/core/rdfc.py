@@ -313,7 +313,7 @@ def canonical_nquads(document: Mapping[str, Any], *, loader: ContextLoader | Non
     """RDFC-1.0 canonical N-Quads of a JSON-LD document (UTF-8 text, one quad per line).
 
     credanchor's own document shapes go through credanchor.core.rdfc_fast (byte-identical to
-    the reference, well over a hundred times faster); everything else, and anything it does
+    the reference, about a hundred times faster); everything else, and anything it does
     not recognise exactly, through :func:`reference`. Any loader serves the same bundled
     contexts (extra contexts cannot replace them), so the fast path holds whatever ``loader``
     is.

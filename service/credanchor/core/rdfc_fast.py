@@ -2,17 +2,22 @@
 
 General JSON-LD processing (pyld, credanchor.core.rdfc.reference) spends milliseconds per badge
 processing contexts. For the few document shapes credanchor builds — the Open Badges 3.0
-credential of credanchor.core.credentials.build_credential and the proof options of a Data Integrity
-proof over it — the RDF is known in advance: this module maps those shapes straight to quads,
-using the IRIs the bundled VC 2.0 and OB 3.0.3 contexts give their terms, and then runs RDFC-1.0
-(first-degree hashes, canonical labels, sorted canonical N-Quads) on the handful of blank nodes.
+credential of credanchor.core.credentials.build_credential, with or without the
+BitstringStatusListEntry a signing issuer adds (credanchor.issuing.signing), the
+BitstringStatusListCredential of credanchor.core.statuslist (VC 2.0 context only), and the proof
+options of a Data Integrity proof over either (with ``id`` and ``previousProof``) — the RDF is
+known in advance: this module maps those shapes straight to quads, using the IRIs the bundled
+VC 2.0 and OB 3.0.3 contexts give their terms, and then runs RDFC-1.0 (first-degree hashes,
+canonical labels, sorted canonical N-Quads) on the handful of blank nodes.
 
 :func:`canonical_nquads` returns ``None`` for anything it does not recognise exactly (another
 context, an unknown member, a value of an unexpected type, a string or IRI the reference would
 refuse, blank nodes that only the N-degree hash could order) so the caller falls back to the
 reference. It must be byte-identical to the reference wherever it answers: tests/core/
-test_rdfc_fast.py cross-checks every shape, Hypothesis-generated content and look-alike blank
-nodes against it.
+test_rdfc_fast.py and test_rdfc_fast_signed.py cross-check every shape the builders make,
+Hypothesis-generated content and look-alike blank nodes against it, and
+credanchor.core.rdfc.canonical_nquads recomputes a sample of its answers with the reference in
+production.
 """
 
 from __future__ import annotations
