@@ -3,6 +3,7 @@ comparisons with peers and writes JSON; bench/workloads.py holds its child-proce
 
     python bench/micro.py merkle --bench 1000000             # the Merkle tree (core.merkle)
     python bench/micro.py offline --bench 20000 [--batch N]  # offline verification, one core
+    python bench/micro.py signed --bench 2000                # per signed badge: issue, verify
 
 They used to be ``python -m credanchor.core.merkle --bench`` and ``python -m
 credanchor.verify.offline --bench``; benchmarks live here so the core carries no mains.
@@ -115,6 +116,36 @@ def bench_offline(n: int, batch: int) -> None:
         )
 
 
+def bench_signed(n: int) -> None:
+    """Per signed badge on one core: build + status entry + sign + hash (``items.build_rows``),
+    then parse + ``dataintegrity.verify`` (did:key, offline); best of three rounds each."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from credanchor.core.dataintegrity import verify
+    from credanchor.core.hashing import loads_strict
+    from credanchor.issuing.items import build_rows
+    from workloads import items, signing_issuance
+
+    issuance = signing_issuance()
+    its = list(items(n))
+    slots = [(1 + i // 131_072, i % 131_072) for i in range(n)]
+    build_rows(its[:50], issuance, slots=slots[:50])  # imports, caches, the first cross-check
+    rounds = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        rows = build_rows(its, issuance, slots=slots)
+        rounds.append(time.perf_counter() - t0)
+    print(f"build + sign + hash  {min(rounds) / n * 1e6:6.0f} us per badge (n={n:,}, best of 3)")
+    blobs = [r[2].encode() for r in rows[:1000]]
+    rounds = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for b in blobs:
+            assert verify(loads_strict(b)).verified
+        rounds.append(time.perf_counter() - t0)
+    print(f"parse + verify       {min(rounds) / len(blobs) * 1e6:6.0f} us per badge "
+          f"(n={len(blobs):,}, best of 3)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python bench/micro.py",
@@ -128,9 +159,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     offline = sub.add_parser("offline", help="offline verification")
     offline.add_argument("--bench", type=int, metavar="N", required=True, help="verifications")
     offline.add_argument("--batch", type=int, default=4096, help="batch size (proof depth)")
+    signed = sub.add_parser("signed", help="signing and verifying a signed badge")
+    signed.add_argument("--bench", type=int, metavar="N", required=True, help="badges")
     args = parser.parse_args(argv)
     if args.what == "merkle":
         bench_merkle(args.bench)
+    elif args.what == "signed":
+        bench_signed(args.bench)
     else:
         bench_offline(args.bench, args.batch)
     return 0

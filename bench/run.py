@@ -14,6 +14,10 @@ bench/results-quick.json with --quick). Sections:
             (credanchor.issuing.bulk), and the OpenAttestation CLI `wrap` on as many equivalent documents
   merkle    our MerkleTree against @openzeppelin/merkle-tree on the same leaves (roots asserted)
   offline   offline verification per second on one core
+  signed    what a signing issuer does (eddsa-rdfc-2022 + status entry on every badge): the
+            pipeline for 100k/1M beside OA `wrap` (the pipeline section's run, or its own),
+            offline verification with the signature per core, and signed badges per core beside
+            Digital Bazaar's @digitalbazaar/vc issue() (bench/peers/dbvc_issue.mjs)
   chain     anvil + gunicorn + worker: N credentials posted until all are anchored (end to end);
             /api/v1/verify under concurrent load; scripts/verify.py on the files;
             scripts/audit.py on a ledger of 1,000,000 credentials
@@ -44,7 +48,7 @@ import harness  # noqa: E402
 
 WORKLOADS = [sys.executable, str(ROOT / "bench" / "workloads.py")]
 NODE = shutil.which("node") or "node"
-SECTIONS = ("gas", "pipeline", "merkle", "offline", "chain")
+SECTIONS = ("gas", "pipeline", "merkle", "offline", "signed", "chain")
 
 FULL = {
     "pipeline": [10_000, 100_000, 1_000_000],
@@ -55,6 +59,11 @@ FULL = {
     "load_requests": 20_000,
     "load_seconds": 60.0,
     "audit": 1_000_000,
+    "signed_pipeline": [100_000, 1_000_000],
+    "signed_oa_wrap": [100_000],
+    "signed_offline": 20_000,
+    "sign": 10_000,
+    "dbvc_issue": 500,
 }
 QUICK = {
     "pipeline": [10_000],
@@ -65,6 +74,11 @@ QUICK = {
     "load_requests": 1_000,
     "load_seconds": 15.0,
     "audit": 20_000,
+    "signed_pipeline": [10_000],
+    "signed_oa_wrap": [10_000],
+    "signed_offline": 2_000,
+    "sign": 2_000,
+    "dbvc_issue": 100,
 }
 
 TARGETS = {
@@ -76,6 +90,11 @@ TARGETS = {
     "offline_per_s_core": 10_000.0,
     "verify_api_rps": 500.0,
     "audit_1m_s": 120.0,
+    "signed_oa_wrap_ratio": 3.0,
+    "signed_1m_s": 120.0,
+    "signed_1m_mem_mb": 2048.0,
+    "signed_offline_per_s_core": 3_000.0,
+    "signed_vs_dbvc_ratio": 30.0,
 }
 
 
@@ -124,7 +143,13 @@ def _oa_raw(i: int) -> dict[str, Any]:
     }
 
 
+# OA wrap figures of this run by size: the signed section reuses the pipeline section's.
+_OA_WRAP: dict[int, dict[str, Any]] = {}
+
+
 def oa_wrap(n: int, work: Path) -> dict[str, Any]:
+    if n in _OA_WRAP:
+        return _OA_WRAP[n]
     raw, out = work / f"oa-raw-{n}", work / f"oa-out-{n}"
     raw.mkdir()
     out.mkdir()
@@ -138,7 +163,8 @@ def oa_wrap(n: int, work: Path) -> dict[str, Any]:
     shutil.rmtree(out)
     if r.returncode != 0 or wrapped != n:
         raise RuntimeError(f"OA wrap failed ({r.returncode}, {wrapped}/{n}): {r.stderr[-1500:]}")
-    return {"n": n, "seconds": r.seconds, "per_s": n / r.seconds, "rss_mb": r.max_rss_mb}
+    _OA_WRAP[n] = {"n": n, "seconds": r.seconds, "per_s": n / r.seconds, "rss_mb": r.max_rss_mb}
+    return _OA_WRAP[n]
 
 
 def section_pipeline(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
@@ -171,6 +197,31 @@ def section_merkle(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
 
 def section_offline(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
     return harness.run_measured([*WORKLOADS, "offline", str(cfg["offline"])], timeout=900).json()
+
+
+def section_signed(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
+    ours = {}
+    for n in cfg["signed_pipeline"]:
+        d = Path(tempfile.mkdtemp(prefix="signed-", dir=work))
+        r = harness.run_measured([*WORKLOADS, "signed-pipeline", str(n), "2", str(d)],
+                                 timeout=3600)
+        ours[str(n)] = {**r.json(), "wall_s": r.seconds}
+        shutil.rmtree(d)
+    oa = {str(n): oa_wrap(n, work) for n in cfg["signed_oa_wrap"]}
+    ratios = {n: ours[n]["per_s"] / oa[n]["per_s"] for n in oa if n in ours}
+    offline = harness.run_measured([*WORKLOADS, "offline-signed", str(cfg["signed_offline"])],
+                                   timeout=1800).json()
+    credential = work / "unsigned-credential.json"
+    sign = harness.run_measured([*WORKLOADS, "sign", str(cfg["sign"]), str(credential)],
+                                timeout=1800).json()
+    sys.path.insert(0, str(ROOT / "bench"))
+    from workloads import SEED
+
+    dbvc = harness.run_measured([NODE, str(ROOT / "bench" / "peers" / "dbvc_issue.mjs"),
+                                 str(credential), SEED.hex(), str(cfg["dbvc_issue"])],
+                                timeout=1800).json()
+    return {"pipeline": ours, "oa_wrap": oa, "ratio": ratios, "offline": offline,
+            "sign": sign, "dbvc_issue": dbvc, "sign_ratio": sign["per_s"] / dbvc["per_s"]}
 
 
 def _post_all(dep: harness.Service, n: int) -> list[str]:
@@ -323,7 +374,7 @@ def section_chain(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
 
 RUNNERS: dict[str, Callable[[dict[str, Any], Path], dict[str, Any]]] = {
     "gas": section_gas, "pipeline": section_pipeline, "merkle": section_merkle,
-    "offline": section_offline, "chain": section_chain,
+    "offline": section_offline, "signed": section_signed, "chain": section_chain,
 }
 
 
@@ -384,6 +435,27 @@ def table(res: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("offline verification per core, without / with schema check",
                      f"{_n(o['without_schema']['per_s'])} / {_n(o['with_schema']['per_s'])} per s",
                      f">= {_n(t['offline_per_s_core'])}"))
+    s = res.get("signed")
+    if s:
+        for n, r in s["pipeline"].items():
+            target = (f"<= {t['signed_1m_s']:.0f} s, <= {t['signed_1m_mem_mb']:,.0f} MB"
+                      if n == "1000000" else "")
+            rows.append((f"signed pipeline {int(n):,}: accept + seal (s), per s, peak MB",
+                         f"{r['accept_s']:.1f} + {r['seal_s']:.1f} = {r['total_s']:.1f} s, "
+                         f"{_n(r['per_s'])}/s, {_n(r['rss_total_mb'])} MB", target))
+        for n, ratio in s["ratio"].items():
+            rows.append((f"signed pipeline / OA wrap, {int(n):,} (OA {_n(s['oa_wrap'][n]['per_s'])}/s)",
+                         f"{ratio:.1f}x",
+                         f">= {t['signed_oa_wrap_ratio']:.0f}x" if n == "100000" else ""))
+        o = s["offline"]
+        rows.append((f"offline verification with signature per core ({o['n']:,} files)",
+                     f"{_n(o['per_s'])} per s ({o['us_per_file']:.0f} µs each)",
+                     f">= {_n(t['signed_offline_per_s_core'])}"))
+        g, d = s["sign"], s["dbvc_issue"]
+        rows.append(("signed badges per core: ours / @digitalbazaar/vc issue()",
+                     f"{_n(g['per_s'])} / {d['per_s']:,.1f} per s ({g['us_per_badge']:.0f} µs / "
+                     f"{d['ms_per_issue']:.1f} ms) = {s['sign_ratio']:.1f}x",
+                     f">= {t['signed_vs_dbvc_ratio']:.0f}x"))
     c = res.get("chain")
     if c:
         e = c["e2e"]

@@ -6,6 +6,13 @@ reports its own peak memory. Usage: python bench/workloads.py KIND ARGS… → o
   tree HASHES_FILE         credanchor.core.merkle.MerkleTree over the hashes (32 bytes each)
   offline N                offline verification of N credential files on one core
   issue LEDGER ISSUER N    bulk-issue N credentials into an existing ledger (pending)
+  signed-pipeline N WORKERS DIR   pipeline, every credential with its status entry and an
+                           eddsa-rdfc-2022 signature (a did:key issuer), as a signing issuer issues
+  sign N PATH              signed badges per core: build + status entry + sign + hash on one
+                           core (items.build_rows); writes the first unsigned credential to PATH
+                           (the input of bench/peers/dbvc_issue.mjs)
+  offline-signed N         offline verification of N signed, anchored files on one core, the
+                           signature included (verify_offline + dataintegrity.verify)
 """
 
 from __future__ import annotations
@@ -42,7 +49,25 @@ def _rss_mb(*, children: bool = False) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
-def pipeline(n: int, workers: int, directory: str) -> dict[str, Any]:
+#: The bench issuer's Ed25519 seed (a benchmark key, nothing secret).
+SEED = bytes(range(32))
+
+
+def signing_issuance(issuer_id: int = 1) -> Any:
+    """The bench issuer as a signing issuer: did:key, status lists under bench.example."""
+    from credanchor.core.credentials import IssuerProfile
+    from credanchor.core.multikey import Ed25519KeyPair, did_key
+    from credanchor.issuing.signing import Issuance
+
+    key = Ed25519KeyPair.from_seed(SEED)
+    profile = IssuerProfile(address="0x" + "ab" * 20, chain_id=31337, name="Bench Academy",
+                            url="https://bench.example", did=did_key(key.public_key))
+    return Issuance(profile=profile, issuer_id=issuer_id, seed=SEED,
+                    verification_method=key.verification_method,
+                    status_base="https://bench.example")
+
+
+def pipeline(n: int, workers: int, directory: str, *, signed: bool = False) -> dict[str, Any]:
     from credanchor.core.credentials import IssuerProfile
     from credanchor.issuing.anchoring import build_tree
     from credanchor.issuing.bulk import issue_bulk
@@ -51,8 +76,10 @@ def pipeline(n: int, workers: int, directory: str) -> dict[str, Any]:
     store = Store(Path(directory) / "ledger.sqlite")
     address = "0x" + "ab" * 20
     issuer = store.add_issuer(address=address, name="Bench Academy")
-    profile = IssuerProfile(address=address, chain_id=31337, name="Bench Academy",
-                            url="https://bench.example")
+    profile: Any = IssuerProfile(address=address, chain_id=31337, name="Bench Academy",
+                                 url="https://bench.example")
+    if signed:
+        profile = signing_issuance(issuer.id)
     t0 = time.perf_counter()
     result = issue_bulk(store, issuer.id, profile, items(n), workers=workers)
     t1 = time.perf_counter()
@@ -63,7 +90,8 @@ def pipeline(n: int, workers: int, directory: str) -> dict[str, Any]:
     size = Path(directory, "ledger.sqlite").stat().st_size
     store.close()
     parent, worker = _rss_mb(), _rss_mb(children=True)
-    return {"n": n, "workers": workers, "accept_s": t1 - t0, "seal_s": t2 - t1,
+    return {"n": n, "workers": workers, "signed": signed, "accept_s": t1 - t0,
+            "seal_s": t2 - t1,
             "total_s": t2 - t0, "per_s": n / (t2 - t0), "rss_parent_mb": parent,
             "rss_worker_mb": worker,
             "rss_total_mb": parent + (worker * workers if workers > 1 else 0),
@@ -121,6 +149,54 @@ def offline(n: int) -> dict[str, Any]:
     return out
 
 
+def sign(n: int, path: str) -> dict[str, Any]:
+    from credanchor.issuing.items import build_rows
+
+    issuance = signing_issuance()
+    its = list(items(n))
+    slots = [(1 + i // 131_072, i % 131_072) for i in range(n)]
+    build_rows(its[:50], issuance, slots=slots[:50])  # warm-up: imports, caches
+    gc.disable()
+    t0 = time.perf_counter()
+    rows = build_rows(its, issuance, slots=slots)
+    seconds = time.perf_counter() - t0
+    first = json.loads(rows[0][2])
+    first.pop("proof")
+    Path(path).write_text(json.dumps(first))
+    return {"n": n, "seconds": seconds, "per_s": n / seconds,
+            "us_per_badge": 1e6 * seconds / n, "rss_mb": _rss_mb()}
+
+
+def offline_signed(n: int) -> dict[str, Any]:
+    from credanchor.core.dataintegrity import verify
+    from credanchor.core.hashing import loads_strict
+    from credanchor.core.merkle import MerkleTree
+    from credanchor.core.proof import AnchorRef, CredanchorProof, attach_proof
+    from credanchor.issuing.items import build_rows
+    from credanchor.verify.offline import verify_offline
+
+    batch = min(n, 4096)
+    rows = build_rows(list(items(batch)), signing_issuance(),
+                      slots=[(1, i) for i in range(batch)])
+    t = MerkleTree.from_credential_hashes([r[1] for r in rows])
+    when = datetime(2026, 1, 16, tzinfo=UTC)
+    anchor = AnchorRef(31337, "0x" + "cd" * 20, "0x" + "ee" * 32, 1, when, "0x" + "ab" * 20)
+    blobs = [json.dumps(attach_proof(json.loads(r[2]), CredanchorProof(r[1], t.root, tuple(p),
+                                                                       anchor, when))).encode()
+             for r, p in zip(rows, t.iter_proofs(), strict=True)]
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    gc.disable()
+    t0 = time.perf_counter()
+    for i in range(n):
+        doc = loads_strict(blobs[i % batch])
+        report = verify_offline(doc, now, schema=False)
+        signature = verify(doc)
+        assert report.status.value == "VALID" and signature.verified, (report, signature)
+    dt = time.perf_counter() - t0
+    return {"n": n, "seconds": dt, "per_s": n / dt, "us_per_file": 1e6 * dt / n,
+            "file_bytes": len(blobs[0]), "rss_mb": _rss_mb()}
+
+
 def issue(ledger: str, issuer_id: int, n: int, start: int) -> dict[str, Any]:
     from credanchor.core.credentials import IssuerProfile
     from credanchor.issuing.bulk import issue_bulk
@@ -140,6 +216,13 @@ def main(argv: list[str]) -> int:
     if kind == "pipeline":
         directory = args[2] if len(args) > 2 else tempfile.mkdtemp(prefix="bench-pipe-")
         out = pipeline(int(args[0]), int(args[1]), directory)
+    elif kind == "signed-pipeline":
+        directory = args[2] if len(args) > 2 else tempfile.mkdtemp(prefix="bench-pipe-")
+        out = pipeline(int(args[0]), int(args[1]), directory, signed=True)
+    elif kind == "sign":
+        out = sign(int(args[0]), args[1])
+    elif kind == "offline-signed":
+        out = offline_signed(int(args[0]))
     elif kind == "tree":
         out = tree(args[0])
     elif kind == "offline":

@@ -25,7 +25,7 @@ def test_quick_benchmark_runs_every_section(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     results = json.loads(out.read_text())
     assert results["errors"] == {}
-    for section in ("gas", "pipeline", "merkle", "offline", "chain"):
+    for section in ("gas", "pipeline", "merkle", "offline", "signed", "chain"):
         assert section in results, section
     assert set(results["gas"]) >= {"ours", "oa", "eas", "per_credential"}
     assert set(results["gas"]["per_credential"]) == {"1", "1000", "1000000"}
@@ -37,6 +37,10 @@ def test_quick_benchmark_runs_every_section(tmp_path):
     assert results["pipeline"]["ratio"]
     assert results["merkle"]["same_root"] is True
     assert {"without_schema", "with_schema"} <= set(results["offline"])
+    signed = results["signed"]
+    assert signed["pipeline"] and signed["ratio"] and signed["offline"]["per_s"] > 0
+    assert signed["sign"]["per_s"] > 0 and signed["dbvc_issue"]["per_s"] > 0
+    assert signed["oa_wrap"] == {n: results["pipeline"]["oa_wrap"][n] for n in signed["oa_wrap"]}
     assert {"e2e", "verify_api", "verify_script", "audit_script"} <= set(results["chain"])
     assert results["chain"]["verify_api"]["statuses"].get("200", 0) > 0
     # the printed table is the JSON's table

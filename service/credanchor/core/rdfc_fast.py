@@ -2,17 +2,22 @@
 
 General JSON-LD processing (pyld, credanchor.core.rdfc.reference) spends milliseconds per badge
 processing contexts. For the few document shapes credanchor builds — the Open Badges 3.0
-credential of credanchor.core.credentials.build_credential and the proof options of a Data Integrity
-proof over it — the RDF is known in advance: this module maps those shapes straight to quads,
-using the IRIs the bundled VC 2.0 and OB 3.0.3 contexts give their terms, and then runs RDFC-1.0
-(first-degree hashes, canonical labels, sorted canonical N-Quads) on the handful of blank nodes.
+credential of credanchor.core.credentials.build_credential, with or without the
+BitstringStatusListEntry a signing issuer adds (credanchor.issuing.signing), the
+BitstringStatusListCredential of credanchor.core.statuslist (VC 2.0 context only), and the proof
+options of a Data Integrity proof over either (with ``id`` and ``previousProof``) — the RDF is
+known in advance: this module maps those shapes straight to quads, using the IRIs the bundled
+VC 2.0 and OB 3.0.3 contexts give their terms, and then runs RDFC-1.0 (first-degree hashes,
+canonical labels, sorted canonical N-Quads) on the handful of blank nodes.
 
 :func:`canonical_nquads` returns ``None`` for anything it does not recognise exactly (another
 context, an unknown member, a value of an unexpected type, a string or IRI the reference would
 refuse, blank nodes that only the N-degree hash could order) so the caller falls back to the
 reference. It must be byte-identical to the reference wherever it answers: tests/core/
-test_rdfc_fast.py cross-checks every shape, Hypothesis-generated content and look-alike blank
-nodes against it.
+test_rdfc_fast.py and test_rdfc_fast_signed.py cross-check every shape the builders make,
+Hypothesis-generated content and look-alike blank nodes against it, and
+credanchor.core.rdfc.canonical_nquads recomputes a sample of its answers with the reference in
+production.
 """
 
 from __future__ import annotations
@@ -30,20 +35,73 @@ from credanchor.core.rdfc import (
 __all__ = ["canonical_nquads"]
 
 _OB_CONTEXT = [CREDENTIALS_V2, OPEN_BADGES_V3_0_3]
+_VC2_CONTEXT = [CREDENTIALS_V2]
 
 _VC = "https://www.w3.org/2018/credentials#"
 _OB = "https://purl.imsglobal.org/spec/vc/ob/vocab.html#"
 _SCHEMA = "https://schema.org/"
 _SEC = "https://w3id.org/security#"
+_STATUS = "https://www.w3.org/ns/credentials/status#"
 _TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 _DATETIME = "<http://www.w3.org/2001/XMLSchema#dateTime>"
 # The OB 3.0 context spells these XML Schema datatypes with https.
 _ANYURI = "<https://www.w3.org/2001/XMLSchema#anyURI>"
 _BOOLEAN = "<https://www.w3.org/2001/XMLSchema#boolean>"
+_MULTIBASE = "<https://w3id.org/security#multibase>"
+# Predicates and classes as N-Quads terms, built once (the shapes below run per document).
+_OB_Achievement = f"<{_OB}Achievement>"
+_OB_AchievementSubject = f"<{_OB}AchievementSubject>"
+_OB_Criteria = f"<{_OB}Criteria>"
+_OB_Evidence = f"<{_OB}Evidence>"
+_OB_IdentityObject = f"<{_OB}IdentityObject>"
+_OB_Image = f"<{_OB}Image>"
+_OB_OpenBadgeCredential = f"<{_OB}OpenBadgeCredential>"
+_OB_Profile = f"<{_OB}Profile>"
+_OB_achievement = f"<{_OB}achievement>"
+_OB_alignment = f"<{_OB}alignment>"
+_OB_hashed = f"<{_OB}hashed>"
+_OB_identifier = f"<{_OB}identifier>"
+_OB_identityHash = f"<{_OB}identityHash>"
+_OB_identityType = f"<{_OB}identityType>"
+_OB_image = f"<{_OB}image>"
+_OB_narrative = f"<{_OB}narrative>"
+_OB_salt = f"<{_OB}salt>"
+_OB_targetCode = f"<{_OB}targetCode>"
+_SCHEMA_AlignmentObject = f"<{_SCHEMA}AlignmentObject>"
+_SCHEMA_audience = f"<{_SCHEMA}audience>"
+_SCHEMA_description = f"<{_SCHEMA}description>"
+_SCHEMA_genre = f"<{_SCHEMA}genre>"
+_SCHEMA_name = f"<{_SCHEMA}name>"
+_SCHEMA_targetFramework = f"<{_SCHEMA}targetFramework>"
+_SCHEMA_targetName = f"<{_SCHEMA}targetName>"
+_SCHEMA_targetUrl = f"<{_SCHEMA}targetUrl>"
+_SCHEMA_url = f"<{_SCHEMA}url>"
+_SEC_DataIntegrityProof = f"<{_SEC}DataIntegrityProof>"
+_SEC_assertionMethod = f"<{_SEC}assertionMethod>"
+_SEC_cryptosuite = f"<{_SEC}cryptosuite>"
+_SEC_previousProof = f"<{_SEC}previousProof>"
+_SEC_proofPurpose = f"<{_SEC}proofPurpose>"
+_SEC_verificationMethod = f"<{_SEC}verificationMethod>"
+_STATUS_BitstringStatusList = f"<{_STATUS}BitstringStatusList>"
+_STATUS_BitstringStatusListCredential = f"<{_STATUS}BitstringStatusListCredential>"
+_STATUS_BitstringStatusListEntry = f"<{_STATUS}BitstringStatusListEntry>"
+_STATUS_encodedList = f"<{_STATUS}encodedList>"
+_STATUS_statusListCredential = f"<{_STATUS}statusListCredential>"
+_STATUS_statusListIndex = f"<{_STATUS}statusListIndex>"
+_STATUS_statusPurpose = f"<{_STATUS}statusPurpose>"
+_VC_VerifiableCredential = f"<{_VC}VerifiableCredential>"
+_VC_credentialStatus = f"<{_VC}credentialStatus>"
+_VC_credentialSubject = f"<{_VC}credentialSubject>"
+_VC_evidence = f"<{_VC}evidence>"
+_VC_issuer = f"<{_VC}issuer>"
+_VC_validFrom = f"<{_VC}validFrom>"
+_VC_validUntil = f"<{_VC}validUntil>"
 
 # IRIs taken as they are: schemes no bundled context defines as a prefix (so no compact-IRI
 # expansion can apply) and no character N-Quads would need to escape.
 _IRI = re.compile(r'(?:https?|urn|did):[^\x00-\x20<>"{}|^`\\]*')
+# Characters a literal must escape or that the reference refuses (a superset of both).
+_SPECIAL = re.compile(r'[\x00-\x1f"\\\x7f\ud800-\udfff]')
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 
@@ -58,7 +116,12 @@ def _text(value: object) -> str:
 
 
 def _literal(value: object, datatype: str = "") -> str:
-    return '"' + _text(value).translate(_ESCAPES) + '"' + (f"^^{datatype}" if datatype else "")
+    if type(value) is not str:
+        raise _Unrecognised
+    # One scan for the common case: nothing to escape and nothing to refuse.
+    if _SPECIAL.search(value) is not None:
+        value = _text(value).translate(_ESCAPES)
+    return f'"{value}"^^{datatype}' if datatype else f'"{value}"'
 
 
 def _iri(value: object) -> str:
@@ -79,11 +142,17 @@ def _single_type(value: object, name: str) -> None:
 
 
 class _Graph:
-    """Quads of the default graph as (subject, predicate, object) N-Quads terms; blank nodes
-    carry temporary labels until canonical ones are issued."""
+    """Quads of the default graph. Those without blank nodes are kept as finished N-Quads
+    lines (sets, so that a quad stated twice counts once, as in RDF); those with blank nodes
+    as (subject, predicate, object) terms whose blank nodes carry temporary labels until
+    canonical ones are issued. A term is a blank node exactly when it starts with ``_``
+    (IRIs start with ``<``, literals with ``"``)."""
+
+    __slots__ = ("_blank", "blank_quads", "ground")
 
     def __init__(self) -> None:
-        self.quads: set[tuple[str, str, str]] = set()
+        self.ground: set[str] = set()
+        self.blank_quads: set[tuple[str, str, str]] = set()
         self._blank = 0
 
     def blank(self) -> str:
@@ -91,7 +160,10 @@ class _Graph:
         return f"_:t{self._blank}"
 
     def add(self, s: str, p: str, o: str) -> None:
-        self.quads.add((s, p, o))
+        if s[0] == "_" or o[0] == "_":
+            self.blank_quads.add((s, p, o))
+        else:
+            self.ground.add(f"{s} {p} {o} .\n")
 
     def node(self, value: Mapping[str, Any]) -> str:
         return _iri(value["id"]) if "id" in value else self.blank()
@@ -101,8 +173,15 @@ class _Graph:
 
 _CREDENTIAL = frozenset(
     {"@context", "id", "type", "name", "issuer", "validFrom", "validUntil",
-     "credentialSubject", "evidence"}
+     "credentialSubject", "evidence", "credentialStatus"}
 )  # fmt: skip
+_STATUS_ENTRY = frozenset(
+    {"id", "type", "statusPurpose", "statusListIndex", "statusListCredential"}
+)
+_STATUS_LIST_CREDENTIAL = frozenset(
+    {"@context", "id", "type", "issuer", "validFrom", "validUntil", "credentialSubject"}
+)
+_STATUS_LIST = frozenset({"id", "type", "statusPurpose", "encodedList"})
 _PROFILE = frozenset({"id", "type", "name", "url"})
 _SUBJECT = frozenset({"type", "name", "identifier", "achievement"})
 _IDENTITY = frozenset({"type", "hashed", "identityHash", "identityType", "salt"})
@@ -112,8 +191,9 @@ _IMAGE = frozenset({"id", "type"})
 _ALIGNMENT = frozenset({"type", "targetName", "targetUrl", "targetCode", "targetFramework"})
 _EVIDENCE = frozenset({"id", "type", "name", "description", "narrative", "genre", "audience"})
 _PROOF_OPTIONS = frozenset(
-    {"@context", "id", "type", "cryptosuite", "created", "verificationMethod", "proofPurpose"}
-)
+    {"@context", "id", "type", "cryptosuite", "created", "verificationMethod", "proofPurpose",
+     "previousProof"}
+)  # fmt: skip
 
 
 def _credential(doc: Mapping[str, Any], g: _Graph) -> None:
@@ -121,37 +201,76 @@ def _credential(doc: Mapping[str, Any], g: _Graph) -> None:
     if doc.get("type") != ["VerifiableCredential", "OpenBadgeCredential"]:
         raise _Unrecognised
     s = _iri(doc.get("id"))
-    g.add(s, _TYPE, f"<{_VC}VerifiableCredential>")
-    g.add(s, _TYPE, f"<{_OB}OpenBadgeCredential>")
+    g.add(s, _TYPE, _VC_VerifiableCredential)
+    g.add(s, _TYPE, _OB_OpenBadgeCredential)
     if "name" in doc:
-        g.add(s, f"<{_SCHEMA}name>", _literal(doc["name"]))
+        g.add(s, _SCHEMA_name, _literal(doc["name"]))
     issuer = _object(doc.get("issuer"), _PROFILE)
     _single_type(issuer.get("type"), "Profile")
     i = _iri(issuer.get("id"))
-    g.add(s, f"<{_VC}issuer>", i)
-    g.add(i, _TYPE, f"<{_OB}Profile>")
-    g.add(i, f"<{_SCHEMA}name>", _literal(issuer.get("name")))
+    g.add(s, _VC_issuer, i)
+    g.add(i, _TYPE, _OB_Profile)
+    g.add(i, _SCHEMA_name, _literal(issuer.get("name")))
     if "url" in issuer:
-        g.add(i, f"<{_SCHEMA}url>", _literal(issuer["url"], _ANYURI))
-    g.add(s, f"<{_VC}validFrom>", _literal(doc.get("validFrom"), _DATETIME))
+        g.add(i, _SCHEMA_url, _literal(issuer["url"], _ANYURI))
+    g.add(s, _VC_validFrom, _literal(doc.get("validFrom"), _DATETIME))
     if "validUntil" in doc:
-        g.add(s, f"<{_VC}validUntil>", _literal(doc["validUntil"], _DATETIME))
-    g.add(s, f"<{_VC}credentialSubject>", _subject(doc.get("credentialSubject"), g))
+        g.add(s, _VC_validUntil, _literal(doc["validUntil"], _DATETIME))
+    g.add(s, _VC_credentialSubject, _subject(doc.get("credentialSubject"), g))
     if "evidence" in doc:
         evidence = doc["evidence"]
         if type(evidence) is not list:
             raise _Unrecognised
         for item in evidence:
-            g.add(s, f"<{_VC}evidence>", _evidence(item, g))
+            g.add(s, _VC_evidence, _evidence(item, g))
+    if "credentialStatus" in doc:
+        g.add(s, _VC_credentialStatus, _status_entry(doc["credentialStatus"], g))
+
+
+def _status_entry(value: object, g: _Graph) -> str:
+    """A BitstringStatusListEntry (VC 2.0 context: the entry's type-scoped terms). Only the
+    members statuslist.StatusEntry writes; statusSize (an xsd:integer) and statusMessage are
+    left to the reference."""
+    entry = _object(value, _STATUS_ENTRY)
+    _single_type(entry.get("type"), "BitstringStatusListEntry")
+    e = g.node(entry)
+    g.add(e, _TYPE, _STATUS_BitstringStatusListEntry)
+    g.add(e, _STATUS_statusPurpose, _literal(entry.get("statusPurpose")))
+    # A plain string literal: the spec writes the index as a decimal string (a JSON number
+    # would be an xsd:integer, which this module does not produce).
+    g.add(e, _STATUS_statusListIndex, _literal(entry.get("statusListIndex")))
+    g.add(e, _STATUS_statusListCredential, _iri(entry.get("statusListCredential")))
+    return e
+
+
+def _status_list_credential(doc: Mapping[str, Any], g: _Graph) -> None:
+    """The BitstringStatusListCredential of credanchor.core.statuslist (VC 2.0 context only)."""
+    _object(doc, _STATUS_LIST_CREDENTIAL)
+    if doc.get("type") != ["VerifiableCredential", "BitstringStatusListCredential"]:
+        raise _Unrecognised
+    s = _iri(doc.get("id"))
+    g.add(s, _TYPE, _VC_VerifiableCredential)
+    g.add(s, _TYPE, _STATUS_BitstringStatusListCredential)
+    g.add(s, _VC_issuer, _iri(doc.get("issuer")))
+    g.add(s, _VC_validFrom, _literal(doc.get("validFrom"), _DATETIME))
+    if "validUntil" in doc:
+        g.add(s, _VC_validUntil, _literal(doc["validUntil"], _DATETIME))
+    subject = _object(doc.get("credentialSubject"), _STATUS_LIST)
+    _single_type(subject.get("type"), "BitstringStatusList")
+    b = g.node(subject)
+    g.add(s, _VC_credentialSubject, b)
+    g.add(b, _TYPE, _STATUS_BitstringStatusList)
+    g.add(b, _STATUS_statusPurpose, _literal(subject.get("statusPurpose")))
+    g.add(b, _STATUS_encodedList, _literal(subject.get("encodedList"), _MULTIBASE))
 
 
 def _subject(value: object, g: _Graph) -> str:
     subject = _object(value, _SUBJECT)
     _single_type(subject.get("type"), "AchievementSubject")
     s = g.blank()
-    g.add(s, _TYPE, f"<{_OB}AchievementSubject>")
+    g.add(s, _TYPE, _OB_AchievementSubject)
     if "name" in subject:
-        g.add(s, f"<{_SCHEMA}name>", _literal(subject["name"]))
+        g.add(s, _SCHEMA_name, _literal(subject["name"]))
     identities = subject.get("identifier")
     if type(identities) is not list or not identities:
         raise _Unrecognised
@@ -162,14 +281,14 @@ def _subject(value: object, g: _Graph) -> str:
         if type(hashed) is not bool:
             raise _Unrecognised
         o = g.blank()
-        g.add(s, f"<{_OB}identifier>", o)
-        g.add(o, _TYPE, f"<{_OB}IdentityObject>")
-        g.add(o, f"<{_OB}hashed>", f'"{"true" if hashed else "false"}"^^{_BOOLEAN}')
-        g.add(o, f"<{_OB}identityHash>", _literal(ident.get("identityHash")))
-        g.add(o, f"<{_OB}identityType>", _literal(ident.get("identityType")))
+        g.add(s, _OB_identifier, o)
+        g.add(o, _TYPE, _OB_IdentityObject)
+        g.add(o, _OB_hashed, f'"{"true" if hashed else "false"}"^^{_BOOLEAN}')
+        g.add(o, _OB_identityHash, _literal(ident.get("identityHash")))
+        g.add(o, _OB_identityType, _literal(ident.get("identityType")))
         if "salt" in ident:
-            g.add(o, f"<{_OB}salt>", _literal(ident["salt"]))
-    g.add(s, f"<{_OB}achievement>", _achievement(subject.get("achievement"), g))
+            g.add(o, _OB_salt, _literal(ident["salt"]))
+    g.add(s, _OB_achievement, _achievement(subject.get("achievement"), g))
     return s
 
 
@@ -177,21 +296,21 @@ def _achievement(value: object, g: _Graph) -> str:
     achievement = _object(value, _ACHIEVEMENT)
     _single_type(achievement.get("type"), "Achievement")
     a = _iri(achievement.get("id"))
-    g.add(a, _TYPE, f"<{_OB}Achievement>")
-    g.add(a, f"<{_SCHEMA}name>", _literal(achievement.get("name")))
-    g.add(a, f"<{_SCHEMA}description>", _literal(achievement.get("description")))
+    g.add(a, _TYPE, _OB_Achievement)
+    g.add(a, _SCHEMA_name, _literal(achievement.get("name")))
+    g.add(a, _SCHEMA_description, _literal(achievement.get("description")))
     criteria = _object(achievement.get("criteria"), _CRITERIA)
     c = g.node(criteria)
     # The OB 3.0 context maps the "criteria" property to the IRI of the Criteria class.
-    g.add(a, f"<{_OB}Criteria>", c)
+    g.add(a, _OB_Criteria, c)
     if "narrative" in criteria:
-        g.add(c, f"<{_OB}narrative>", _literal(criteria["narrative"]))
+        g.add(c, _OB_narrative, _literal(criteria["narrative"]))
     if "image" in achievement:
         image = _object(achievement["image"], _IMAGE)
         _single_type(image.get("type"), "Image")
         m = _iri(image.get("id"))
-        g.add(a, f"<{_OB}image>", m)
-        g.add(m, _TYPE, f"<{_OB}Image>")
+        g.add(a, _OB_image, m)
+        g.add(m, _TYPE, _OB_Image)
     if "alignment" in achievement:
         alignments = achievement["alignment"]
         if type(alignments) is not list:
@@ -200,23 +319,23 @@ def _achievement(value: object, g: _Graph) -> str:
             alignment = _object(item, _ALIGNMENT)
             _single_type(alignment.get("type"), "Alignment")
             n = g.blank()
-            g.add(a, f"<{_OB}alignment>", n)
-            g.add(n, _TYPE, f"<{_SCHEMA}AlignmentObject>")
-            g.add(n, f"<{_SCHEMA}targetName>", _literal(alignment.get("targetName")))
-            g.add(n, f"<{_SCHEMA}targetUrl>", _literal(alignment.get("targetUrl"), _ANYURI))
+            g.add(a, _OB_alignment, n)
+            g.add(n, _TYPE, _SCHEMA_AlignmentObject)
+            g.add(n, _SCHEMA_targetName, _literal(alignment.get("targetName")))
+            g.add(n, _SCHEMA_targetUrl, _literal(alignment.get("targetUrl"), _ANYURI))
             if "targetCode" in alignment:
-                g.add(n, f"<{_OB}targetCode>", _literal(alignment["targetCode"]))
+                g.add(n, _OB_targetCode, _literal(alignment["targetCode"]))
             if "targetFramework" in alignment:
-                g.add(n, f"<{_SCHEMA}targetFramework>", _literal(alignment["targetFramework"]))
+                g.add(n, _SCHEMA_targetFramework, _literal(alignment["targetFramework"]))
     return a
 
 
 _EVIDENCE_TERMS = (
-    ("name", f"<{_SCHEMA}name>"),
-    ("description", f"<{_SCHEMA}description>"),
-    ("narrative", f"<{_OB}narrative>"),
-    ("genre", f"<{_SCHEMA}genre>"),
-    ("audience", f"<{_SCHEMA}audience>"),
+    ("name", _SCHEMA_name),
+    ("description", _SCHEMA_description),
+    ("narrative", _OB_narrative),
+    ("genre", _SCHEMA_genre),
+    ("audience", _SCHEMA_audience),
 )
 
 
@@ -224,7 +343,7 @@ def _evidence(value: object, g: _Graph) -> str:
     evidence = _object(value, _EVIDENCE)
     _single_type(evidence.get("type"), "Evidence")
     e = g.node(evidence)
-    g.add(e, _TYPE, f"<{_OB}Evidence>")
+    g.add(e, _TYPE, _OB_Evidence)
     for key, predicate in _EVIDENCE_TERMS:
         if key in evidence:
             g.add(e, predicate, _literal(evidence[key]))
@@ -240,82 +359,160 @@ def _proof_options(doc: Mapping[str, Any], g: _Graph) -> None:
     ):
         raise _Unrecognised
     s = g.node(doc)
-    g.add(s, _TYPE, f"<{_SEC}DataIntegrityProof>")
-    g.add(s, f"<{_SEC}cryptosuite>", f'"eddsa-rdfc-2022"^^<{_SEC}cryptosuiteString>')
-    g.add(s, f"<{_SEC}proofPurpose>", f"<{_SEC}assertionMethod>")
-    g.add(s, f"<{_SEC}verificationMethod>", _iri(doc.get("verificationMethod")))
+    g.add(s, _TYPE, _SEC_DataIntegrityProof)
+    g.add(s, _SEC_cryptosuite, f'"eddsa-rdfc-2022"^^<{_SEC}cryptosuiteString>')
+    g.add(s, _SEC_proofPurpose, _SEC_assertionMethod)
+    g.add(s, _SEC_verificationMethod, _iri(doc.get("verificationMethod")))
     if "created" in doc:
         g.add(s, "<http://purl.org/dc/terms/created>", _literal(doc["created"], _DATETIME))
+    if "previousProof" in doc:
+        previous = doc["previousProof"]
+        for p in previous if type(previous) is list and previous else [previous]:
+            g.add(s, _SEC_previousProof, _iri(p))
 
 
 # --- RDFC-1.0 on the resulting graph ------------------------------------------------------------
 
 
-def _blank_nodes(quad: tuple[str, str, str]) -> tuple[str, ...]:
-    return tuple(t for t in (quad[0], quad[2]) if t.startswith("_:"))
-
-
 def _canonicalise(quads: set[tuple[str, str, str]]) -> str | None:
+    """RDFC-1.0 §4.4 of any set of (subject, predicate, object) N-Quads terms (see
+    :func:`_label`)."""
+    g = _Graph()
+    for s, p, o in quads:
+        g.add(s, p, o)
+    return _label(g)
+
+
+def _line(s: str, p: str, o: str, b: str, names: Mapping[str, str], other: str | None) -> str:
+    """A quad's N-Quads line with blank node ``b`` as ``_:a`` and every other blank node as
+    ``other`` (first-degree hashing) or, when ``other`` is None, by ``names``."""
+    if s[0] == "_":
+        s = "_:a" if s == b else (other if other is not None else names[s])
+    if o[0] == "_":
+        o = "_:a" if o == b else (other if other is not None else names[o])
+    return f"{s} {p} {o} .\n"
+
+
+def _label(g: _Graph) -> str | None:
     """RDFC-1.0 §4.4 for graphs whose look-alike blank nodes (equal first-degree hashes) are
     interchangeable; None when only the N-degree hash could order them."""
     mentions: dict[str, list[tuple[str, str, str]]] = {}
-    for quad in quads:
-        for b in _blank_nodes(quad):
-            mentions.setdefault(b, []).append(quad)
-
-    def serialise(quad: tuple[str, str, str], name: Any) -> str:
-        s, p, o = quad
-        s = name(s) if s.startswith("_:") else s
-        o = name(o) if o.startswith("_:") else o
-        return f"{s} {p} {o} .\n"
-
-    def first_degree(b: str) -> str:
-        lines = sorted(serialise(q, lambda t: "_:a" if t == b else "_:z") for q in mentions[b])
-        return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
-
+    for quad in g.blank_quads:
+        s, _, o = quad
+        if s[0] == "_":
+            mentions.setdefault(s, []).append(quad)
+        if o[0] == "_" and o != s:
+            mentions.setdefault(o, []).append(quad)
     by_hash: dict[str, list[str]] = {}
-    for b in mentions:
-        by_hash.setdefault(first_degree(b), []).append(b)
+    sha256 = hashlib.sha256
+    for b, quads in mentions.items():
+        lines = []
+        for s, p, o in quads:  # _line(s, p, o, b, {}, "_:z"), inlined: this is the hot loop
+            if s[0] == "_":
+                s = "_:a" if s == b else "_:z"
+            if o[0] == "_":
+                o = "_:a" if o == b else "_:z"
+            lines.append(f"{s} {p} {o} .\n")
+        lines.sort()
+        by_hash.setdefault(sha256("".join(lines).encode("utf-8")).hexdigest(), []).append(b)
     canonical: dict[str, str] = {}
-    for h in sorted(by_hash):
-        if len(by_hash[h]) == 1:
-            canonical[by_hash[h][0]] = f"_:c14n{len(canonical)}"
-    for h in sorted(by_hash):
+    order = sorted(by_hash)
+    shared = []
+    for h in order:
         group = by_hash[h]
         if len(group) == 1:
-            continue
+            canonical[group[0]] = f"_:c14n{len(canonical)}"
+        else:
+            shared.append(group)
+    for group in shared:
         # Look-alike nodes are interchangeable when every other blank node they touch already
         # has its canonical label and their quads are then identical: RDFC-1.0 gives them the
         # next labels in some order, and every order yields the same N-Quads.
         shapes = set()
         for b in group:
-            others = {x for q in mentions[b] for x in _blank_nodes(q)} - {b}
-            if not others <= canonical.keys():
-                return None
-
-            def name(t: str, b: str = b) -> str:
-                return "_:a" if t == b else canonical[t]
-
-            shapes.add(tuple(sorted(serialise(q, name) for q in mentions[b])))
+            for s, _, o in mentions[b]:
+                if (s[0] == "_" and s != b and s not in canonical) or (
+                    o[0] == "_" and o != b and o not in canonical
+                ):
+                    return None
+            shapes.add(tuple(sorted(_line(s, p, o, b, canonical, None) for s, p, o in mentions[b])))
         if len(shapes) != 1:
             return None
         for b in group:
             canonical[b] = f"_:c14n{len(canonical)}"
-    lines = sorted(serialise(q, canonical.__getitem__) for q in quads)
+    lines = list(g.ground)
+    for s, p, o in g.blank_quads:
+        lines.append(
+            f"{canonical[s] if s[0] == '_' else s} {p} {canonical[o] if o[0] == '_' else o} .\n"
+        )
+    lines.sort()
     return "".join(lines)
 
 
+# Proof options differ from one signature to the next only in their id: their canonical lines
+# all begin with it, so their order is fixed by the rest. The rest is kept per set of other
+# members (a handful per process: one per key, creation time and context).
+_OPTIONS_CACHE: dict[tuple[tuple[str, str | tuple[str, ...]], ...], tuple[str, ...]] = {}
+_OPTIONS_CACHE_SIZE = 64
+_PLACEHOLDER = "urn:credanchor:proof"
+
+
+def _options_key(doc: Mapping[str, Any]) -> tuple[tuple[str, str | tuple[str, ...]], ...] | None:
+    """The members other than ``id`` as a hashable key; None unless they are all strings or
+    lists of strings (anything else is not cached)."""
+    key: list[tuple[str, str | tuple[str, ...]]] = []
+    for k, v in doc.items():
+        if k == "id":
+            continue
+        if type(v) is str:
+            key.append((k, v))
+        elif type(v) is list and all(type(x) is str for x in v):
+            key.append((k, tuple(v)))
+        else:
+            return None
+    return tuple(key)
+
+
+def _proof_options_nquads(doc: Mapping[str, Any]) -> str | None:
+    key = _options_key(doc) if "id" in doc else None
+    if key is None:
+        g = _Graph()
+        _proof_options(doc, g)
+        return _label(g)
+    subject = _iri(doc["id"])
+    rest = _OPTIONS_CACHE.get(key)
+    if rest is None:
+        g = _Graph()
+        _proof_options({**doc, "id": _PLACEHOLDER}, g)
+        if g.blank_quads:
+            raise _Unrecognised
+        start = len(_PLACEHOLDER) + 3  # "<" placeholder "> "
+        rest = tuple(sorted(line[start:] for line in g.ground))
+        if len(_OPTIONS_CACHE) >= _OPTIONS_CACHE_SIZE:
+            _OPTIONS_CACHE.clear()
+        _OPTIONS_CACHE[key] = rest
+    return "".join([f"{subject} {line}" for line in rest])
+
+
 def canonical_nquads(document: object) -> str | None:
-    """RDFC-1.0 canonical N-Quads of a credanchor OB 3.0 credential or of the proof options of
-    an eddsa-rdfc-2022 proof over one; None for any other document."""
-    if type(document) is not dict or document.get("@context") != _OB_CONTEXT:
+    """RDFC-1.0 canonical N-Quads of a credanchor document — an OB 3.0 credential (with or
+    without its status entry), a BitstringStatusListCredential, or the proof options of an
+    eddsa-rdfc-2022 proof over either; None for any other document."""
+    if type(document) is not dict:
         return None
+    context = document.get("@context")
     g = _Graph()
     try:
-        if "credentialSubject" in document:
+        if context == _OB_CONTEXT:
+            if "credentialSubject" not in document:
+                return _proof_options_nquads(document)
             _credential(document, g)
+        elif context == _VC2_CONTEXT:
+            if "credentialSubject" not in document:
+                return _proof_options_nquads(document)
+            _status_list_credential(document, g)
         else:
-            _proof_options(document, g)
+            return None
     except _Unrecognised:
         return None
-    return _canonicalise(g.quads)
+    return _label(g)
