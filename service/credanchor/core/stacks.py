@@ -51,6 +51,7 @@ __all__ = [
     "DEFINITION_TYPE",
     "MAX_COMPONENTS",
     "MAX_STACK_DEPTH",
+    "STACK_CONTEXT",
     "STACK_MEMBER",
     "Requirement",
     "StackClaim",
@@ -74,6 +75,11 @@ DEFINITION_TYPE = "CredanchorStackDefinition"
 CLAIM_TYPE = "CredanchorStack2026"
 #: The top-level member of a qualification that carries the stack (hashed with the rest).
 STACK_MEMBER = "credanchorStack"
+#: The JSON-LD term a qualification defines inline for its ``credanchorStack`` member: a JSON
+#: literal (``@json``), so the whole claim — the definition and the component files it
+#: carries — is covered by the issuer's signature as one canonical JSON value, needs no context
+#: to be fetched, and reads the same in every JSON-LD processor.
+STACK_CONTEXT = {STACK_MEMBER: {"@id": "urn:credanchor:vocab:stack", "@type": "@json"}}
 
 CHECK_STACK_DEFINITION = "stack-definition"
 CHECK_STACK_COMPONENTS = "stack-components"

@@ -38,6 +38,7 @@ from credanchor.core.stackrules import Assessment, Candidate, candidate_from, ev
 from credanchor.core.stacks import (
     CLAIM_TYPE,
     MAX_COMPONENTS,
+    STACK_CONTEXT,
     STACK_MEMBER,
     StackDefinition,
     definition_document,
@@ -301,6 +302,7 @@ def qualification_document(
                                     criteria_narrative="-"),
         valid_from=stacked_at, valid_until=valid_until)
     credential["credentialSubject"]["achievement"] = copy.deepcopy(dict(definition.achievement))
+    credential["@context"] = [*credential["@context"], copy.deepcopy(STACK_CONTEXT)]
     credential[STACK_MEMBER] = {
         "type": CLAIM_TYPE,
         "stackedAt": format_datetime(stacked_at),
