@@ -63,6 +63,7 @@ __all__ = [
     "did_key",
     "human_date",
     "is_qualification",
+    "normal_did",
     "parse_definition",
     "read_claim",
 ]
@@ -158,7 +159,7 @@ class StackDefinition:
     id: str
     stack: str
     version: int
-    issuer: str  # did:pkh of the defining issuer
+    issuer: str  # DID of the defining issuer (core.stacks.normal_did)
     name: str
     achievement: Mapping[str, Any]
     rule: StackRule
@@ -201,10 +202,23 @@ def _int(value: Any, where: str, lo: int, hi: int) -> int:
     return value
 
 
-def did_key(did: str) -> tuple[int, str]:
-    """An issuer DID as (chain id, lowercase address): two spellings of one account compare equal."""
-    chain_id, address = parse_issuer_did(did)
-    return chain_id, address.lower()
+_DID = re.compile(r"did:[a-z0-9]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._%-]")
+
+
+def normal_did(did: object) -> str:
+    """An issuer DID in one spelling: a legacy ``did:pkh`` with its address checksummed (two
+    spellings of one account are one issuer); any other DID (did:key, did:web) as written —
+    issuers are then compared as strings. InvalidInput when ``did`` is not a DID."""
+    if isinstance(did, str) and did.startswith("did:pkh:"):
+        return issuer_did(*parse_issuer_did(did))
+    if not isinstance(did, str) or len(did) > 2048 or not _DID.fullmatch(did):
+        raise InvalidInput(f"an issuer must be identified by a DID, got {did!r:.80}")
+    return did
+
+
+def did_key(did: str) -> str:
+    """The key an issuer DID is compared by (:func:`normal_did`)."""
+    return normal_did(did)
 
 
 def _parse_rule(raw: Any, where: str, *, chain_id: int | None) -> StackRule:
@@ -265,7 +279,7 @@ def _parse_rule(raw: Any, where: str, *, chain_id: int | None) -> StackRule:
             if chain_id is not None and isinstance(value, str) and not value.startswith("did:"):
                 did = issuer_did(chain_id, value)
             else:
-                did = issuer_did(*parse_issuer_did(value))
+                did = normal_did(value)
         except InvalidInput as exc:
             raise _fail(w, exc.detail) from exc
         if did not in accepted:
@@ -293,7 +307,7 @@ def parse_definition(document: Any) -> StackDefinition:
     issuer = body.get("issuer")
     did = issuer.get("id") if isinstance(issuer, Mapping) else issuer
     try:
-        did = issuer_did(*parse_issuer_did(did))
+        did = normal_did(did)
     except InvalidInput as exc:
         raise _fail("definition.issuer", exc.detail) from exc
     try:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from eth_utils import is_address
+
 from credanchor.core.credentials import (
     AchievementSpec,
     IssuerProfile,
@@ -119,14 +121,16 @@ def publish(runtime: Runtime, issuer: Issuer, body: Any) -> PublishedStack:
     pending ledger row; the worker anchors it with the issuer's next batch."""
     profile = runtime.issuer_profile(issuer)
     now = datetime.now(UTC).replace(microsecond=0)
+    body = _accepted_as_dids(runtime, body)
     # Validate once outside the transaction (with a placeholder version) so bad input and
     # accreditation lookups never hold the ledger's write lock.
     draft = definition_document(body, profile=profile, version=1, definition_id="urn:draft",
                                 published=now)
     for did in parse_definition(draft).rule.accepted_issuers:
-        _, address = parse_issuer_did(did)
-        facts = runtime.chain.issuer_facts(address)
-        if not facts.active:
+        address = _account_of(runtime, did)
+        facts = runtime.chain.issuer_facts(address) if address else None
+        if facts is None or not facts.active or not (did.startswith("did:pkh:") or
+                                                     facts.did == did):
             raise InvalidInput(f"$.rule.acceptedIssuers: {did} is not an accredited issuer",
                                field="$.rule.acceptedIssuers")
 
@@ -138,6 +142,31 @@ def publish(runtime: Runtime, issuer: Issuer, body: Any) -> PublishedStack:
     stack = draft["stack"]
     version = store.add_stack_definition(issuer.id, stack, build)
     return get_stack(runtime, issuer.id, stack, version)
+
+
+def _accepted_as_dids(runtime: Runtime, body: Any) -> Any:
+    """``body`` with each bare account address in ``rule.acceptedIssuers`` replaced by the DID
+    the registry records for it: a signing issuer's badges name it by that DID, not by its
+    account. An account with no recorded DID stays an address (its did:pkh, a legacy issuer)."""
+    rule = body.get("rule") if isinstance(body, Mapping) else None
+    if not isinstance(rule, Mapping) or not isinstance(rule.get("acceptedIssuers"), list):
+        return body
+    accepted = rule["acceptedIssuers"]
+    mapped = []
+    for value in accepted:
+        if isinstance(value, str) and is_address(value):
+            value = runtime.chain.issuer_facts(value).did or value
+        mapped.append(value)
+    return {**body, "rule": {**rule, "acceptedIssuers": mapped}}
+
+
+def _account_of(runtime: Runtime, did: str) -> str | None:
+    """The anchoring account of an issuer DID: a did:pkh names it; a signing DID (did:key,
+    did:web) is looked up among this service's issuers (the registry is keyed by account,
+    and the check above confirms the account's recorded DID). None when unknown."""
+    if did.startswith("did:pkh:"):
+        return parse_issuer_did(did)[1]
+    return next((i.address for i in runtime.store().list_issuers() if i.did == did), None)
 
 
 def _published(runtime: Runtime, row: tuple[str, int, StoredCredential]) -> PublishedStack:
@@ -261,6 +290,12 @@ def check_eligibility(runtime: Runtime, issuer: Issuer, stack: str, components: 
     return Eligibility(published, candidates, assessment, tuple(docs))
 
 
+#: The inline JSON-LD context a qualification adds for its ``credanchorStack`` member.
+STACK_CONTEXT: dict[str, Any] = {
+    STACK_MEMBER: {"@id": "https://credanchor.dev/ns#credanchorStack", "@type": "@json"},
+}
+
+
 def qualification_document(
     *, profile: IssuerProfile, published: PublishedStack, eligibility: Eligibility,
     recipient: str, name: str | None, stacked_at: datetime, valid_until: datetime | None,
@@ -277,6 +312,10 @@ def qualification_document(
                                     criteria_narrative="-"),
         valid_from=stacked_at, valid_until=valid_until)
     credential["credentialSubject"]["achievement"] = copy.deepcopy(dict(definition.achievement))
+    # The issuer signs the qualification (eddsa-rdfc-2022 over its RDF): every member must be
+    # defined by its contexts or canonicalisation refuses it. The stack member is one JSON
+    # literal (@json): signed byte for byte (JCS), whatever it carries.
+    credential["@context"] = [*credential["@context"], STACK_CONTEXT]
     credential[STACK_MEMBER] = {
         "type": CLAIM_TYPE,
         "stackedAt": format_datetime(stacked_at),
