@@ -405,8 +405,7 @@ class Verifier:
                 return Check(CHECK_DID_BINDING, Outcome.FAIL,
                              "The badge names a different issuer from the account its proof "
                              f"says recorded it ({a.issuer_account} on chain {a.chain_id}).",
-                             {"claimed": did, "onChain": a.issuer_account,
-                              "issuerAccount": a.issuer_account, "chainId": a.chain_id})
+                             {"claimed": did, "onChain": a.issuer_account})
             return Check(CHECK_DID_BINDING, Outcome.PASS,
                          "The issuer named in the badge is the account that recorded it.",
                          {"did": did, "issuerAccount": a.issuer_account})
