@@ -106,9 +106,12 @@ def test_a_stored_document_is_read_strictly():
     for key, value, detail in (
         ("type", "OpenBadgeCredential", "definition.type: must be 'CredanchorStackDefinition'"),
         ("version", 0, "definition.version: must be an integer from 1 to 1000000"),
-        ("issuer", {"id": "did:web:acme.example"},
+        # a signing issuer's DID (did:key, did:web) is an issuer; a bare name is not
+        ("issuer", {"id": "acme.example"},
+         "definition.issuer: an issuer must be identified by a DID, got 'acme.example'"),
+        ("issuer", {"id": "did:pkh:eip155:1:0x12"},
          "definition.issuer: issuer id must be did:pkh:eip155:<chainId>:<address>, got "
-         "'did:web:acme.example'"),
+         "'did:pkh:eip155:1:0x12'"),
         ("surprise", 1, "definition: unknown field(s) surprise"),
     ):
         doc = dict(copy.deepcopy(dict(d.document)), **{key: value})
