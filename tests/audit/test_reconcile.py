@@ -28,7 +28,7 @@ def anchored(runtime, local_issuer):
     """Three anchored batches of the embedded issuer and one revoked credential."""
     store, anchorer = runtime.store(), runtime.anchorer()
     for size, start in ((4, 0), (3, 4), (2, 7)):
-        issue(store, local_issuer, runtime.issuer_profile(local_issuer),
+        issue(store, local_issuer, runtime.issuance(local_issuer),
               sample_items(size, start=start), max_items=size)
         anchorer.seal_due(force=True)
     anchorer.run_until_idle(timeout=60)

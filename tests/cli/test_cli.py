@@ -145,8 +145,9 @@ def test_verify_says_a_file_without_proof_is_not_confirmed(cli, tmp_path):
     cli("issue", str(EXAMPLES / "badge.json"), "--anchor", "--out", str(out))
     [file] = list(out.glob("*.json"))
     made_up = tmp_path / "made-up.json"
-    made_up.write_text(json.dumps({k: v for k, v in json.loads(file.read_text()).items()
-                                   if k != "proof"}))
+    signed = json.loads(file.read_text())  # kept: the issuer's signature; dropped: the anchor
+    made_up.write_text(json.dumps(dict(signed, proof=[
+        p for p in signed["proof"] if p["type"] != "CredanchorMerkleProof2026"])))
     text = cli("verify", str(made_up), code=EXIT_INVALID)
     assert text.splitlines()[1].startswith(  # after the header
         f"PENDING  {made_up}  integrity: Nothing about this file is "

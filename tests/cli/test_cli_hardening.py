@@ -81,7 +81,7 @@ def test_verify_escapes_file_text_so_no_line_can_be_forged(cli, badges, tmp_path
     folder = tmp_path / "inbox"
     folder.mkdir()
     doc = json.loads(badges[0].read_text())
-    doc["proof"][0][FORGE] = "x"
+    doc["proof"][-1][FORGE] = "x"  # the anchor proof, after the issuer's signature
     (folder / "forged.json").write_text(json.dumps(doc), encoding="utf-8")
     # a genuine badge under a file name that carries control characters itself
     odd_name = "ok\x1b[2K\r\u202egenuine.json"
@@ -96,7 +96,7 @@ def test_verify_escapes_file_text_so_no_line_can_be_forged(cli, badges, tmp_path
     [forged] = rows["INVALID"]
     # the FILE column is padded to the longest name
     assert re.match(rf"INVALID  {re.escape(str(folder / 'forged.json'))} *  integrity: ", forged)
-    assert r"proof[0].\r\x1b[2KVALID    badges/forged.json\u202e[bold red]genuine[/]: is not " \
+    assert r"proof[1].\r\x1b[2KVALID    badges/forged.json\u202e[bold red]genuine[/]: is not " \
            "a member" in forged
     assert sorted(rows["VALID"]) == sorted([
         f"VALID    {folder}/ok\\x1b[2K\\r\\u202egenuine.json",

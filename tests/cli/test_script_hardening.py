@@ -64,7 +64,7 @@ def setup(tmp_path_factory):
         result = add_issuer(rt, name="Hardening Academy")
         fund_on_anvil(node, rt.signer_for(result.issuer))
         store = rt.store()
-        accepted = issue(store, result.issuer, rt.issuer_profile(result.issuer),
+        accepted = issue(store, result.issuer, rt.issuance(result.issuer),
                          sample_items(3), max_items=3)
         rt.anchorer().run_until_idle(timeout=60)
         folder = tmp / "badges"
@@ -85,7 +85,7 @@ def test_verify_script_escapes_file_text_so_no_line_can_be_forged(setup, tmp_pat
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     doc = json.loads(setup.badges[0].read_text())
-    doc["proof"][0][FORGE] = "x"
+    doc["proof"][-1][FORGE] = "x"  # the anchor proof, after the issuer's signature
     (inbox / "forged.json").write_text(json.dumps(doc))
     shutil.copy(setup.badges[1], inbox / "ok\x1b[2K\r\u202egenuine.json")
 
@@ -96,7 +96,7 @@ def test_verify_script_escapes_file_text_so_no_line_can_be_forged(setup, tmp_pat
     assert rows[0].split() == ["STATUS", "FILE", "DETAIL"]
     forged = next(row for row in rows if "forged.json" in row.split("  ")[0] + row[:120])
     assert forged.startswith("INVALID  ") and str(inbox / "forged.json") in forged
-    assert r"proof[0].\r\x1b[2KVALID    badges/forged.json\u202e[bold red]genuine[/]: is not " \
+    assert r"proof[1].\r\x1b[2KVALID    badges/forged.json\u202e[bold red]genuine[/]: is not " \
            "a member" in forged
     valid = [row for row in rows if row.startswith("VALID")]
     assert len(valid) == 1 and valid[0].startswith(
@@ -111,7 +111,7 @@ def test_verify_script_reports_every_file_when_one_crashes_the_verifier(setup, t
     early["validFrom"] = "0001-01-01T00:00:00+01:00"
     (tmp_path / "a-early.json").write_text(json.dumps(early))
     anchored = json.loads(setup.badges[1].read_text())
-    anchored["proof"][0]["anchor"]["anchoredAt"] = "0001-01-01T00:00:00+01:00"
+    anchored["proof"][-1]["anchor"]["anchoredAt"] = "0001-01-01T00:00:00+01:00"
     (tmp_path / "b-anchored.json").write_text(json.dumps(anchored))
     shutil.copy(setup.badges[2], tmp_path / "c-good.json")
 

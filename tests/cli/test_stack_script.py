@@ -39,7 +39,7 @@ def test_verify_script_prints_the_stack_tree_and_a_revoked_component(tmp_path):
         from credanchor.issuing.pipeline import issue
 
         def one(issuer, item):
-            return issue(rt.store(), issuer, rt.issuer_profile(issuer), [item], max_items=1)[0].id
+            return issue(rt.store(), issuer, rt.issuance(issuer), [item], max_items=1)[0].id
 
         ids = [one(acme, badge(ADA, "excel")), one(other, badge(ADA, "sql")),
                one(acme, badge(ADA, "viz"))]

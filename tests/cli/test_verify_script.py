@@ -57,7 +57,7 @@ def files(tmp_path_factory):
         result = add_issuer(rt, name="Bulk Academy")
         fund_on_anvil(node, rt.signer_for(result.issuer))
         store, anchorer = rt.store(), rt.anchorer()
-        profile = rt.issuer_profile(result.issuer)
+        profile = rt.issuance(result.issuer)
         big = issue(store, result.issuer, profile, sample_items(BULK), max_items=BULK)
         [big_batch] = anchorer.seal_due(force=True)
         small = issue(store, result.issuer, profile, sample_items(5, start=BULK), max_items=5)
@@ -168,7 +168,7 @@ def test_trust_is_the_callers_not_the_files(files, tmp_path, capsys):
     trust.write_text(json.dumps([{"chainId": 31337, "contract": files.contract},
                                  {"chainId": 5, "contract": other}]))
     doc = json.loads(one.read_text())
-    doc["proof"][0]["anchor"].update(chainId=5, contract=other)
+    doc["proof"][-1]["anchor"].update(chainId=5, contract=other)
     moved = tmp_path / "moved.json"
     moved.write_text(json.dumps(doc))
     r = verify(capsys, "--rpc", files.node_url, "--trust-list", str(trust), str(moved),

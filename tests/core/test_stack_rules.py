@@ -108,6 +108,9 @@ def test_a_stored_document_is_read_strictly():
         ("version", 0, "definition.version: must be an integer from 1 to 1000000"),
         ("issuer", {"id": "https://acme.example"},
          "definition.issuer: an issuer must be named by its DID, got 'https://acme.example'"),
+        ("issuer", {"id": "did:pkh:eip155:1:0x12"},
+         "definition.issuer: issuer id must be did:pkh:eip155:<chainId>:<address>, got "
+         "'did:pkh:eip155:1:0x12'"),
         ("surprise", 1, "definition: unknown field(s) surprise"),
     ):
         doc = dict(copy.deepcopy(dict(d.document)), **{key: value})

@@ -61,7 +61,7 @@ def test_restart_during_an_outage_comes_up_degraded_and_recovers(node, tmp_path)
     rt = Runtime.open(settings)
     result = add_issuer(rt, name="Acme")
     fund_on_anvil(node, rt.signer_for(result.issuer))
-    [a] = issue(rt.store(), result.issuer, rt.issuer_profile(result.issuer), sample_items(1),
+    [a] = issue(rt.store(), result.issuer, rt.issuance(result.issuer), sample_items(1),
                 max_items=1)
     rt.anchorer().run_until_idle(timeout=60)
     doc = rt.proofs().credential_file(rt.store().get_credential(a.id))

@@ -154,7 +154,7 @@ def test_trust_list_and_chain_id_mismatch(node, deployment, tmp_path):
         fund_on_anvil(node, rt.signer_for(result.issuer))
         from credanchor.issuing.pipeline import issue
 
-        [a] = issue(rt.store(), result.issuer, rt.issuer_profile(result.issuer), sample_items(1),
+        [a] = issue(rt.store(), result.issuer, rt.issuance(result.issuer), sample_items(1),
                     max_items=1)
         rt.anchorer().run_until_idle(timeout=60)
         doc = rt.proofs().credential_file(rt.store().get_credential(a.id))

@@ -49,7 +49,7 @@ def test_a_front_run_anchor_neither_fails_the_batch_nor_credits_the_copier(node,
         fund_on_anvil(node, copier)
         chain.admin_send(chain.contract.accredit_issuer(
             copier.address, "Copycat College", did=issuer_did(31337, copier.address)))
-        accepted = issue(store, victim, rt.issuer_profile(victim), sample_items(5), max_items=5)
+        accepted = issue(store, victim, rt.issuance(victim), sample_items(5), max_items=5)
 
         node.rpc("evm_setAutomine", [False])
         anchorer = rt.anchorer()
@@ -91,7 +91,7 @@ def test_a_front_run_anchor_neither_fails_the_batch_nor_credits_the_copier(node,
         verifier = rt.verifier()
         files = [rt.proofs().credential_file(store.get_credential(a.id)) for a in accepted]
         for doc in files:
-            anchor = doc["proof"][0]["anchor"]
+            anchor = doc["proof"][-1]["anchor"]  # after the issuer's signature
             assert (anchor["issuerAccount"], anchor["transactionHash"]) == (
                 victim.address, attempt.tx_hash)
             assert verifier.verify(doc).status.value == "VALID"
@@ -99,16 +99,17 @@ def test_a_front_run_anchor_neither_fails_the_batch_nor_credits_the_copier(node,
         # A holder file edited to credit the copier — its account, its (real) transaction, the
         # same block and time — is not the copier's credential: the issuer DID is hashed.
         credited = json.loads(json.dumps(files[0]))
-        credited["proof"][0]["anchor"].update(issuerAccount=copier.address,
+        credited["proof"][-1]["anchor"].update(issuerAccount=copier.address,
                                               transactionHash=copy.hash)
         report = verifier.verify(credited)
-        assert report.status.value == "INVALID" and failing(report) == ["issuer"]
-        check = next(c for c in report.checks if c.name == "issuer")
-        assert check.data == {"claimed": issuer_did(31337, victim.address),
-                               "onChain": copier.address}
+        assert report.status.value == "INVALID" and failing(report) == ["did-binding"]
+        check = next(c for c in report.checks if c.name == "did-binding")
+        assert victim.did and check.data == {"claimed": victim.did,
+                                             "onChain": issuer_did(31337, copier.address),
+                                             "issuerAccount": copier.address}
         # Nor does naming the copier's transaction under the victim's account pass.
         wrong_tx = json.loads(json.dumps(files[0]))
-        wrong_tx["proof"][0]["anchor"]["transactionHash"] = copy.hash
+        wrong_tx["proof"][-1]["anchor"]["transactionHash"] = copy.hash
         report = verifier.verify(wrong_tx)
         assert report.status.value == "INVALID" and failing(report) == ["anchored"]
     finally:

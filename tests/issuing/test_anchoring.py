@@ -18,7 +18,7 @@ from kit.settings import make_settings, sample_items
 
 
 def issue_n(runtime, issuer, n, start=0):
-    return issue(runtime.store(), issuer, runtime.issuer_profile(issuer), sample_items(n, start=start),
+    return issue(runtime.store(), issuer, runtime.issuance(issuer), sample_items(n, start=start),
                  max_items=n)
 
 

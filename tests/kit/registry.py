@@ -94,7 +94,7 @@ def deploy_world(tmp: Path) -> World:
                 world.signers[name], world.addresses[name] = signer, signer.address
                 world.batches[name] = []
                 for size in BATCH_SIZES[name]:
-                    issue(store, result.issuer, rt.issuer_profile(result.issuer),
+                    issue(store, result.issuer, rt.issuance(result.issuer),
                           sample_items(size, start=n), max_items=size)
                     n += size
                     [batch] = anchorer.seal_due(force=True, issuer_id=result.issuer.id)

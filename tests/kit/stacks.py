@@ -120,5 +120,5 @@ class World:
         from credanchor.issuing.pipeline import issue
 
         store = self.runtime.store()
-        return issue(store, issuer, self.runtime.issuer_profile(issuer), [item],
+        return issue(store, issuer, self.runtime.issuance(issuer), [item],
                      max_items=1)[0].id

@@ -214,7 +214,7 @@ def test_contract_refuses_every_unauthorised_write(runtime, world):
     exc = refused(runtime, b_signer, contract.anchor(fresh_root, 1))
     assert exc.error == "CredentialAnchorIssuerNotAccredited"
     # … nor through the service's worker: the batch waits, saying why, and is not confirmed.
-    accepted = issue(store, store.get_issuer(world["b"].id), runtime.issuer_profile(world["b"]),
+    accepted = issue(store, store.get_issuer(world["b"].id), runtime.issuance(world["b"]),
                      sample_items(2), max_items=2)
     anchorer = runtime.anchorer()
     report = anchorer.step(force_seal=True)

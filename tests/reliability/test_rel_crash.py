@@ -45,7 +45,7 @@ class Issuing(threading.Thread):
         try:
             store = rt.store()
             issuer = store.get_issuer(self.service.issuer_id)
-            profile = rt.issuer_profile(issuer)
+            profile = rt.issuance(issuer)
             n = 0
             while not self.stop_event.is_set():
                 got = issue(store, issuer, profile, sample_items(2, start=n), max_items=2)

@@ -26,7 +26,7 @@ def test_reorged_anchor_is_detected_reanchored_and_verifies_again(node, tmp_path
     try:
         store = rt.store()
         issuer = store.get_issuer(service.issuer_id)
-        accepted = issue(store, issuer, rt.issuer_profile(issuer), sample_items(5), max_items=5)
+        accepted = issue(store, issuer, rt.issuance(issuer), sample_items(5), max_items=5)
         ids = [a.id for a in accepted]
         snapshot = node.rpc("evm_snapshot")
         rt.anchorer().run_until_idle(timeout=60)

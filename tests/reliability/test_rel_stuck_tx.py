@@ -36,7 +36,7 @@ def test_stuck_transaction_is_replaced_within_the_cap_and_nothing_is_lost(node, 
     ids: list[str] = []
 
     def issue_some(n: int, start: int) -> None:
-        got = issue(store, issuer, rt.issuer_profile(issuer), sample_items(n, start=start),
+        got = issue(store, issuer, rt.issuance(issuer), sample_items(n, start=start),
                     max_items=n)
         ids.extend(a.id for a in got)
 

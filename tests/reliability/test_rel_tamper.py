@@ -53,9 +53,9 @@ def anchored(runtime):
     items[0]["achievement"]["skills"] = [{"framework": "ESCO", "code": "S5.6.1",
                                           "name": "use spreadsheets software",
                                           "url": "http://data.europa.eu/esco/skill/x"}]
-    accepted = issue(store, issuer, runtime.issuer_profile(issuer), items, max_items=5)
+    accepted = issue(store, issuer, runtime.issuance(issuer), items, max_items=5)
     runtime.anchorer().run_until_idle(timeout=60)
-    other = issue(store, issuer, runtime.issuer_profile(issuer), sample_items(1, start=9),
+    other = issue(store, issuer, runtime.issuance(issuer), sample_items(1, start=9),
                   max_items=1)
     runtime.anchorer().run_until_idle(timeout=60)
     proofs = runtime.proofs()

@@ -110,8 +110,8 @@ def test_anchoring_until_idle_does_not_wait_for_a_suspended_issuers_work(tmp_pat
         a = store.list_issuers()[0]
         from credanchor.issuing.pipeline import issue
 
-        held = issue(store, b.issuer, rt.issuer_profile(b.issuer), sample_items(2), max_items=2)
-        done = issue(store, a, rt.issuer_profile(a), sample_items(2, start=5), max_items=2)
+        held = issue(store, b.issuer, rt.issuance(b.issuer), sample_items(2), max_items=2)
+        done = issue(store, a, rt.issuance(a), sample_items(2, start=5), max_items=2)
         store.set_issuer_status(b.issuer.id, "suspended")
         started = time.monotonic()
         rt.anchorer().run_until_idle(timeout=30)

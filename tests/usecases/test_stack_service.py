@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 
 from credanchor.core import stacks as core_stacks
-from credanchor.core.hashing import credential_hash, keccak256, to_hex
+from credanchor.core.hashing import credential_hash, keccak256, signed_content, to_hex
 from credanchor.core.report import Outcome, Status
 from credanchor.errors import Conflict, NotEligible, NotFound
 from credanchor.usecases import stacks as stacking
@@ -225,13 +225,14 @@ def test_the_qualification_commits_to_the_definition_and_every_component(world, 
     assert [c["requirement"] for c in stack["components"]] == ["excel", "sql", "viz"]
     for c in stack["components"]:
         assert c["credentialHash"] == to_hex(credential_hash(c["credential"]))
-        assert c["credentialHash"] == c["credential"]["proof"][0]["credentialHash"]
+        assert c["credentialHash"] == c["credential"]["proof"][-1]["credentialHash"]
     achievement = qualification["credentialSubject"]["achievement"]
     assert achievement["id"] == "https://acme.example/qualifications/data-analyst"
     assert achievement["achievementType"] == "Certificate"
     # all of it is inside the hashed body: the stored bytes are the file minus its proof
     stored = world.runtime.store().get_credential(qualification["id"])
-    body = {k: v for k, v in qualification.items() if k != "proof"}
+    body = signed_content(qualification)  # with the issuer's signature, without the anchor
+    assert [p["type"] for p in body["proof"]] == ["DataIntegrityProof"]
     assert json.loads(stored.document) == body
     assert keccak256(stored.document.encode()) == credential_hash(qualification)
 
@@ -240,8 +241,9 @@ def test_a_granted_qualification_verifies_as_a_tree(world, qualification):
     report = world.runtime.verify(qualification)
     assert report.status == Status.VALID
     names = [c.name for c in report.checks]
-    assert names == ["schema", "integrity", "merkle", "validity", "trusted-anchor", "anchored",
-                     "issuer", "revocation", "confirmations", "stack-definition",
+    assert names == ["schema", "integrity", "signature", "merkle", "validity", "trusted-anchor",
+                     "anchored", "did-binding", "issuer", "revocation", "confirmations",
+                     "stack-definition",
                      "stack-components", "stack-recipient", "stack-rule"]
     assert all(c.outcome == Outcome.PASS for c in report.checks)
     assert [(r.status, r.issuer["name"]) for r in report.components] == [

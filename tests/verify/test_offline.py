@@ -14,7 +14,7 @@ from credanchor.errors import InvalidInput
 from credanchor.verify.offline import offline_checks, verify_offline
 from kit.credentials import NOW, VALID_FROM, VALID_UNTIL, anchor_batch, make_credential
 
-NAMES = ["schema", "integrity", "merkle", "validity"]
+NAMES = ["schema", "integrity", "signature", "merkle", "validity"]
 
 
 def outcomes(checks):
@@ -24,12 +24,15 @@ def outcomes(checks):
 def test_valid_anchored_credential(anchored):
     checks = offline_checks(anchored[2], now=NOW)
     assert [c.name for c in checks] == NAMES
-    assert all(c.outcome == Outcome.PASS for c in checks)
+    # A did:pkh badge from before signatures: the signature is skipped, the rest passes.
+    assert all(c.outcome == Outcome.PASS for c in checks if c.name != "signature")
+    assert checks[2].outcome == Outcome.SKIPPED
+    assert checks[2].data["reason"] == "unsigned"
     assert checks[1].data == {"credentialHash": to_hex(credential_hash(anchored[2]))}
     assert checks[1].message == (
         "The badge has not been altered: its content matches the fingerprint in its proof."
     )
-    assert checks[3].message == (
+    assert checks[4].message == (
         "The badge is within its validity period: from 15 January 2026 09:00 UTC until "
         "15 January 2029 09:00 UTC."
     )
@@ -52,6 +55,7 @@ def test_tampered_content(anchored):
     assert outcomes(report.checks) == {
         "schema": Outcome.PASS,
         "integrity": Outcome.FAIL,
+        "signature": Outcome.SKIPPED,  # unsigned (did:pkh)
         "merkle": Outcome.PASS,  # the proof itself is intact; the document is not
         "validity": Outcome.PASS,
     }

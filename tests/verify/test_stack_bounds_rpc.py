@@ -116,7 +116,7 @@ class Setup:
                                                        **base))
         acme = add_issuer(rt, name="Acme Academy").issuer
         fund_on_anvil(self.node, rt.signer_for(acme))
-        ids = [a.id for a in issue(rt.store(), acme, rt.issuer_profile(acme),
+        ids = [a.id for a in issue(rt.store(), acme, rt.issuance(acme),
                                    [badge(i) for i in range(BADGES)], max_items=BADGES)]
         stacking.publish(rt, acme, WIDE)
         rt.anchorer().run_until_idle(timeout=60)

@@ -14,7 +14,7 @@ def test_issuer_suspension_shows_once_the_cache_expires(tmp_path):
     rt = Runtime.open(make_settings(tmp_path / "d", verify_cache_ttl=0.5))
     try:
         issuer = rt.store().list_issuers()[0]
-        [a] = issue(rt.store(), issuer, rt.issuer_profile(issuer), sample_items(1), max_items=1)
+        [a] = issue(rt.store(), issuer, rt.issuance(issuer), sample_items(1), max_items=1)
         rt.anchorer().run_until_idle(timeout=60)
         doc = rt.proofs().credential_file(rt.store().get_credential(a.id))
         assert rt.verify(doc).status == Status.VALID
@@ -33,7 +33,7 @@ def test_a_fresh_anchor_is_not_pending_because_of_a_cached_head(tmp_path):
     rt = Runtime.open(make_settings(tmp_path / "d"))
     try:
         issuer = rt.store().list_issuers()[0]
-        [a] = issue(rt.store(), issuer, rt.issuer_profile(issuer), sample_items(1), max_items=1)
+        [a] = issue(rt.store(), issuer, rt.issuance(issuer), sample_items(1), max_items=1)
         rt.verifier(shared=True)._cached_head(rt.chain)
         rt.anchorer().run_until_idle(timeout=60)
         doc = rt.proofs().credential_file(rt.store().get_credential(a.id))

@@ -60,8 +60,8 @@ def test_issue_anchor_download_and_verify(client, auth, runtime):
     body = report.get_json()
     assert body["status"] == "VALID"
     assert [c["name"] for c in body["checks"]] == [
-        "schema", "integrity", "merkle", "validity", "trusted-anchor", "anchored", "issuer",
-        "revocation", "confirmations"]
+        "schema", "integrity", "signature", "merkle", "validity", "trusted-anchor", "anchored",
+        "did-binding", "issuer", "revocation", "confirmations"]
     assert report.headers["Access-Control-Allow-Origin"] == "*"
 
     document["credentialSubject"]["achievement"]["name"] = "Something else"

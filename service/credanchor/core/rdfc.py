@@ -92,8 +92,23 @@ def _check_string(s: str, path: str) -> str:
     return s
 
 
-def _plain_json(value: Any, path: str = "$", depth: int = 0) -> Any:
-    """A copy of ``value`` as plain JSON data, refusing what cannot be canonicalised safely."""
+def _json_literal_members(document: Mapping[str, Any]) -> frozenset[str]:
+    """Top-level members the document's own inline contexts declare JSON literals
+    (``"@type": "@json"``): JSON-LD keeps such a value whole (JCS), nulls included."""
+    ctx = document.get("@context")
+    out: set[str] = set()
+    for c in ctx if isinstance(ctx, list) else [ctx]:
+        if isinstance(c, Mapping):
+            out.update(t for t, d in c.items()
+                       if isinstance(d, Mapping) and d.get("@type") == "@json")
+    return frozenset(out)
+
+
+def _plain_json(value: Any, path: str = "$", depth: int = 0, *,
+                literals: frozenset[str] = frozenset(), nulls: bool = False) -> Any:
+    """A copy of ``value`` as plain JSON data, refusing what cannot be canonicalised safely.
+    ``literals``: top-level members that are JSON literals, inside which null is kept
+    (``nulls``) rather than refused: a literal is signed as it is, not dropped."""
     if depth > MAX_DEPTH:
         raise _fail(path, f"nested deeper than {MAX_DEPTH} levels")
     t = type(value)
@@ -105,10 +120,12 @@ def _plain_json(value: Any, path: str = "$", depth: int = 0) -> Any:
             if type(k) is not str:
                 raise _fail(path, "object keys must be strings")
             _check_string(k, f"{path} (key)")
-            out[k] = _plain_json(v, f"{path}.{k}", depth + 1)
+            out[k] = _plain_json(v, f"{path}.{k}", depth + 1,
+                                 nulls=nulls or (depth == 0 and k in literals))
         return out
     if t is list or t is tuple:
-        return [_plain_json(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+        return [_plain_json(v, f"{path}[{i}]", depth + 1, nulls=nulls)
+                for i, v in enumerate(value)]
     if t is bool:
         return value
     if t is int:
@@ -119,10 +136,12 @@ def _plain_json(value: Any, path: str = "$", depth: int = 0) -> Any:
         if value != value or value in (float("inf"), float("-inf")):
             raise _fail(path, "not a finite number")
         if value.is_integer():
-            return _plain_json(int(value), path, depth)
+            return _plain_json(int(value), path, depth, nulls=nulls)
         if _is_tie(value):
             raise _fail(path, f"{value!r} has no unambiguous xsd:double canonical form")
         return value
+    if value is None and nulls:
+        return None
     if value is None:
         raise _fail(path, "null is dropped by JSON-LD, so it would not be signed")
     raise _fail(path, f"{t.__name__} is not a JSON value")
@@ -250,7 +269,7 @@ def reference(document: Mapping[str, Any], *, loader: ContextLoader | None = Non
     if not isinstance(document, Mapping):
         raise RdfCanonicalizationError("a JSON-LD document must be a JSON object")
     loader = loader or default_loader()
-    doc = _plain_json(document)
+    doc = _plain_json(document, literals=_json_literal_members(document))
     try:
         with _PYLD_LOCK:
             dataset = _safe_processor_class()().to_rdf(doc, loader.options())

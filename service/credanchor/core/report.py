@@ -1,16 +1,23 @@
 """Verification results shared by the offline and the chain-backed verifiers.
 
 A verification is a list of named :class:`Check` results plus one overall :class:`Status`.
-Check names in use (the offline four come first, in this order, from credanchor.verify.offline):
+Check names in use (the offline five come first, in this order, from credanchor.verify.offline):
 
 ==================  =========================================================================
 ``schema``          the document is an OB 3.0 credential (vendored JSON Schema)
 ``integrity``       the recomputed credentialHash equals the proof's
+``signature``       the issuer's Data Integrity signature (eddsa-rdfc-2022) verifies with a key
+                    of the issuer's DID document, as that document stood at the anchor time;
+                    SKIPPED ``data.reason = "unsigned"`` for a legacy did:pkh badge (issued
+                    before signatures) and ``"needs-network"`` for a did:web issuer checked
+                    offline without a resolver
 ``merkle``          the Merkle proof leads from the credential's leaf to the proof's root
 ``validity``        validFrom <= now < validUntil
 ``trusted-anchor``  the proof's (chainId, contract) is in the verifier's own trust list
 ``anchored``        the contract knows the root and accepts the proof
-``issuer``          the issuer DID's address is the one that anchored the root, still accredited
+``did-binding``     the issuer's DID belongs to the account that anchored the root: a did:pkh
+                    names that account; any other DID is the one the registry records for it
+``issuer``          the anchoring account is accredited (a suspended one fails)
 ``revocation``      neither the credential nor its batch is revoked
 ``confirmations``   the anchor is deep enough (``data.pending`` while it is not)
 ==================  =========================================================================
@@ -18,14 +25,15 @@ Check names in use (the offline four come first, in this order, from credanchor.
 :func:`overall_status` applies this precedence, first match wins:
 
 1. **INVALID** — a check that establishes forgery or breakage failed: ``schema``,
-   ``integrity``, ``merkle``, ``trusted-anchor``, ``anchored``, ``issuer``, any check with a
+   ``integrity``, ``signature``, ``merkle``, ``trusted-anchor``, ``anchored``,
+   ``did-binding``, ``issuer``, any check with a
    name not listed here (unknown means "cannot vouch for it"), or ``validity`` for any reason
    but ``data["reason"] == "expired"`` — notably ``"not-yet-valid"``: a badge dated in the
    future is not "expired", it is not valid (most likely mis-issued), so it is INVALID.
    A FAIL outranks an ERROR elsewhere: a badge whose bytes were altered is fake whether or not
    the chain could be reached, and no chain answer could make it genuine.
 2. **ERROR** — any check (not marked ``data["advisory"]``) has outcome ERROR: something could
-   not be determined (node down, timeout). Never reported as INVALID, and it outranks
+   not be determined (node down, timeout, the issuer's did:web document unreachable). Never reported as INVALID, and it outranks
    REVOKED/EXPIRED because the unanswered check might have shown the badge to be fake.
 3. **REVOKED** — ``revocation`` failed, or any check failed with ``data["reason"] ==
    "revoked"`` (a stacked qualification whose component was revoked: credanchor.usecases.stacks).
@@ -52,14 +60,18 @@ __all__ = [
     "ADVISORY",
     "CHECK_ANCHORED",
     "CHECK_CONFIRMATIONS",
+    "CHECK_DID_BINDING",
     "CHECK_INTEGRITY",
     "CHECK_ISSUER",
     "CHECK_MERKLE",
     "CHECK_REVOCATION",
     "CHECK_SCHEMA",
+    "CHECK_SIGNATURE",
     "CHECK_TRUSTED_ANCHOR",
     "CHECK_VALIDITY",
+    "REASON_NEEDS_NETWORK",
     "REASON_NO_PROOF",
+    "REASON_UNSIGNED",
     "Check",
     "Outcome",
     "Report",
@@ -69,10 +81,12 @@ __all__ = [
 
 CHECK_SCHEMA = "schema"
 CHECK_INTEGRITY = "integrity"
+CHECK_SIGNATURE = "signature"
 CHECK_MERKLE = "merkle"
 CHECK_VALIDITY = "validity"
 CHECK_TRUSTED_ANCHOR = "trusted-anchor"
 CHECK_ANCHORED = "anchored"
+CHECK_DID_BINDING = "did-binding"
 CHECK_ISSUER = "issuer"
 CHECK_REVOCATION = "revocation"
 CHECK_CONFIRMATIONS = "confirmations"
@@ -88,6 +102,12 @@ REASON_REVOKED = "revoked"
 #: report is PENDING, and nothing about the file is confirmed (issue 12: the wording used to
 #: sound as if a made-up file "looked genuine so far").
 REASON_NO_PROOF = "no-proof"
+#: ``data["reason"]`` of the skipped ``signature`` check of a legacy badge: a did:pkh issuer,
+#: no signature (issued before credanchor signed its badges). The status is unaffected.
+REASON_UNSIGNED = "unsigned"
+#: ``data["reason"]`` of the skipped ``signature`` check of an offline verification without a
+#: DID resolver, when the issuer's DID document is on the web (did:web). Advisory.
+REASON_NEEDS_NETWORK = "needs-network"
 
 
 class Outcome(StrEnum):

@@ -210,9 +210,25 @@ class Runtime:
                 f"no RPC endpoint configured for trusted chain {trusted.chain_id}"
             )
 
+        from credanchor.usecases.issuer_identity import did_document_for
+        from credanchor.verify.did_resolver import DidDocumentResolver
+
+        web = DidDocumentResolver()
+
+        def resolver(did: str) -> dict[str, Any]:
+            # This service's own did:web issuers: the document it publishes is built from its
+            # ledger and key rings, so it is read there rather than fetched from itself over
+            # HTTPS (which a server behind NAT often cannot reach). Everything else: resolved.
+            if did.startswith("did:web:"):
+                own = next((i for i in self.store().list_issuers() if i.did == did), None)
+                if own is not None:
+                    return did_document_for(self, own)
+            return web(did)
+
         return Verifier(self.trust, reader, min_confirmations=self.settings.confirmations,
                         cache_ttl=cache_ttl, head_ttl=head_ttl,
-                        max_credentials=self.settings.max_verify_credentials)
+                        max_credentials=self.settings.max_verify_credentials,
+                        resolver=resolver)
 
     def verify(self, document: Any) -> Report:
         return self.verifier(shared=True).verify(document)

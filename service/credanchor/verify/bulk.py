@@ -42,6 +42,7 @@ from credanchor.chain.gateway import (
 )
 from credanchor.chain.rpc import connect_rpc, redact_url
 from credanchor.chain.tx import chain_errors
+from credanchor.core.dataintegrity import DidResolver
 from credanchor.core.hashing import loads_strict
 from credanchor.core.proof import extract_proof, has_proof
 from credanchor.core.report import Report, Status
@@ -399,6 +400,7 @@ def open_bulk_verifier(
     min_confirmations: int = 1,
     timeout: float = 10.0,
     chunk: int = CHUNK,
+    resolver: DidResolver | None = None,
 ) -> BulkVerifier:
     """A bulk verifier trusting ``(chain_id, contract)`` and/or the trust-list file's entries.
 
@@ -406,7 +408,9 @@ def open_bulk_verifier(
     chain without a URL makes its credentials ERROR (not INVALID). Raises InvalidInput for
     contradictory arguments, ChainUnavailable when a node cannot be reached, ConfigError when a
     trusted contract has no code on its chain or the node serves another chain than
-    ``chain_id``.
+    ``chain_id``. ``resolver`` (DID -> DID document) is for the issuers' signatures; by default
+    a DidDocumentResolver per process (did:key offline, did:web over HTTPS, each issuer's
+    document fetched once per run and cached; unreachable: those credentials are ERROR).
     """
     entries: list[TrustedContract] = []
     if trust_list is not None:
@@ -455,7 +459,7 @@ def open_bulk_verifier(
             raise ChainUnavailable(f"no --rpc URL given for chain {trusted.chain_id}")
         return reader
 
-    verifier = Verifier(trust, lookup, min_confirmations=min_confirmations)
+    verifier = Verifier(trust, lookup, min_confirmations=min_confirmations, resolver=resolver)
     return BulkVerifier(verifier, readers, chunk=chunk)
 
 

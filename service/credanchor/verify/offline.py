@@ -1,8 +1,17 @@
 """Verification without any network: what the credential file alone can prove.
 
-:func:`offline_checks` returns, in this order, the checks ``schema``, ``integrity``, ``merkle``
-and ``validity`` (see credanchor.core.report for names and the status precedence). The chain-backed
-verifier appends its own checks to these; :func:`verify_offline` wraps them in a Report.
+:func:`offline_checks` returns, in this order, the checks ``schema``, ``integrity``,
+``signature``, ``merkle`` and ``validity`` (see credanchor.core.report for names and the status
+precedence). The chain-backed verifier appends its own checks to these; :func:`verify_offline`
+wraps them in a Report.
+
+The ``signature`` check (credanchor.verify.signatures) needs the issuer's DID document. Both
+functions take an optional ``resolver`` (DID -> DID document, e.g.
+credanchor.verify.did_resolver.DidDocumentResolver). Without one — the default, so that an
+offline check never touches the network — a did:key issuer is still checked (its document is
+derived from the DID), while a did:web issuer's check is SKIPPED with ``data["reason"] =
+"needs-network"`` and ``data["advisory"]``: the status is unchanged, and only the chain-backed
+verifier, which always resolves, says whether the signature holds.
 
 A credential without a CredanchorMerkleProof2026 may not be anchored yet, or may be made up:
 its ``integrity`` and ``merkle`` checks are SKIPPED with ``data["pending"] = True``, so the
@@ -22,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from credanchor.core.credentials import format_datetime, parse_datetime, validate_credential
+from credanchor.core.dataintegrity import DidResolver
 from credanchor.core.hashing import credential_hash, leaf_hash, to_hex
 from credanchor.core.merkle import fold_proof
 from credanchor.core.proof import extract_proof, has_proof
@@ -39,6 +49,7 @@ from credanchor.core.report import (
     overall_status,
 )
 from credanchor.errors import CanonicalizationError, InvalidInput, ProofFormatError, SchemaInvalid
+from credanchor.verify.signatures import signature_check
 
 __all__ = ["offline_checks", "verify_offline"]
 
@@ -231,29 +242,38 @@ def _now(now: datetime | None) -> datetime:
 
 
 def _checks_and_proof(
-    credential: Mapping[str, Any], now: datetime | None, schema: bool
+    credential: Mapping[str, Any], now: datetime | None, schema: bool,
+    resolver: DidResolver | None,
 ) -> tuple[list[Check], Any]:
     if not isinstance(credential, Mapping):
         raise InvalidInput("a credential must be a JSON object")
     when = _now(now)
     integrity, merkle, proof = _proof_checks(credential)
+    # The issuer's keys as they stood when the badge was recorded (a key retired since still
+    # vouches for it); with no anchor yet, as they stand now.
+    at = when if proof is None else proof.anchor.anchored_at
     return [
         _schema_check(credential, schema),
         integrity,
+        signature_check(credential, at=at, resolver=resolver),
         merkle,
         _validity_check(credential, when),
     ], proof
 
 
 def offline_checks(
-    credential: Mapping[str, Any], *, now: datetime | None = None, schema: bool = True
+    credential: Mapping[str, Any], *, now: datetime | None = None, schema: bool = True,
+    resolver: DidResolver | None = None,
 ) -> list[Check]:
-    """The checks ``schema``, ``integrity``, ``merkle``, ``validity``, in that order."""
-    return _checks_and_proof(credential, now, schema)[0]
+    """The checks ``schema``, ``integrity``, ``signature``, ``merkle``, ``validity``, in that
+    order. ``resolver``: DID -> DID document for the signature (None: did:key only, offline).
+    A resolver's DidUnreachable makes ``signature`` ERROR."""
+    return _checks_and_proof(credential, now, schema, resolver)[0]
 
 
 def verify_offline(
-    credential: Mapping[str, Any], now: datetime | None = None, *, schema: bool = True
+    credential: Mapping[str, Any], now: datetime | None = None, *, schema: bool = True,
+    resolver: DidResolver | None = None,
 ) -> Report:
     """Offline checks folded into a Report.
 
@@ -261,7 +281,7 @@ def verify_offline(
     been looked up on chain. Use the chain-backed verifier to tell a genuine badge from one
     built by a forger around a root of their own.
     """
-    checks, proof = _checks_and_proof(credential, now, schema)
+    checks, proof = _checks_and_proof(credential, now, schema, resolver)
     integrity = checks[1]
     issuer = credential.get("issuer")
     issuer_info: dict[str, Any] | None = None

@@ -2,7 +2,8 @@
 
 Used by the API, the web page, the CLI and the scripts alike. On top of
 :func:`credanchor.verify.offline.offline_checks` (schema, integrity, Merkle inclusion, validity window)
-it adds, in this order:
+— the ``signature`` check among them, always made here: did:web issuers' DID documents are
+fetched through the verifier's ``resolver`` — it adds, in this order:
 
 ``trusted-anchor``
     the proof's (chain id, contract) pair is in the verifier's own trust list. A credential
@@ -14,15 +15,21 @@ it adds, in this order:
     root and accepts the proof, and the transaction the proof names really emitted ``Anchored``
     for that root and account in the block the proof names. Anchors are keyed by (issuer,
     root) on chain: another issuer's copy of the same root is never credited to anyone else.
+``did-binding``
+    the credential's issuer DID belongs to the account the proof says anchored it
+    (``anchor.issuerAccount``): a legacy ``did:pkh`` names that account on the anchor's chain;
+    any other DID (did:key, did:web) must be the DID the registry records for that account
+    (its on-chain issuer profile). Checked before the chain's answer about the account is
+    credited to the badge's issuer: the account comes from the unhashed proof, the DID from
+    the hashed (and signed) credential.
 ``issuer``
-    the issuer DID's address and chain are the proof's issuer account on the anchor's chain,
-    and that account is accredited now (a suspended issuer is reported with the date).
+    that account is accredited now (a suspended issuer is reported with the date).
 ``revocation``
     neither the credential (under its issuer) nor its batch is revoked.
 ``confirmations``
     the anchor is at least ``min_confirmations`` blocks deep; shallower reports PENDING.
 
-WARNING: an unreachable or failing node turns the affected check into ``error`` and the overall
+WARNING: an unreachable or failing node (or an unreachable did:web DID document) turns the affected check into ``error`` and the overall
 status into ERROR — never INVALID. An employer must not be told a genuine badge is fake because
 an RPC endpoint timed out (a standing complaint about explorer-backed verifiers).
 """
@@ -44,9 +51,17 @@ from typing import Any
 from eth_utils import is_address, to_checksum_address
 
 from credanchor.core.credentials import parse_issuer_did
+from credanchor.core.dataintegrity import DidResolver
 from credanchor.core.hashing import to_hex
 from credanchor.core.proof import CredanchorProof, extract_proof, has_proof
-from credanchor.core.report import Check, Outcome, Report, overall_status
+from credanchor.core.report import (
+    CHECK_DID_BINDING,
+    CHECK_ISSUER,
+    Check,
+    Outcome,
+    Report,
+    overall_status,
+)
 from credanchor.core.stacks import is_qualification
 from credanchor.errors import (
     ChainError,
@@ -56,6 +71,7 @@ from credanchor.errors import (
     ProofFormatError,
     TooManyCredentials,
 )
+from credanchor.verify.did_resolver import DidDocumentResolver
 from credanchor.verify.offline import offline_checks
 from credanchor.verify.ports import AnchorTx, ChainReader, IssuerFacts, OnChainVerdict
 from credanchor.verify.qualifications import tree_documents, verify_qualification
@@ -142,14 +158,19 @@ class Verifier:
         cache_ttl: float | None = None,
         head_ttl: float = 0.0,
         max_credentials: int = DEFAULT_MAX_CREDENTIALS,
+        resolver: DidResolver | None = None,
     ) -> None:
         """``cache_ttl``: seconds a fetched anchor transaction or issuer record is reused
         (None: for the verifier's lifetime — one run of a script). A long-lived, shared
         verifier (the service) sets a few seconds, so a suspension shows within that time.
         ``head_ttl``: seconds the chain head is reused for the confirmation count.
         ``max_credentials``: the most credentials one verification checks against the chain
-        (see :meth:`tree`)."""
+        (see :meth:`tree`).
+        ``resolver``: DID -> DID document for the ``signature`` check (None: a
+        :class:`~credanchor.verify.did_resolver.DidDocumentResolver` with its defaults —
+        did:key offline, did:web over HTTPS, cached)."""
         self.trust = trust
+        self.resolver: DidResolver = DidDocumentResolver() if resolver is None else resolver
         self.readers = readers
         self.min_confirmations = min_confirmations
         self.schema = schema
@@ -218,14 +239,16 @@ class Verifier:
 
     def _verify_one(self, credential: Mapping[str, Any], schema: bool) -> Report:
         now = self.clock()
-        checks = list(offline_checks(credential, now=now, schema=schema))
+        checks = list(offline_checks(credential, now=now, schema=schema,
+                                     resolver=self.resolver))
         cred_id = credential.get("id") if isinstance(credential.get("id"), str) else None
         chash = next((c.data.get("credentialHash") for c in checks if c.name == "integrity"), None)
         if not has_proof(credential):
             checks += [
                 Check(n, Outcome.SKIPPED, "Not checked: the file carries no blockchain proof, "
                       "so there is nothing to look up.", {"pending": True})
-                for n in ("trusted-anchor", "anchored", "issuer", "revocation", "confirmations")
+                for n in ("trusted-anchor", "anchored", CHECK_DID_BINDING, CHECK_ISSUER,
+                          "revocation", "confirmations")
             ]
             return Report(overall_status(checks), tuple(checks), cred_id, chash)
         try:
@@ -256,7 +279,7 @@ class Verifier:
             "anchoredAt": a.anchored_at.isoformat().replace("+00:00", "Z"),
             "issuerAccount": a.issuer_account,
         }
-        names = ("anchored", "issuer", "revocation", "confirmations")
+        names = ("anchored", CHECK_DID_BINDING, CHECK_ISSUER, "revocation", "confirmations")
         trusted = self.trust.find(a.chain_id, a.contract)
         if trusted is None:
             checks = [
@@ -329,42 +352,81 @@ class Verifier:
         self, credential: Mapping[str, Any], proof: CredanchorProof, reader: ChainReader,
         verdict: OnChainVerdict,
     ) -> tuple[dict[str, Any] | None, list[Check]]:
+        """``did-binding`` then ``issuer``."""
         issuer = credential.get("issuer")
         did = issuer.get("id") if isinstance(issuer, Mapping) else issuer
-        try:
-            did_chain, did_address = parse_issuer_did(str(did))
-        except CredanchorError:
-            return None, [Check("issuer", Outcome.FAIL,
-                                f"The issuer id {did!r} is not a blockchain account identifier.")]
+        account = proof.anchor.issuer_account
         info: dict[str, Any] = {"did": did, "address": verdict.issuer}
-        # Checked before anything on chain: the issuer account the anchor is looked up under
-        # comes from the unhashed proof, the DID from the hashed credential. Only when they
-        # agree may the chain's answer about that account be credited to this badge's issuer.
-        if did_chain != proof.anchor.chain_id or did_address.lower() != verdict.issuer.lower():
-            return info, [Check(
-                "issuer", Outcome.FAIL,
-                "The badge names a different issuer from the account its proof says recorded "
-                f"it ({verdict.issuer} on chain {proof.anchor.chain_id}).",
-                {"claimed": did, "onChain": verdict.issuer},
-            )]
+        binding = self._binding_check(did, proof, reader, verdict)
+        if binding.outcome != Outcome.PASS:
+            why = ("the issuer never recorded this batch" if verdict.status == 1 else
+                   "the badge's issuer is not the account that recorded it")
+            skipped = Check(CHECK_ISSUER, Outcome.SKIPPED, f"Not checked: {why}.")
+            return (info if binding.outcome == Outcome.FAIL else None), [binding, skipped]
         if verdict.status == 1:
-            return None, [Check("issuer", Outcome.SKIPPED,
-                                "Not checked: the issuer never recorded this batch.")]
-        facts = self._cached_issuer(reader, verdict.issuer)
+            return None, [binding, Check(CHECK_ISSUER, Outcome.SKIPPED,
+                                         "Not checked: the issuer never recorded this batch.")]
+        facts = self._cached_issuer(reader, account)
         info.update(name=facts.name, profileURI=facts.profile_uri, active=facts.active,
                     accreditedAt=facts.accredited_at, suspendedAt=facts.suspended_at or None)
         if not verdict.issuer_active:
             when = (datetime.fromtimestamp(facts.suspended_at, UTC).strftime("%d %B %Y")
                     if facts.suspended_at else "an unknown date")
-            return info, [Check(
-                "issuer", Outcome.FAIL,
+            return info, [binding, Check(
+                CHECK_ISSUER, Outcome.FAIL,
                 f"The issuer {facts.name or verdict.issuer} is no longer accredited "
                 f"(suspended on {when}).",
                 {"address": verdict.issuer, "suspendedAt": facts.suspended_at},
             )]
-        return info, [Check("issuer", Outcome.PASS,
-                            f"Issued by {facts.name}, an accredited issuer.",
-                            {"address": verdict.issuer, "name": facts.name})]
+        return info, [binding, Check(CHECK_ISSUER, Outcome.PASS,
+                                     f"Issued by {facts.name}, an accredited issuer.",
+                                     {"address": verdict.issuer, "name": facts.name})]
+
+    def _binding_check(self, did: object, proof: CredanchorProof, reader: ChainReader,
+                       verdict: OnChainVerdict) -> Check:
+        """Whether the badge's issuer DID is the anchoring account's: only then may the
+        chain's answers about that account be credited to the badge's issuer."""
+        a = proof.anchor
+        if not isinstance(did, str) or not did.startswith("did:"):
+            return Check(CHECK_DID_BINDING, Outcome.FAIL,
+                         f"The issuer id {did!r:.100} is not a DID, so it cannot be matched "
+                         "to the account that recorded the badge.",
+                         {"claimed": did if isinstance(did, str) else None,
+                          "issuerAccount": a.issuer_account})
+        if did.startswith("did:pkh:"):
+            # A legacy issuer: its DID is the account itself.
+            try:
+                did_chain, did_address = parse_issuer_did(did)
+            except CredanchorError:
+                return Check(CHECK_DID_BINDING, Outcome.FAIL,
+                             f"The issuer id {did!r:.100} is not a valid blockchain account "
+                             "identifier.", {"claimed": did, "issuerAccount": a.issuer_account})
+            if did_chain != a.chain_id or did_address.lower() != a.issuer_account.lower():
+                return Check(CHECK_DID_BINDING, Outcome.FAIL,
+                             "The badge names a different issuer from the account its proof "
+                             f"says recorded it ({a.issuer_account} on chain {a.chain_id}).",
+                             {"claimed": did, "onChain": a.issuer_account})
+            return Check(CHECK_DID_BINDING, Outcome.PASS,
+                         "The issuer named in the badge is the account that recorded it.",
+                         {"did": did, "issuerAccount": a.issuer_account})
+        if verdict.status == 1:
+            return Check(CHECK_DID_BINDING, Outcome.SKIPPED,
+                         "Not checked: the account named in the proof never recorded this "
+                         "batch.", {"claimed": did, "issuerAccount": a.issuer_account})
+        facts = self._cached_issuer(reader, a.issuer_account)
+        if facts.did != did:
+            recorded = (f"records {facts.did}" if facts.did else
+                        "records no identity") + " for that account"
+            return Check(CHECK_DID_BINDING, Outcome.FAIL,
+                         f"The badge names the issuer {did}, but the account that recorded it "
+                         f"({a.issuer_account}) belongs to someone else: the registry "
+                         f"{recorded}.",
+                         {"claimed": did, "onChain": facts.did or None,
+                          "issuerAccount": a.issuer_account})
+        return Check(CHECK_DID_BINDING, Outcome.PASS,
+                     "The issuer named in the badge is the one the blockchain registry records "
+                     "for the account that recorded it.",
+                     {"did": did, "issuerAccount": a.issuer_account})
 
     def _revocation_check(self, proof: CredanchorProof, reader: ChainReader,
                           verdict: OnChainVerdict) -> Check:

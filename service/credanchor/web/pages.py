@@ -57,10 +57,12 @@ bp = Blueprint("pages", __name__, template_folder=str(TEMPLATES))
 CHECK_TITLES = {
     "schema": "Follows the Open Badges 3.0 format",
     "integrity": "Unaltered since issued",
+    "signature": "Signed by the issuer",
     "merkle": "Part of the issued batch",
     "validity": "Within its validity period",
     "trusted-anchor": "Recorded in a trusted registry",
     "anchored": "Recorded on the blockchain",
+    "did-binding": "Issuer identity matches its blockchain account",
     "issuer": "Issued by an accredited issuer",
     "revocation": "Not revoked",
     "confirmations": "Final on the blockchain",

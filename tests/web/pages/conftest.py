@@ -51,7 +51,7 @@ def web_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
 def badges(web_runtime: Runtime) -> Badges:
     store = web_runtime.store()
     issuer = store.list_issuers()[0]
-    accepted = issue(store, issuer, web_runtime.issuer_profile(issuer),
+    accepted = issue(store, issuer, web_runtime.issuance(issuer),
                      [SHARED_ITEM, PRIVATE_ITEM], max_items=10)
     web_runtime.anchorer().run_until_idle(timeout=120)
     shared_id, private_id = accepted[0].id, accepted[1].id

@@ -46,12 +46,12 @@ def test_upload_valid_then_tampered_badge(page: Page, base_url: str, files, badg
     heading = page.locator("#result-heading")
     expect(heading).to_have_text("Result: VALID")
     expect(heading).to_be_focused()  # screen readers land on the verdict
-    expect(page.locator("#result .check")).to_have_count(9)
-    expect(page.locator("#result .check.outcome-pass")).to_have_count(9)
+    expect(page.locator("#result .check")).to_have_count(11)
+    expect(page.locator("#result .check.outcome-pass")).to_have_count(11)
     expect(page.locator(".fact-badge")).to_have_text("Excel Modelling")
     expect(page.locator(".fact-recipient")).to_have_text("Ada Lovelace")
     expect(page.locator(".fact-issuer strong")).to_have_text(badges.issuer_name)
-    tx_hash = badges.shared["proof"][0]["anchor"]["transactionHash"]
+    tx_hash = badges.shared["proof"][-1]["anchor"]["transactionHash"]
     expect(page.get_by_role("link", name="View the transaction in a block explorer")
            ).to_have_attribute("href", f"{EXPLORER}/tx/{tx_hash}")
     expect(page).to_have_title("VALID – Verify a badge · credanchor")
@@ -61,10 +61,12 @@ def test_upload_valid_then_tampered_badge(page: Page, base_url: str, files, badg
         page.get_by_label("Badge file").set_input_files(files["tampered"])
     expect(page.locator("#result-heading")).to_have_text("Result: INVALID")
     failed = page.locator("#result .check.outcome-fail")
-    expect(failed).to_have_count(1)
-    expect(failed.locator(".check-title")).to_have_text("Unaltered since issued")
-    expect(failed.locator(".check-word")).to_have_text("Failed")
-    expect(page.locator(".verdict-failed")).to_have_text("Failed: Unaltered since issued")
+    expect(failed).to_have_count(2)  # the content, and with it what the issuer signed
+    expect(failed.locator(".check-title")).to_have_text(
+        ["Unaltered since issued", "Signed by the issuer"])
+    expect(failed.locator(".check-word")).to_have_text(["Failed", "Failed"])
+    expect(page.locator(".verdict-failed")).to_have_text(
+        "Failed: Unaltered since issued, Signed by the issuer")
     screenshot(page, "verify-tampered.png")
 
 
@@ -113,7 +115,7 @@ def test_without_javascript_the_form_posts_and_the_server_answers(browser: Brows
         assert page.url == f"{base_url}/verify"
         expect(page.locator("#result-heading")).to_have_text("Result: INVALID")
         expect(page.locator(".check.outcome-fail .check-title")).to_have_text(
-            "Unaltered since issued")
+            ["Unaltered since issued", "Signed by the issuer"])
     finally:
         context.close()
 
@@ -209,7 +211,9 @@ def test_a_file_without_proof_reads_as_unconfirmed_in_the_browser(page: Page, ba
                                                                   badges):
     """Issue 12, the JS path (verify.js mirrors pages.present)."""
     page.goto(f"{base_url}/verify")
-    unproved = {k: v for k, v in badges.shared.items() if k != "proof"}
+    # signed, not anchored: the issuer's signature and no blockchain proof
+    unproved = dict(badges.shared, proof=[p for p in badges.shared["proof"]
+                                          if p["type"] != "CredanchorMerkleProof2026"])
     page.locator("#credential").fill(json.dumps(unproved))
     with page.expect_response(f"{base_url}/api/v1/verify"):
         page.get_by_role("button", name="Verify").click()

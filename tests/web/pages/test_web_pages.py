@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import io
 import json
@@ -15,8 +16,8 @@ from credanchor.issuing.pipeline import issue
 from credanchor.web import create_app, pages
 from kit.pages import ESCO_URL, EXPLORER, SHARED_ITEM, Element, parse
 
-CHECK_NAMES = ["schema", "integrity", "merkle", "validity", "trusted-anchor", "anchored",
-               "issuer", "revocation", "confirmations"]
+CHECK_NAMES = ["schema", "integrity", "signature", "merkle", "validity", "trusted-anchor",
+               "anchored", "did-binding", "issuer", "revocation", "confirmations"]
 
 
 def page(resp) -> Element:
@@ -118,7 +119,9 @@ def test_posting_a_valid_badge_shows_valid_with_every_check(client, badges, web_
 
 def test_a_file_with_no_proof_is_pending_and_plainly_unconfirmed(client, badges):
     """Issue 12: PENDING used to read "it looks genuine so far" — of a file anyone can type."""
-    unproved = {k: v for k, v in badges.shared.items() if k != "proof"}
+    # Signed but not anchored: the issuer's signature, no blockchain proof (as issued, pending)
+    unproved = dict(badges.shared, proof=[p for p in badges.shared["proof"]
+                                          if p["type"] != "CredanchorMerkleProof2026"])
     doc = page(client.post("/verify", data={"credential": json.dumps(unproved)}))
     assert verdict(doc) == "PENDING"
     text = doc.one("p", cls="verdict-text").text
@@ -142,7 +145,9 @@ def test_posting_a_tampered_badge_names_the_failed_check(client, badges):
     assert resp.status_code == 200
     doc = page(resp)
     assert verdict(doc) == "INVALID"
-    assert doc.one("p", cls="verdict-failed").text == "Failed: Unaltered since issued"
+    # the content and, with it, what the issuer signed
+    assert doc.one("p", cls="verdict-failed").text == (
+        "Failed: Unaltered since issued, Signed by the issuer")
     integrity = rows(doc)["integrity"]
     assert "outcome-fail" in integrity.classes
     assert integrity.one(cls="check-word").text == "Failed"
@@ -317,7 +322,7 @@ def test_a_revoked_badge_says_so_on_its_page_and_in_the_check(client, web_runtim
     store = web_runtime.store()
     issuer = store.list_issuers()[0]
     item = {**SHARED_ITEM, "recipient": {"name": "Rev Oked"}}
-    (accepted,) = issue(store, issuer, web_runtime.issuer_profile(issuer), [item], max_items=1)
+    (accepted,) = issue(store, issuer, web_runtime.issuance(issuer), [item], max_items=1)
     web_runtime.anchorer().run_until_idle(timeout=120)
     store.set_shared(accepted.id, True, issuer_id=issuer.id)
     cred = store.get_credential(accepted.id)
@@ -499,3 +504,20 @@ def test_credential_text_is_escaped(app):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<img src=x" not in html
     assert "&lt;b&gt;bad&lt;/b&gt;" in html
+
+
+def test_an_issuer_id_from_the_file_is_escaped_in_the_new_checks(client, badges):
+    """The did-binding and signature messages quote the file's issuer id: shown as text."""
+    evil = copy.deepcopy(badges.shared)
+    evil["issuer"]["id"] = "did:web:evil.example:<img src=x onerror=alert(1)>"
+    resp = client.post("/verify", data={"credential": json.dumps(evil)})
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    doc = page(resp)
+    assert verdict(doc) == "INVALID"
+    binding = rows(doc)["did-binding"]
+    assert "outcome-fail" in binding.classes
+    assert "<img src=x onerror=alert(1)>" in binding.one(cls="check-message").text
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert rows(doc)["signature"].one(cls="check-word").text == "Failed"
