@@ -167,7 +167,7 @@ def test_a_root_another_issuer_anchored_first_is_still_anchored_by_us(runtime, l
     verifier = runtime.verifier()
     for a in accepted:
         doc = runtime.proofs().credential_file(store.get_credential(a.id))
-        assert doc["proof"][0]["anchor"]["issuerAccount"] == local_issuer.address
+        assert doc["proof"][-1]["anchor"]["issuerAccount"] == local_issuer.address
         assert verifier.verify(doc).status == Status.VALID
 
 

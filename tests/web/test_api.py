@@ -48,7 +48,7 @@ def test_issue_anchor_download_and_verify(client, auth, runtime):
 
     got = client.get(f"/api/v1/credentials/{creds[0]['id']}", headers=auth).get_json()
     assert got["status"] == "anchored"
-    proof = got["credential"]["proof"][0]
+    proof = got["credential"]["proof"][-1]
     assert proof["merkleRoot"] == batch["root"] and proof["credentialHash"] == creds[0]["credentialHash"]
 
     dl = client.get(f"/api/v1/credentials/{creds[0]['id']}?download=1", headers=auth)

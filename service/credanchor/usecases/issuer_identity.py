@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from credanchor.core.credentials import IssuerProfile
 from credanchor.core.did_document import AnchorAccount, issuer_did_document, key_method_id
 from credanchor.core.multikey import did_key, did_key_verification_method, did_web_from_url
-from credanchor.errors import Conflict, KeyUnavailable, NotFound
+from credanchor.errors import Conflict, CredanchorError, KeyUnavailable, NotFound
 from credanchor.issuing.issuer_keys import IssuerKeyRing, KeyInfo
 from credanchor.issuing.signing import Issuance
 from credanchor.ledger.store import Issuer
@@ -100,12 +100,14 @@ def ensure_identity(runtime: Runtime, issuer: Issuer, *, record_on_chain: bool =
     except Conflict:  # a crash between the key and the ledger: use the key that exists
         info = ring.current()
     did = _choose_did(runtime, issuer, info)
-    issuer = runtime.store().set_issuer_did(issuer.id, did)
+    # The chain first: the ledger names the DID only once the registry binds it to the
+    # account, so a failed transaction leaves the issuer as it was (retried at the next open).
     if record_on_chain and chain.admin is not None:
         record = chain.contract.issuer_info(issuer.address)
-        if record.ever_accredited:
+        if record.ever_accredited and record.did != did:
             chain.admin_send(chain.contract.update_issuer_profile(
                 issuer.address, issuer.name, issuer.url or "", did=did))
+    issuer = runtime.store().set_issuer_did(issuer.id, did)
     log.info("issuer %s signs as %s", issuer.id, did)
     return issuer
 
@@ -120,8 +122,8 @@ def ensure_identities(runtime: Runtime) -> None:
             continue
         try:
             ensure_identity(runtime, issuer)
-        except KeyUnavailable as exc:
-            log.warning("issuer %s keeps issuing unsigned badges: %s", issuer.id, exc)
+        except CredanchorError as exc:  # no password, no admin key, a failed transaction
+            log.warning("issuer %s keeps issuing unsigned badges for now: %s", issuer.id, exc)
 
 
 def issuance_for(runtime: Runtime, issuer: Issuer) -> Issuance:
