@@ -61,7 +61,7 @@ def test_reorged_anchor_is_detected_reanchored_and_verifies_again(node, tmp_path
 
         for cid in ids:
             got = client.get(f"/api/v1/credentials/{cid}", headers=auth).get_json()
-            anchor = got["credential"]["proof"][0]["anchor"]
+            anchor = got["credential"]["proof"][-1]["anchor"]
             assert (anchor["transactionHash"], anchor["blockNumber"]) == (
                 again.tx_hash, again.block_number)
             assert client.post("/api/v1/verify", json=got["credential"]).get_json()[

@@ -31,8 +31,7 @@ from typing import Any
 
 import pytest
 
-from credanchor.core.credentials import AchievementSpec, Recipient, build_credential
-from credanchor.core.hashing import credential_hash, leaf_hash
+from credanchor.core.hashing import credential_hash, leaf_hash, signed_content
 from credanchor.core.merkle import MerkleTree
 from credanchor.core.proof import AnchorRef, CredanchorProof, attach_proof
 from credanchor.issuing.pipeline import issue
@@ -63,7 +62,7 @@ def anchored(runtime):
     later = proofs.credential_file(store.get_credential(other[0].id))
     for f in files:
         assert runtime.verify(f).status.value == "VALID"
-    return files[0], files[1], later["proof"][0]["anchor"]["transactionHash"]
+    return files[0], files[1], later["proof"][-1]["anchor"]["transactionHash"]
 
 
 def verdict(runtime, doc: dict) -> tuple[str, list[str]]:
@@ -174,8 +173,8 @@ def test_every_change_to_the_body_fails_integrity(runtime, anchored):
 
 def proof_cases(doc: dict, sibling: dict, other_tx: str) -> Iterator[tuple[str, dict, str]]:
     """(what, mutated document, the first check that must fail)."""
-    p = ("proof", 0)
-    proof = doc["proof"][0]
+    p = ("proof", -1)  # the anchor proof, after the issuer's signature
+    proof = doc["proof"][-1]
     anchor = proof["anchor"]
     path = proof["merkleProof"]
     assert len(path) >= 2
@@ -191,7 +190,7 @@ def proof_cases(doc: dict, sibling: dict, other_tx: str) -> Iterator[tuple[str, 
     yield "merkleProof extended", changed(doc, (*p, "merkleProof"), [*path, path[0]]), "merkle"
     yield "merkleProof emptied", changed(doc, (*p, "merkleProof"), []), "merkle"
     yield "merkleProof of a sibling", changed(
-        doc, (*p, "merkleProof"), sibling["proof"][0]["merkleProof"]), "merkle"
+        doc, (*p, "merkleProof"), sibling["proof"][-1]["merkleProof"]), "merkle"
     yield "merkleRoot one bit", changed(doc, (*p, "merkleRoot"), flip_hex(proof["merkleRoot"])), \
         "merkle"
     yield "merkleRoot = a leaf", changed(doc, (*p, "merkleRoot"), "0x" + leaf_hash(
@@ -262,7 +261,7 @@ def proof_cases(doc: dict, sibling: dict, other_tx: str) -> Iterator[tuple[str, 
     yield "anchor removed", removed(doc, (*p, "anchor")), "integrity"
     yield "merkleProof not a list", changed(doc, (*p, "merkleProof"), path[0]), "integrity"
     yield "65-element path", changed(doc, (*p, "merkleProof"), path[:1] * 65), "integrity"
-    yield "two credanchor proofs", {**doc, "proof": [proof, proof]}, "integrity"
+    yield "two credanchor proofs", {**doc, "proof": [*doc["proof"], proof]}, "integrity"
     yield "proof not a list", {**doc, "proof": proof}, "schema"  # OB 3.0: an array
 
 
@@ -284,8 +283,8 @@ def test_spellings_the_format_allows_stay_valid_and_unverifiable_values_are_unus
     """Not tampering: upper-case hex (same bytes) and another member order are the same proof.
     ``created`` is the issuer's own note and cannot be checked, so the report never uses it."""
     doc, _, _ = anchored
-    p = ("proof", 0)
-    proof = doc["proof"][0]
+    p = ("proof", -1)  # the anchor proof, after the issuer's signature
+    proof = doc["proof"][-1]
     upper = changed(doc, (*p, "merkleRoot"), "0x" + proof["merkleRoot"][2:].upper())
     upper = changed(upper, (*p, "merkleProof"), ["0x" + h[2:].upper()
                                                  for h in proof["merkleProof"]])
@@ -296,8 +295,8 @@ def test_spellings_the_format_allows_stay_valid_and_unverifiable_values_are_unus
     report = runtime.verify(later)
     assert report.status.value == "VALID"
     assert "2099" not in json.dumps(report.to_dict())
-    # Removing our proof altogether: the badge is simply not anchored (yet).
-    bare = {k: v for k, v in doc.items() if k != "proof"}
+    # Removing our proof (the issuer's signature stays): the badge is not anchored (yet).
+    bare = {**doc, "proof": doc["proof"][:-1]}
     assert verdict(runtime, bare) == ("PENDING", [])
     renamed = changed(doc, (*p, "type"), "SomeOtherProof2026")
     assert verdict(runtime, renamed) == ("PENDING", [])
@@ -310,14 +309,9 @@ def test_a_root_anchored_by_another_issuer_fails_the_issuer_check(runtime, ancho
     store = runtime.store()
     a = store.list_issuers()[0]
     b = add_issuer(runtime, name="Squatter Academy").issuer
-    spec_doc = {k: v for k, v in doc.items() if k != "proof"}
-    claimed = build_credential(
-        issuer=runtime.issuer_profile(a),
-        recipient=Recipient(name="Mallory"),
-        achievement=AchievementSpec(name=spec_doc["name"], description="Claims to be from A.",
-                                    criteria_narrative="None."),
-        valid_from=datetime(2026, 1, 1, tzinfo=UTC),
-    )
+    # A's genuine, signed credential (as issued, before its anchor proof), copied by B
+    claimed = signed_content(doc)
+    assert claimed["issuer"]["id"] == a.did
     h = credential_hash(claimed)
     tree = MerkleTree.from_credential_hashes([h, credential_hash({**claimed, "id": "urn:x:2"})])
     chain = runtime.chain
@@ -333,10 +327,10 @@ def test_a_root_anchored_by_another_issuer_fails_the_issuer_check(runtime, ancho
         created=datetime.now(UTC))
     forged = attach_proof(claimed, proof)
     status, failing = verdict(runtime, forged)
-    assert (status, failing) == ("INVALID", ["issuer"])
+    assert (status, failing) == ("INVALID", ["did-binding"])
     # Naming A's account in the (unhashed) proof instead: anchors are recorded per account,
     # and A never anchored this root, so nothing credits B's anchor to A.
-    as_a = changed(forged, ("proof", 0, "anchor", "issuerAccount"), a.address)
+    as_a = changed(forged, ("proof", -1, "anchor", "issuerAccount"), a.address)
     assert verdict(runtime, as_a) == ("INVALID", ["anchored"])
     # and naming B instead of A would not help: the body is hashed, so integrity fails
     renamed = changed(forged, ("issuer", "id"), f"did:pkh:eip155:{chain.chain_id}:{b.address}")
