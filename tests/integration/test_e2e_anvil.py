@@ -96,8 +96,8 @@ def test_gunicorn_and_worker_issue_anchor_verify(node, deployment, tmp_path):
             r = requests.get(f"{base}/api/v1/credentials/{cid}?download=1", headers=auth, timeout=10)
             assert r.status_code == 200
             doc = r.json()
-            assert doc["proof"][0]["anchor"]["contract"] == deployed.address
-            assert doc["proof"][0]["anchor"]["chainId"] == 31337
+            assert doc["proof"][-1]["anchor"]["contract"] == deployed.address
+            assert doc["proof"][-1]["anchor"]["chainId"] == 31337
             report = requests.post(f"{base}/api/v1/verify", json=doc, timeout=10).json()
             assert report["status"] == "VALID", report
             path = tmp_path / f"{cid[9:]}.json"
@@ -165,7 +165,7 @@ def test_trust_list_and_chain_id_mismatch(node, deployment, tmp_path):
                                        chain_id=31337, admin_key=rt.settings.admin_key)
         rogue = deploy_contract(rogue_settings)
         forged = json.loads(json.dumps(doc))
-        forged["proof"][0]["anchor"]["contract"] = rogue.address
+        forged["proof"][-1]["anchor"]["contract"] = rogue.address
         report = rt.verify(forged)
         assert report.status.value == "INVALID"
         assert report.check("trusted-anchor").outcome.value == "fail"
