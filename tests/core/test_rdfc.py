@@ -199,3 +199,20 @@ def test_concurrent_reference_canonicalisations_agree_with_sequential_ones():
     expected = [reference(d) for d in docs]
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert list(pool.map(reference, docs * 2)) == expected * 2
+
+
+def test_null_inside_a_json_literal_member_is_signed_and_null_elsewhere_refused():
+    """A qualification's ``credanchorStack`` is a JSON literal (@json, inline context): JSON-LD
+    keeps it whole, nulls included, so a null there is signed, not dropped."""
+    literal = {"credanchorStack": {"@id": "https://credanchor.dev/ns#credanchorStack",
+                                   "@type": "@json"}}
+    doc = make_credential(0)
+    doc["@context"] = [*doc["@context"], literal]
+    doc["credanchorStack"] = {"rule": {"maxAgeDays": None}, "n": 1}
+    nquads = reference(doc)
+    assert (r'"{\"n\":1,\"rule\":{\"maxAgeDays\":null}}"'
+            "^^<http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON>") in nquads
+    changed = dict(doc, credanchorStack={"rule": {"maxAgeDays": 30}, "n": 1})
+    assert reference(changed) != nquads
+    with pytest.raises(RdfCanonicalizationError, match=r"^\$\.name: null is dropped"):
+        reference(dict(doc, name=None))

@@ -1,9 +1,9 @@
 """The one verification engine: offline checks plus what only the chain can say.
 
 Used by the API, the web page, the CLI and the scripts alike. On top of
-:func:`credanchor.verify.offline.offline_checks` (schema, integrity, Merkle inclusion, validity window)
-— the ``signature`` check among them, always made here: did:web issuers' DID documents are
-fetched through the verifier's ``resolver`` — it adds, in this order:
+:func:`credanchor.verify.offline.offline_checks` (schema, integrity, the issuer's signature,
+Merkle inclusion, validity window — the signature always checked here: did:web issuers' DID
+documents are fetched through the verifier's ``resolver``) it adds, in this order:
 
 ``trusted-anchor``
     the proof's (chain id, contract) pair is in the verifier's own trust list. A credential
