@@ -174,7 +174,8 @@ def test_accreditation_history_comes_from_distinct_events(runtime, local_issuer,
     issuer leaves it suspended), and records the DID each one set."""
     chain = runtime.chain
     me = local_issuer.address
-    did = f"did:pkh:eip155:{chain.chain_id}:{me}"
+    pkh = f"did:pkh:eip155:{chain.chain_id}:{me}"
+    did = local_issuer.did
     chain.admin_send(chain.contract.suspend_issuer(me))
     chain.admin_send(chain.contract.update_issuer_profile(me, "Renamed while suspended",
                                                           did="did:web:renamed.example"))
@@ -189,7 +190,9 @@ def test_accreditation_history_comes_from_distinct_events(runtime, local_issuer,
     assert rec is not None and rec.active and (rec.name, rec.profile_uri, rec.did) == (
         "Back again", "https://b.example", did)
     assert [(h["event"], h.get("name"), h.get("did")) for h in rec.history] == [
-        ("accredited", runtime.settings.issuer_name, did),
+        ("accredited", runtime.settings.issuer_name, pkh),
+        # its signing DID, recorded when the service first opened (issue 14)
+        ("updated", runtime.settings.issuer_name, did),
         ("suspended", None, None),
         ("updated", "Renamed while suspended", "did:web:renamed.example"),
         ("reactivated", "Back again", did),

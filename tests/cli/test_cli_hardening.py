@@ -170,7 +170,7 @@ def test_stack_tree_and_check_escape_component_text(cli, tmp_path):
 def _issuer_profile(cli) -> IssuerProfile:
     [row] = [json.loads(line) for line in cli("issuer", "list", "--json").stdout.splitlines()]
     chain_id = int(re.search(r"chain\s+(\d+)", cli("status").stdout).group(1))
-    return IssuerProfile(row["address"], chain_id, row["name"])
+    return IssuerProfile(row["address"], chain_id, row["name"], did=row["did"])
 
 
 def _complete(profile: IssuerProfile, credential_id: str) -> dict:
