@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         result = add_issuer(rt, name="Bench Academy")
         fund_on_anvil(node, rt.signer_for(result.issuer))
         store, anchorer = rt.store(), rt.anchorer()
-        profile = rt.issuer_profile(result.issuer)
+        profile = rt.issuance(result.issuer)  # signed, as the service issues
         started = time.perf_counter()
         for start in range(0, args.files, 10_000):
             n = min(10_000, args.files - start)

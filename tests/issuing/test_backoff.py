@@ -23,7 +23,7 @@ def test_explicit_run_clears_a_stored_backoff_the_worker_keeps(tmp_path):
     data = tmp_path / "data"
     rt = Runtime.open(make_settings(data, max_fee_gwei=1e-9))  # 1 wei: below any base fee
     issuer = rt.store().list_issuers()[0]
-    issue(rt.store(), issuer, rt.issuer_profile(issuer), sample_items(3), max_items=3)
+    issue(rt.store(), issuer, rt.issuance(issuer), sample_items(3), max_items=3)
     policy = dataclasses.replace(rt.policy(), retry_delay=WORKER_BACKOFF)
     report = Anchorer(rt.store(), rt.chain, rt.signer_for, policy).step(force_seal=True)
     assert len(report.errors) == 1 and "above the cap" in report.errors[0]

@@ -140,3 +140,15 @@ def test_an_unsigned_issuer_issues_as_before(store, issuer):
         assert "proof" not in credential and "credentialStatus" not in credential
         assert (list_no, index) == (None, None)
         assert keccak256(doc.encode()) == chash
+
+
+def test_a_signing_issuer_cannot_issue_unsigned_by_mistake(store, issuer):
+    # A badge naming a did:key issuer without its signature would be INVALID everywhere.
+    with pytest.raises(ValueError, match="signs its badges"):
+        issue(store, issuer, PROFILE, sample_items(1), max_items=1)
+    legacy = IssuerProfile(address=PROFILE.address, chain_id=31337, name=PROFILE.name)
+    with pytest.raises(ValueError, match="must not sign"):
+        issue(store, issuer, Issuance(profile=legacy, issuer_id=issuer.id, seed=SEED,
+                                      verification_method=KEY.verification_method,
+                                      status_base=BASE), sample_items(1), max_items=1)
+    assert rows(store) == []

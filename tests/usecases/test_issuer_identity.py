@@ -18,6 +18,7 @@ from credanchor.core.credentials import issuer_did
 from credanchor.core.did_document import parse_did_document
 from credanchor.core.multikey import did_key
 from credanchor.errors import Conflict
+from credanchor.issuing.issuer_keys import IssuerKeyRing
 from credanchor.usecases.container import Runtime
 from credanchor.usecases.issuer_identity import (
     did_document_for,
@@ -143,3 +144,30 @@ def test_an_issuer_from_before_signatures_is_upgraded_when_the_service_opens(
         assert {"did": upgraded.did} in [{"did": e.get("did")} for e in events]
     finally:
         reopened.close()
+
+
+def test_a_rotation_by_another_process_is_used_at_the_next_issue(web_runtime: Runtime) -> None:
+    issuer = web_runtime.store().get_issuer(1)
+    before = web_runtime.issuance(issuer).verification_method
+    # What `credanchor issuer rotate-key` does on disk from another process (the embedded
+    # chain admits one process, so the ring is rotated directly, behind this runtime's back).
+    ring = IssuerKeyRing(Path(web_runtime.settings.data_dir) / "keys", issuer.address,
+                         work_factor=web_runtime.settings.kdf_work_factor)
+    info = ring.rotate(web_runtime.keystore_password())
+    after = web_runtime.issuance(issuer).verification_method
+    assert after != before and after == f"{issuer.did}#{info.public_multibase}"
+
+
+def test_rotation_waits_until_every_badge_signed_with_the_key_is_anchored(
+    web_runtime: Runtime,
+) -> None:
+    from credanchor.usecases.issuing import anchor_pending, issue_request
+
+    issuer = web_runtime.store().get_issuer(1)
+    issue_request(web_runtime, issuer, sample_items(2))
+    with pytest.raises(Conflict, match="2 credential"):
+        rotate_key(web_runtime, issuer)
+    assert len(key_ring(web_runtime, issuer).list_keys()) == 1
+    assert anchor_pending(web_runtime, timeout=120) == 0
+    rotate_key(web_runtime, issuer)
+    assert len(key_ring(web_runtime, issuer).list_keys()) == 2

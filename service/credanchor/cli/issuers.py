@@ -159,8 +159,6 @@ def issuer_rotate_key(obj: Ctx, issuer_ref: str) -> None:
     info = rotate_key(runtime, found)
     click.echo(printable(f"issuer {found.id} ({found.did}) now signs with key "
                          f"{info.public_multibase}; the previous key is retired"))
-    click.echo("restart a running credanchor service so that it signs with the new key",
-               err=True)
 
 
 @issuer.command("fund")

@@ -86,8 +86,17 @@ Row = tuple[str, bytes, str, int | None, int | None]
 
 
 def as_issuance(issuer: Issuance | IssuerProfile) -> Issuance:
-    """An :class:`Issuance`; a bare profile issues unsigned (a legacy ``did:pkh`` issuer)."""
-    return issuer if isinstance(issuer, Issuance) else Issuance(profile=issuer, issuer_id=0)
+    """An :class:`Issuance`; a bare profile issues unsigned, which only a legacy ``did:pkh``
+    issuer may: a badge naming a did:key or did:web issuer without its signature is INVALID,
+    so issuing one is refused (ValueError, a programming error) rather than done."""
+    if isinstance(issuer, Issuance):
+        if issuer.profile.legacy == issuer.signs:
+            raise ValueError(f"an issuer named {issuer.profile.did:.60} must "
+                             + ("not sign" if issuer.profile.legacy else "sign its badges"))
+        return issuer
+    if not issuer.legacy:
+        raise ValueError(f"{issuer.did:.60} signs its badges: issue with its Issuance")
+    return Issuance(profile=issuer, issuer_id=0)
 
 
 def _row(credential: dict[str, Any], issuance: Issuance, slot: StatusSlot | None,

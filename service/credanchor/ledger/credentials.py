@@ -124,6 +124,14 @@ class CredentialLedger(LedgerBase):
         ).fetchone()
         return int(n), oldest
 
+    def unconfirmed_count(self, issuer_id: int) -> int:
+        """The issuer's credentials not anchored and confirmed yet (pending, or in a batch that
+        is not confirmed)."""
+        return int(self.conn.execute(
+            "SELECT count(*) FROM credentials c LEFT JOIN batches b ON b.id = c.batch_id "
+            "WHERE c.issuer_id = ? AND (c.batch_id IS NULL OR b.status != 'confirmed')",
+            (issuer_id,)).fetchone()[0])
+
     def issuers_with_pending(self) -> list[tuple[int, int, float]]:
         """(issuer_id, pending count, oldest created_at) for every issuer with a backlog."""
         return [

@@ -174,7 +174,10 @@ class Runtime:
         once per process with the keystore password. Never logged."""
         from credanchor.core.multikey import decode_secret_multibase
 
-        if issuer.id not in self._ed25519:
+        cached = self._ed25519.get(issuer.id)
+        # The ring's index names the current key: a rotation made by another process (the
+        # CLI, while the service runs) is picked up at the next issue, not at a restart.
+        if cached is None or cached[1] != ring.current().public_multibase:
             key = ring.load_current(self.keystore_password())
             self._ed25519[issuer.id] = (decode_secret_multibase(key.secret_multibase()),
                                         key.public_multibase)

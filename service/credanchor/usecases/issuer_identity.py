@@ -174,6 +174,13 @@ def rotate_key(runtime: Runtime, issuer: Issuer) -> KeyInfo:
     if not issuer.did or not issuer.did.startswith("did:web:"):
         raise Conflict(f"issuer {issuer.id} signs as {issuer.did or 'did:pkh'}: only a did:web "
                        "issuer can rotate its key (a did:key is the key itself)")
+    # A badge signed with the old key is judged by its anchor time: one anchored after the
+    # retirement would no longer verify. So every badge signed so far is anchored first.
+    waiting = runtime.store().unconfirmed_count(issuer.id)
+    if waiting:
+        raise Conflict(f"issuer {issuer.id} has {waiting} credential(s) signed with the current "
+                       "key and not anchored yet: anchor them first (credanchor anchor), then "
+                       "rotate", unconfirmed=waiting)
     info = key_ring(runtime, issuer).rotate(runtime.keystore_password())
     runtime.forget_ed25519_seed(issuer)
     return info
