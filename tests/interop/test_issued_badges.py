@@ -123,3 +123,30 @@ def test_a_revocation_confirmed_on_chain_is_reported_through_the_served_list(
     # The signature is still good: revoked is a status, not a forgery.
     assert verdicts[0].core_signature is True
     assert verdicts[1].core_revoked is False and verdicts[1].db_revoked is False, verdicts[1]
+
+
+def test_a_stacked_qualification_is_accepted_by_both(served: Served) -> None:
+    """A qualification carries its definition and component files in one JSON literal
+    (credanchorStack, @json): both verifiers must canonicalise it exactly as we signed it."""
+    from credanchor.usecases import stacks as stacking
+    from kit.stacks import ADA, badge, data_analyst
+
+    runtime, issuer = served.runtime, served.issuer
+    stacking.publish(runtime, issuer, data_analyst([]))
+    components = issue_request(runtime, issuer, [badge(ADA, k) for k in ("excel", "sql", "viz")])
+    assert anchor_pending(runtime, timeout=120) == 0
+    files = [runtime.proofs().credential_file(runtime.store().get_credential(c.id))
+             for c in components]
+    granted = stacking.issue_qualification(runtime, issuer, "data-analyst", files, ADA,
+                                           name="Ada Lovelace")
+    assert anchor_pending(runtime, timeout=120) == 0
+    path = served.holder_file(granted.id, "qualification")
+    document = json.loads(path.read_text())
+    assert document["@context"][-1]["credanchorStack"]["@type"] == "@json"
+    assert [p["type"] for p in document["proof"]] == ["DataIntegrityProof",
+                                                      "CredanchorMerkleProof2026"]
+    [verdict] = verifiers.verify(path)
+    assert verdict.accepted, verdict
+    assert verdict.core_revoked is False and verdict.offline_complete, verdict
+    # And credanchor's own verifier: the whole tree, every check passing.
+    assert runtime.verify(document).status.value == "VALID"
