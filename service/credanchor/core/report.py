@@ -20,6 +20,7 @@ Check names in use (the offline five come first, in this order, from credanchor.
 ``issuer``          the anchoring account is accredited (a suspended one fails)
 ``revocation``      neither the credential nor its batch is revoked
 ``confirmations``   the anchor is deep enough (``data.pending`` while it is not)
+``status-list``     advisory: the issuer's Bitstring Status List agrees with the chain
 ==================  =========================================================================
 
 :func:`overall_status` applies this precedence, first match wins:

@@ -231,7 +231,20 @@ class Runtime:
         return Verifier(self.trust, reader, min_confirmations=self.settings.confirmations,
                         cache_ttl=cache_ttl, head_ttl=head_ttl,
                         max_credentials=self.settings.max_verify_credentials,
-                        resolver=resolver)
+                        resolver=resolver, status_lists=self._own_status_list)
+
+    def _own_status_list(self, url: str) -> dict[str, Any]:
+        """This service's own status list at ``url``, read from its ledger (what it serves at
+        that URL); NotFound for any other URL: lists of other services are not fetched."""
+        from credanchor.usecases.issuer_identity import public_base_url
+        from credanchor.usecases.status_lists import status_list_document
+
+        prefix = public_base_url(self) + "/status/"
+        parts = url[len(prefix):].split("/") if url.startswith(prefix) else []
+        if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) < 12
+                                      for p in parts):
+            raise NotFound(f"{url} is not a status list of this service")
+        return status_list_document(self, int(parts[0]), int(parts[1]))
 
     def verify(self, document: Any) -> Report:
         return self.verifier(shared=True).verify(document)

@@ -75,6 +75,7 @@ from credanchor.verify.did_resolver import DidDocumentResolver
 from credanchor.verify.offline import offline_checks
 from credanchor.verify.ports import AnchorTx, ChainReader, IssuerFacts, OnChainVerdict
 from credanchor.verify.qualifications import tree_documents, verify_qualification
+from credanchor.verify.status_lists import StatusLists, StatusListSource
 
 STATUS_NAMES = ("Valid", "NotAnchored", "InvalidProof", "CredentialRevoked", "BatchRevoked")
 #: Credentials one verification (a file, a request) may check against the chain: a stacked
@@ -159,6 +160,7 @@ class Verifier:
         head_ttl: float = 0.0,
         max_credentials: int = DEFAULT_MAX_CREDENTIALS,
         resolver: DidResolver | None = None,
+        status_lists: StatusListSource | None = None,
     ) -> None:
         """``cache_ttl``: seconds a fetched anchor transaction or issuer record is reused
         (None: for the verifier's lifetime — one run of a script). A long-lived, shared
@@ -168,9 +170,14 @@ class Verifier:
         (see :meth:`tree`).
         ``resolver``: DID -> DID document for the ``signature`` check (None: a
         :class:`~credanchor.verify.did_resolver.DidDocumentResolver` with its defaults —
-        did:key offline, did:web over HTTPS, cached)."""
+        did:key offline, did:web over HTTPS, cached).
+        ``status_lists``: ``url -> status list credential`` for the advisory ``status-list``
+        check, which compares a badge's status list bit with the chain's answer (None: lists
+        are not consulted; the service passes its own lists, read from its ledger)."""
         self.trust = trust
         self.resolver: DidResolver = DidDocumentResolver() if resolver is None else resolver
+        self._status_lists = (None if status_lists is None
+                              else StatusLists(status_lists, self.resolver))
         self.readers = readers
         self.min_confirmations = min_confirmations
         self.schema = schema
@@ -307,8 +314,14 @@ class Verifier:
             issuer_info, issuer_checks = self._issuer_checks(credential, proof, reader, verdict)
             checks.append(self._anchored_check(proof, reader, verdict))
             checks += issuer_checks
-            checks.append(self._revocation_check(proof, reader, verdict))
+            revocation = self._revocation_check(proof, reader, verdict)
+            checks.append(revocation)
             checks.append(self._confirmation_check(proof, reader, verdict))
+            if self._status_lists is not None:
+                chain_revoked = {Outcome.FAIL: True, Outcome.PASS: False}.get(revocation.outcome)
+                listed = self._status_lists.check(credential, chain_revoked)
+                if listed is not None:
+                    checks.append(listed)
         except ChainUnavailable as exc:
             done = {c.name for c in checks}
             checks += [

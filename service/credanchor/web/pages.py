@@ -66,6 +66,7 @@ CHECK_TITLES = {
     "issuer": "Issued by an accredited issuer",
     "revocation": "Not revoked",
     "confirmations": "Final on the blockchain",
+    "status-list": "The issuer's public status list agrees",
     # stacked qualifications (credanchor.verify.qualifications)
     "stack-definition": "Granted under a published, unchanged rule",
     "stack-components": "The badges it is built from are genuine and in force",
