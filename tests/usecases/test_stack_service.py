@@ -243,7 +243,7 @@ def test_a_granted_qualification_verifies_as_a_tree(world, qualification):
     names = [c.name for c in report.checks]
     assert names == ["schema", "integrity", "signature", "merkle", "validity", "trusted-anchor",
                      "anchored", "did-binding", "issuer", "revocation", "confirmations",
-                     "stack-definition",
+                     "status-list", "stack-definition",
                      "stack-components", "stack-recipient", "stack-rule"]
     assert all(c.outcome == Outcome.PASS for c in report.checks)
     assert [(r.status, r.issuer["name"]) for r in report.components] == [

@@ -284,7 +284,7 @@ def test_a_signed_badge_is_valid_end_to_end(rt):
     assert report.status == Status.VALID, report.to_dict()
     assert [c.name for c in report.checks] == [
         "schema", "integrity", "signature", "merkle", "validity", "trusted-anchor", "anchored",
-        "did-binding", "issuer", "revocation", "confirmations"]
+        "did-binding", "issuer", "revocation", "confirmations", "status-list"]
     assert all(c.outcome == Outcome.PASS for c in report.checks)
     assert report.check("did-binding").data == {"did": issuer.did,
                                                  "issuerAccount": issuer.address}

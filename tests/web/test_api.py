@@ -63,7 +63,7 @@ def test_issue_anchor_download_and_verify(client, auth, runtime):
     assert body["status"] == "VALID"
     assert [c["name"] for c in body["checks"]] == [
         "schema", "integrity", "signature", "merkle", "validity", "trusted-anchor", "anchored",
-        "did-binding", "issuer", "revocation", "confirmations"]
+        "did-binding", "issuer", "revocation", "confirmations", "status-list"]
     assert report.headers["Access-Control-Allow-Origin"] == "*"
 
     document["credentialSubject"]["achievement"]["name"] = "Something else"

@@ -17,7 +17,7 @@ from credanchor.web import create_app, pages
 from kit.pages import ESCO_URL, EXPLORER, SHARED_ITEM, Element, parse
 
 CHECK_NAMES = ["schema", "integrity", "signature", "merkle", "validity", "trusted-anchor",
-               "anchored", "did-binding", "issuer", "revocation", "confirmations"]
+               "anchored", "did-binding", "issuer", "revocation", "confirmations", "status-list"]
 
 
 def page(resp) -> Element:
