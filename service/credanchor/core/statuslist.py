@@ -49,6 +49,7 @@ __all__ = [
     "allocate_index",
     "allocate_indexes",
     "credential_status_entry",
+    "entry_json",
     "parse_status_entry",
     "parse_status_list_credential",
     "status_list_credential",
@@ -294,13 +295,19 @@ class StatusEntry:
 
     def to_json(self) -> dict[str, str]:
         """The ``credentialStatus`` object (the index as a decimal string, as the spec says)."""
-        return {
-            "id": f"{self.list_url}#{self.index}",
-            "type": ENTRY_TYPE,
-            "statusPurpose": STATUS_PURPOSE,
-            "statusListIndex": str(self.index),
-            "statusListCredential": self.list_url,
-        }
+        return entry_json(self.list_url, self.index)
+
+
+def entry_json(list_url: str, index: int) -> dict[str, str]:
+    """:meth:`StatusEntry.to_json` for a URL and an index already checked (the issuing path
+    checks a list's URL once, not once per badge)."""
+    return {
+        "id": f"{list_url}#{index}",
+        "type": ENTRY_TYPE,
+        "statusPurpose": STATUS_PURPOSE,
+        "statusListIndex": str(index),
+        "statusListCredential": list_url,
+    }
 
 
 def parse_status_entry(value: object, *, length: int = DEFAULT_LENGTH) -> StatusEntry:

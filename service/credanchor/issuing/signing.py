@@ -30,7 +30,7 @@ from typing import Any
 from credanchor.core.credentials import IssuerProfile, format_datetime
 from credanchor.core.dataintegrity import create_proof
 from credanchor.core.multikey import Ed25519KeyPair
-from credanchor.core.statuslist import StatusEntry
+from credanchor.core.statuslist import MAX_LENGTH, StatusEntry, entry_json
 
 __all__ = ["Issuance", "StatusSlot", "status_list_url"]
 
@@ -83,8 +83,13 @@ class Issuance:
     def status_entry(self, slot: StatusSlot) -> dict[str, str]:
         assert self.status_base is not None
         list_no, index = slot
-        return StatusEntry(status_list_url(self.status_base, self.issuer_id, list_no),
-                           index).to_json()
+        key = (self.status_base, self.issuer_id, list_no)
+        url = _LIST_URLS.get(key)
+        if url is None:  # checked once per list (a StatusEntry checks its URL and index)
+            url = _LIST_URLS[key] = StatusEntry(status_list_url(*key), 0).list_url
+        if type(index) is not int or not 0 <= index < MAX_LENGTH:
+            raise ValueError(f"status list index {index!r} is out of range")
+        return entry_json(url, index)
 
     def finish(self, credential: dict[str, Any], slot: StatusSlot | None,
                created: str | None = None, *, proof_id: str | None = None) -> dict[str, Any]:
@@ -119,6 +124,8 @@ class Issuance:
 
 # Seed -> key pair, per process: deriving the public key costs ~50 µs.
 _KEYS: dict[bytes, Ed25519KeyPair] = {}
+# (base URL, issuer, list) -> the list's URL, checked.
+_LIST_URLS: dict[tuple[str, int, int], str] = {}
 
 
 def signature_id(credential: Mapping[str, Any]) -> str | None:
