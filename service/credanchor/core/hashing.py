@@ -267,6 +267,9 @@ _DECODER = json.JSONDecoder(
 )
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def _check_tree(value: Any) -> None:
     """Reject nesting deeper than MAX_DEPTH and strings with lone surrogates (from \\ud800)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
@@ -350,5 +353,8 @@ def loads_strict(data: bytes | str) -> Any:
         raise
     except ValueError as exc:  # e.g. an integer literal with more than 4300 digits
         raise InvalidInput(f"not valid JSON: {exc}") from exc
-    _check_tree(value)
+    # Depth is settled by the scan above; a lone surrogate can only come from a \uD800-\uDFFF
+    # escape (valid UTF-8 never decodes to one), so text without such an escape needs no walk.
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        _check_tree(value)
     return value

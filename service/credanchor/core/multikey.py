@@ -13,6 +13,7 @@ key pair logged or put in an error message by accident reveals nothing.
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -140,8 +141,20 @@ def decode_public_multibase(text: object) -> bytes:
     """The raw 32-byte public key of a ``z6Mk…`` Multikey; KeyFormatError if it is not one.
 
     The bytes are also checked to be a valid curve point, so a malformed key is reported here
-    rather than as a failed signature.
+    rather than as a failed signature. Valid keys are remembered (a verifier meets the same
+    few issuer keys on every badge; decoding costs ~20 µs).
     """
+    if isinstance(text, str) and len(text) <= _B58_MAX_CHARS:
+        return _decode_public_cached(text)
+    return _decode_public(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _decode_public_cached(text: str) -> bytes:
+    return _decode_public(text)  # an exception is raised, not cached
+
+
+def _decode_public(text: object) -> bytes:
     raw = multibase_decode(text)
     if raw[:2] != ED25519_PUB_PREFIX:
         raise KeyFormatError(

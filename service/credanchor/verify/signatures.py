@@ -29,6 +29,7 @@ trustworthy as the rest of an offline verdict (credanchor.verify.offline's warni
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -93,6 +94,13 @@ def _offline_resolver(did: str) -> Mapping[str, Any]:
     raise DidError(f"unsupported DID method: {did!r:.100}")
 
 
+@functools.lru_cache(maxsize=1024)
+def _offline_document(did: str) -> DidDocument:
+    """A did:key's document, parsed once per process (it is fixed by the DID; a malformed one
+    raises, and is not cached)."""
+    return parse_did_document(_offline_resolver(did), did)
+
+
 def _documents(resolver: DidResolver) -> Callable[[str], DidDocument | None]:
     """DID -> parsed, validated DID document, through ``resolver`` (its ``document`` method
     when it has one: credanchor.verify.did_resolver's parsed and cached answer)."""
@@ -133,7 +141,7 @@ def signature_check(
 
     def as_of(did: str) -> Mapping[str, Any] | None:
         if lookup is None:
-            return _view(parse_did_document(_offline_resolver(did), did), at, retired)
+            return _view(_offline_document(did), at, retired)
         doc = lookup(did)
         return None if doc is None else _view(doc, at, retired)
 
