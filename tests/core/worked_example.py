@@ -131,22 +131,25 @@ def verify_calldata(issuer: str, h: bytes, proof: list[bytes], root: bytes) -> b
     return VERIFY_SELECTOR + b"".join(words)
 
 
-def build_v2() -> dict[str, Any]:
-    """The unsigned legacy example (did:pkh issuer), stored as worked-example-v2.json."""
-    rng = random.Random(SEED)
-    valid_from = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    valid_until = datetime(2029, 3, 2, 9, 0, tzinfo=UTC)
-    credentials = [
+def _credentials(issuer: IssuerProfile, rng: random.Random) -> list[dict[str, Any]]:
+    """The example's three credentials by ``issuer``, ids and salts drawn from ``rng``."""
+    return [
         build_credential(
-            issuer=ISSUER,
+            issuer=issuer,
             recipient=r,
             achievement=ACHIEVEMENT,
-            valid_from=valid_from,
-            valid_until=valid_until,
+            valid_from=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+            valid_until=datetime(2029, 3, 2, 9, 0, tzinfo=UTC),
             rng=rng,
         )
         for r in RECIPIENTS
     ]
+
+
+def build_v2() -> dict[str, Any]:
+    """The unsigned legacy example (did:pkh issuer), stored as worked-example-v2.json."""
+    rng = random.Random(SEED)
+    credentials = _credentials(ISSUER, rng)
     hashes = [credential_hash(c) for c in credentials]
     tree = MerkleTree.from_credential_hashes(hashes)
     anchor = AnchorRef(
@@ -203,19 +206,7 @@ def build() -> dict[str, Any]:
     hashed, put in one tree and given its anchor proof.
     """
     rng = random.Random(SEED)
-    valid_from = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    valid_until = datetime(2029, 3, 2, 9, 0, tzinfo=UTC)
-    credentials = [
-        build_credential(
-            issuer=ISSUER_V3,
-            recipient=r,
-            achievement=ACHIEVEMENT,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            rng=rng,
-        )
-        for r in RECIPIENTS
-    ]
+    credentials = _credentials(ISSUER_V3, rng)
     indexes = allocate_indexes(rng, set(), len(credentials))
     proof_ids = ["urn:uuid:" + str(uuid.UUID(bytes=rng.randbytes(16), version=4))
                  for _ in credentials]

@@ -12,17 +12,9 @@ from credanchor.core.hashing import canonicalize, keccak256
 from credanchor.errors import InvalidInput, SchemaInvalid
 from credanchor.issuing import bulk
 from credanchor.issuing.pipeline import build_from_item, prepare
-from credanchor.ledger.store import Store
 from kit.settings import sample_items
 
 PROFILE = IssuerProfile(address="0x" + "ab" * 20, chain_id=31337, name="Bench Academy")
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "ledger.sqlite")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from credanchor.errors import Conflict
 from credanchor.issuing import bulk
 from credanchor.issuing.pipeline import issue
 from credanchor.issuing.signing import Issuance, signature_id
-from credanchor.ledger.store import Store
 from kit.settings import sample_items
 
 SEED = bytes(range(32))
@@ -35,13 +34,6 @@ BASE = "https://badges.example.org"
 def issuance(issuer_id: int) -> Issuance:
     return Issuance(profile=PROFILE, issuer_id=issuer_id, seed=SEED,
                     verification_method=KEY.verification_method, status_base=BASE)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "ledger.sqlite")
-    yield s
-    s.close()
 
 
 @pytest.fixture
