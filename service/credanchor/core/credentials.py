@@ -97,10 +97,16 @@ def to_checksum_address(address: str) -> str:
     """EIP-55 spelling of an address; a mixed-case input must already carry a valid checksum.
 
     All-lower or all-upper hex carries no checksum and is accepted; a mixed-case address with a
-    wrong checksum is a typo (or tampering) and raises InvalidInput.
+    wrong checksum is a typo (or tampering) and raises InvalidInput. Answers are remembered:
+    every proof names the same few accounts, and EIP-55 costs a keccak256 each time.
     """
     if type(address) is not str or not _ADDRESS.fullmatch(address):
         raise InvalidInput(f"not an Ethereum address (0x + 40 hex digits): {address!r:.60}")
+    return _checksum(address)
+
+
+@functools.lru_cache(maxsize=4096)
+def _checksum(address: str) -> str:  # an exception is raised, not cached
     body = address[2:]
     # eth_utils spells any address in EIP-55 without checking the case it was given in.
     if body not in (body.lower(), body.upper()) and not is_checksum_address(address):
