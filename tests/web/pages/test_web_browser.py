@@ -46,8 +46,11 @@ def test_upload_valid_then_tampered_badge(page: Page, base_url: str, files, badg
     heading = page.locator("#result-heading")
     expect(heading).to_have_text("Result: VALID")
     expect(heading).to_be_focused()  # screen readers land on the verdict
-    expect(page.locator("#result .check")).to_have_count(11)
-    expect(page.locator("#result .check.outcome-pass")).to_have_count(11)
+    # The eleven checks of a signed, anchored badge, and the service's advisory status-list.
+    expect(page.locator("#result .check")).to_have_count(12)
+    expect(page.locator("#result .check.outcome-pass")).to_have_count(12)
+    expect(page.locator("#result .check").last).to_contain_text(
+        "The issuer's public status list agrees")
     expect(page.locator(".fact-badge")).to_have_text("Excel Modelling")
     expect(page.locator(".fact-recipient")).to_have_text("Ada Lovelace")
     expect(page.locator(".fact-issuer strong")).to_have_text(badges.issuer_name)
