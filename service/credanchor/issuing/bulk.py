@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import gc
 import os
-import secrets
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from credanchor.issuing.items import (
     build_rows_reporting,
     prepare_rows,
 )
+from credanchor.issuing.signing import status_allocator
 
 __all__ = [
     "CHUNK",
@@ -45,9 +45,6 @@ __all__ = [
     "issue_bulk",
     "prepare_rows",
 ]
-
-#: Status list indexes come from the operating system's CSPRNG (see credanchor.issuing.pipeline).
-_RNG = secrets.SystemRandom()
 
 #: SQLite page cache while a bulk insert runs, in KiB.
 CACHE_KIB = 256 * 1024
@@ -161,7 +158,7 @@ def issue_bulk(
     def tee() -> Iterator[Row]:
         # Runs inside add_credentials' write transaction, so the allocator's view of the used
         # slots cannot change under it.
-        allocator = store.status_slots(issuer_id, _RNG) if issuance.signs else None
+        allocator = status_allocator(store, issuance)
 
         def allocate(n: int) -> Slots:
             return None if allocator is None else allocator.take(n)

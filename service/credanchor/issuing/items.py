@@ -53,6 +53,7 @@ __all__ = [
     "load_items",
     "parse_csv",
     "prepare_rows",
+    "signed_row",
 ]
 
 CSV_COLUMNS = (
@@ -99,8 +100,10 @@ def as_issuance(issuer: Issuance | IssuerProfile) -> Issuance:
     return Issuance(profile=issuer, issuer_id=0)
 
 
-def _row(credential: dict[str, Any], issuance: Issuance, slot: StatusSlot | None,
-         created: str | None) -> Row:
+def signed_row(credential: dict[str, Any], issuance: Issuance, slot: StatusSlot | None,
+               created: str | None = None) -> Row:
+    """The ledger row of one built credential: finished by ``issuance`` (status entry at
+    ``slot`` and signature, for a signing issuer), canonicalised (RFC 8785) and hashed."""
     signed = issuance.finish(credential, slot, created)
     body = canonicalize(signed)
     list_no, index = slot if issuance.signs and slot is not None else (None, None)
@@ -300,7 +303,7 @@ def build_rows(
             credential = build_from_item(item, profile, where, validate=check)
         except SchemaInvalid as exc:
             raise SchemaInvalid(f"{where}: {exc.detail}", index=i, **exc.extra) from exc
-        append(_row(credential, issuance, _slot(slots, k), created))
+        append(signed_row(credential, issuance, _slot(slots, k), created))
     return rows
 
 
@@ -324,7 +327,7 @@ def build_rows_reporting(
         try:
             credential = build_from_item(item, issuance.profile, where,
                                          validate=i % CHUNK == 0 or i % SAMPLE_EVERY == 0)
-            row = _row(credential, issuance, _slot(slots, i), created)
+            row = signed_row(credential, issuance, _slot(slots, i), created)
         except CredanchorError as exc:
             refused(i, _naming(exc.detail, where))
             continue

@@ -21,7 +21,6 @@ credentials and ledger rows in credanchor.issuing.items (re-exported here: ``bui
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,7 +41,7 @@ from credanchor.issuing.items import (
     parse_csv,
     prepare_rows,
 )
-from credanchor.issuing.signing import StatusSlot, signature_id
+from credanchor.issuing.signing import StatusSlot, signature_id, status_allocator
 from credanchor.ledger.store import Issuer, Store, StoredCredential
 
 
@@ -80,14 +79,8 @@ def prepare(
 
 def _slots(store: Store, issuance: Issuance, count: int) -> list[StatusSlot] | None:
     """Status list slots for ``count`` new credentials; call inside the write transaction."""
-    if not issuance.signs:
-        return None
-    return store.status_slots(issuance.issuer_id, _RNG).take(count)
-
-
-#: Status list indexes are drawn from the operating system's CSPRNG (an index must say
-#: nothing about when or to whom a badge was issued).
-_RNG = secrets.SystemRandom()
+    allocator = status_allocator(store, issuance)
+    return None if allocator is None else allocator.take(count)
 
 
 def _require_active(issuer: Issuer) -> None:

@@ -21,6 +21,7 @@ the key's 32-byte seed, never shown by its repr.
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from credanchor.core.dataintegrity import create_proof
 from credanchor.core.multikey import Ed25519KeyPair
 from credanchor.core.statuslist import MAX_LENGTH, StatusEntry, entry_json
 
-__all__ = ["Issuance", "StatusSlot", "status_list_url"]
+__all__ = ["Issuance", "StatusSlot", "status_allocator", "status_list_url"]
 
 #: (list number, bit index) of a credential in its issuer's status lists.
 StatusSlot = tuple[int, int]
@@ -120,6 +121,18 @@ class Issuance:
         )
         unsigned["proof"] = [proof]
         return unsigned
+
+
+#: Status list indexes are drawn from the operating system's CSPRNG: an index must say
+#: nothing about when or to whom a badge was issued.
+_STATUS_RNG = secrets.SystemRandom()
+
+
+def status_allocator(store: Any, issuance: Issuance) -> Any:
+    """The ledger's allocator of status list slots for ``issuance``'s issuer (None for an
+    unsigned issuer). Create and use it inside the write transaction that stores the badges
+    (credanchor.ledger.status_lists)."""
+    return store.status_slots(issuance.issuer_id, _STATUS_RNG) if issuance.signs else None
 
 
 # Seed -> key pair, per process: deriving the public key costs ~50 µs.

@@ -25,10 +25,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from credanchor.core.credentials import IssuerProfile
 from credanchor.core.did_document import AnchorAccount, issuer_did_document, key_method_id
 from credanchor.core.multikey import did_key, did_key_verification_method, did_web_from_url
-from credanchor.errors import Conflict, CredanchorError, KeyUnavailable, NotFound
+from credanchor.errors import Conflict, CredanchorError, DidError, KeyUnavailable, NotFound
 from credanchor.issuing.issuer_keys import IssuerKeyRing, KeyInfo
 from credanchor.issuing.signing import Issuance
 from credanchor.ledger.store import Issuer
@@ -129,8 +128,7 @@ def ensure_identities(runtime: Runtime) -> None:
 def issuance_for(runtime: Runtime, issuer: Issuer) -> Issuance:
     """What issuing for ``issuer`` needs: its profile and, once it has a signing identity,
     its current key (decrypted once per process), verification method and status list base."""
-    profile = IssuerProfile(address=issuer.address, chain_id=runtime.chain.chain_id,
-                            name=issuer.name, url=issuer.url, did=issuer.did or "")
+    profile = runtime.issuer_profile(issuer)
     if not issuer.did:
         return Issuance(profile=profile, issuer_id=issuer.id)
     seed, public = runtime.ed25519_seed(issuer, key_ring(runtime, issuer))
@@ -158,12 +156,15 @@ def find_issuer_by_did_path(runtime: Runtime, slug: str | None) -> Issuer:
         issuer = runtime.store().get_issuer(issuer_id)
     except NotFound:
         raise NotFound("no such DID document") from None
-    # Served only where its DID says it is: issuer 1 at /.well-known, issuer n at /issuers/n.
-    expected = (did_web_from_url(_web_base(runtime) or "https://invalid.invalid")
-                if slug is None else None)
-    if not issuer.did or not issuer.did.startswith("did:web:") or (
-            slug is None and issuer.did != expected) or (
-            slug is not None and not issuer.did.endswith(f":issuers:{issuer_id}")):
+    # Served only at the URL its DID resolves to: issuer 1 (did:web:<host>) at /.well-known,
+    # so /issuers/1/did.json or /issuers/01/did.json are nobody's document.
+    base = _web_base(runtime)
+    path = "" if slug is None else f"/issuers/{slug}"
+    try:
+        here = did_web_from_url(base + path) if base is not None else None
+    except DidError:
+        here = None
+    if here is None or issuer.did != here:
         raise NotFound("no such DID document")
     return issuer
 

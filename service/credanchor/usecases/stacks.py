@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import secrets
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from credanchor.core.credentials import (
     parse_issuer_did,
     validate_credential,
 )
-from credanchor.core.hashing import canonicalize, keccak256, to_hex
+from credanchor.core.hashing import canonicalize, to_hex
 from credanchor.core.report import Report
 from credanchor.core.stackrules import Assessment, Candidate, candidate_from, evaluate
 from credanchor.core.stacks import (
@@ -48,13 +47,13 @@ from credanchor.core.stacks import (
 )
 from credanchor.core.terminal import printable
 from credanchor.errors import Conflict, InvalidInput, NotEligible, NotFound, PayloadTooLarge
+from credanchor.issuing.items import signed_row
 from credanchor.issuing.pipeline import Accepted, recompute_hash
+from credanchor.issuing.signing import status_allocator
 from credanchor.ledger.store import Issuer, Store, StoredCredential
 from credanchor.usecases.container import Runtime
 from credanchor.verify.qualifications import component_rows
 from credanchor.verify.verifier import Verifier
-
-_RNG = secrets.SystemRandom()  # status list indexes (see credanchor.issuing.pipeline)
 
 __all__ = [
     "Eligibility",
@@ -356,13 +355,10 @@ def issue_qualification(
         stacked_at=stacked_at, valid_until=valid_until)
     store = runtime.store()
     with store.transaction():  # the status slot is allocated and stored in one transaction
-        slot = (store.status_slots(issuer.id, _RNG).take(1)[0] if issuance.signs else None)
-        signed = issuance.finish(credential, slot)
-        canonical = canonicalize(signed)
-        chash = keccak256(canonical)
-        store.add_credentials(issuer.id, [(signed["id"], chash, canonical.decode("utf-8"),
-                                           *(slot or (None, None)))])
-    return Accepted(credential["id"], to_hex(chash))
+        allocator = status_allocator(store, issuance)
+        row = signed_row(credential, issuance, None if allocator is None else allocator.take(1)[0])
+        store.add_credentials(issuer.id, [row])
+    return Accepted(row[0], to_hex(row[1]))
 
 
 

@@ -24,12 +24,10 @@ from typing import Any
 
 from flask import Blueprint, Response, json
 
-from credanchor.core.multikey import did_web_from_url
-from credanchor.errors import DidError, NotFound
+from credanchor.errors import NotFound
 from credanchor.usecases.issuer_identity import (
     did_document_for,
     find_issuer_by_did_path,
-    public_base_url,
 )
 from credanchor.usecases.status_lists import status_list_document
 from credanchor.web import get_runtime
@@ -70,27 +68,17 @@ def status_list(issuer_id: str, list_no: str) -> Response:
     return _public(document, STATUS_LIST_TYPE)
 
 
-def _did_document(slug: str | None, path: str) -> Response:
-    if slug is not None:
-        _number(slug, "DID document")  # what find_issuer_by_did_path may safely look up
+def _did_document(slug: str | None) -> Response:
     runtime = get_runtime()
-    issuer = find_issuer_by_did_path(runtime, slug)
-    # Serve a document only at the URL its DID resolves to: issuer 1 is did:web:<host>, so
-    # /issuers/1/did.json (the place of did:web:<host>:issuers:1) is not its document.
-    try:
-        here = did_web_from_url(public_base_url(runtime) + path)
-    except DidError:
-        here = None
-    if here != issuer.did:
-        raise NotFound("no such DID document")
+    issuer = find_issuer_by_did_path(runtime, slug)  # only where its DID points, else 404
     return _public(did_document_for(runtime, issuer), DID_DOCUMENT_TYPE)
 
 
 @bp.get("/.well-known/did.json")
 def well_known_did() -> Response:
-    return _did_document(None, "/.well-known/did.json")
+    return _did_document(None)
 
 
 @bp.get("/issuers/<path:slug>/did.json")
 def issuer_did(slug: str) -> Response:
-    return _did_document(slug, f"/issuers/{slug}/did.json")
+    return _did_document(slug)
