@@ -143,25 +143,44 @@ def _single_type(value: object, name: str) -> None:
 
 class _Graph:
     """Quads of the default graph. Those without blank nodes are kept as finished N-Quads
-    lines (sets, so that a quad stated twice counts once, as in RDF); those with blank nodes
+    lines (a set, so that a quad stated twice counts once, as in RDF); those with blank nodes
     as (subject, predicate, object) terms whose blank nodes carry temporary labels until
     canonical ones are issued. A term is a blank node exactly when it starts with ``_``
-    (IRIs start with ``<``, literals with ``"``)."""
+    (IRIs start with ``<``, literals with ``"``).
 
-    __slots__ = ("_blank", "blank_quads", "ground")
+    As a quad with blank nodes is added, its line for the first-degree hash of each blank
+    node it mentions (RDFC-1.0 §4.6: that node as ``_:a``, any other as ``_:z``) is added to
+    ``first[node]``, so that hashing needs no second pass over the quads."""
+
+    __slots__ = ("_blank", "blank_quads", "first", "ground")
 
     def __init__(self) -> None:
         self.ground: set[str] = set()
         self.blank_quads: set[tuple[str, str, str]] = set()
+        self.first: dict[str, list[str]] = {}
         self._blank = 0
 
     def blank(self) -> str:
         self._blank += 1
-        return f"_:t{self._blank}"
+        label = f"_:t{self._blank}"
+        self.first[label] = []
+        return label
 
     def add(self, s: str, p: str, o: str) -> None:
         if s[0] == "_" or o[0] == "_":
-            self.blank_quads.add((s, p, o))
+            quad = (s, p, o)
+            if quad in self.blank_quads:
+                return  # stated twice: one quad, as in RDF
+            self.blank_quads.add(quad)
+            if s[0] != "_":
+                self.first[o].append(f"{s} {p} _:a .\n")
+            elif o[0] != "_":
+                self.first[s].append(f"_:a {p} {o} .\n")
+            elif o == s:
+                self.first[s].append(f"_:a {p} _:a .\n")
+            else:
+                self.first[s].append(f"_:a {p} _:z .\n")
+                self.first[o].append(f"_:z {p} _:a .\n")
         else:
             self.ground.add(f"{s} {p} {o} .\n")
 
@@ -379,72 +398,71 @@ def _canonicalise(quads: set[tuple[str, str, str]]) -> str | None:
     :func:`_label`)."""
     g = _Graph()
     for s, p, o in quads:
+        for term in (s, o):
+            if term[0] == "_" and term not in g.first:
+                g.first[term] = []
         g.add(s, p, o)
     return _label(g)
 
 
-def _line(s: str, p: str, o: str, b: str, names: Mapping[str, str], other: str | None) -> str:
-    """A quad's N-Quads line with blank node ``b`` as ``_:a`` and every other blank node as
-    ``other`` (first-degree hashing) or, when ``other`` is None, by ``names``."""
+def _line(s: str, p: str, o: str, b: str, names: Mapping[str, str]) -> str:
+    """A quad's N-Quads line with blank node ``b`` as ``_:a`` and every other blank node by
+    its canonical name in ``names``."""
     if s[0] == "_":
-        s = "_:a" if s == b else (other if other is not None else names[s])
+        s = "_:a" if s == b else names[s]
     if o[0] == "_":
-        o = "_:a" if o == b else (other if other is not None else names[o])
+        o = "_:a" if o == b else names[o]
     return f"{s} {p} {o} .\n"
 
 
 def _label(g: _Graph) -> str | None:
     """RDFC-1.0 §4.4 for graphs whose look-alike blank nodes (equal first-degree hashes) are
     interchangeable; None when only the N-degree hash could order them."""
-    mentions: dict[str, list[tuple[str, str, str]]] = {}
-    for quad in g.blank_quads:
-        s, _, o = quad
-        if s[0] == "_":
-            mentions.setdefault(s, []).append(quad)
-        if o[0] == "_" and o != s:
-            mentions.setdefault(o, []).append(quad)
+    quads = g.blank_quads
     by_hash: dict[str, list[str]] = {}
     sha256 = hashlib.sha256
-    for b, quads in mentions.items():
-        lines = []
-        for s, p, o in quads:  # _line(s, p, o, b, {}, "_:z"), inlined: this is the hot loop
-            if s[0] == "_":
-                s = "_:a" if s == b else "_:z"
-            if o[0] == "_":
-                o = "_:a" if o == b else "_:z"
-            lines.append(f"{s} {p} {o} .\n")
+    for b, lines in g.first.items():
+        if not lines:
+            continue  # a node no quad mentions is not in the graph
         lines.sort()
         by_hash.setdefault(sha256("".join(lines).encode("utf-8")).hexdigest(), []).append(b)
     canonical: dict[str, str] = {}
-    order = sorted(by_hash)
     shared = []
-    for h in order:
+    for h in sorted(by_hash):
         group = by_hash[h]
         if len(group) == 1:
             canonical[group[0]] = f"_:c14n{len(canonical)}"
         else:
             shared.append(group)
-    for group in shared:
-        # Look-alike nodes are interchangeable when every other blank node they touch already
-        # has its canonical label and their quads are then identical: RDFC-1.0 gives them the
-        # next labels in some order, and every order yields the same N-Quads.
-        shapes = set()
-        for b in group:
-            for s, _, o in mentions[b]:
-                if (s[0] == "_" and s != b and s not in canonical) or (
-                    o[0] == "_" and o != b and o not in canonical
-                ):
-                    return None
-            shapes.add(tuple(sorted(_line(s, p, o, b, canonical, None) for s, p, o in mentions[b])))
-        if len(shapes) != 1:
-            return None
-        for b in group:
-            canonical[b] = f"_:c14n{len(canonical)}"
+    if shared:
+        mentions: dict[str, list[tuple[str, str, str]]] = {}
+        for quad in quads:
+            s, _, o = quad
+            if s[0] == "_":
+                mentions.setdefault(s, []).append(quad)
+            if o[0] == "_" and o != s:
+                mentions.setdefault(o, []).append(quad)
+        for group in shared:
+            # Look-alike nodes are interchangeable when every other blank node they touch
+            # already has its canonical label and their quads are then identical: RDFC-1.0
+            # gives them the next labels in some order, and every order yields the same
+            # N-Quads.
+            shapes = set()
+            for b in group:
+                for s, _, o in mentions[b]:
+                    if (s[0] == "_" and s != b and s not in canonical) or (
+                        o[0] == "_" and o != b and o not in canonical
+                    ):
+                        return None
+                shapes.add(tuple(sorted(_line(s, p, o, b, canonical) for s, p, o in mentions[b])))
+            if len(shapes) != 1:
+                return None
+            for b in group:
+                canonical[b] = f"_:c14n{len(canonical)}"
     lines = list(g.ground)
-    for s, p, o in g.blank_quads:
-        lines.append(
-            f"{canonical[s] if s[0] == '_' else s} {p} {canonical[o] if o[0] == '_' else o} .\n"
-        )
+    append = lines.append
+    for s, p, o in quads:
+        append(f"{canonical[s] if s[0] == '_' else s} {p} {canonical[o] if o[0] == '_' else o} .\n")
     lines.sort()
     return "".join(lines)
 
