@@ -12,6 +12,8 @@ from importlib import resources
 
 import pytest
 from eth_utils import to_checksum_address as eth_checksum
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from credanchor.core.credentials import (
     CONTEXT,
@@ -452,3 +454,15 @@ def test_the_schema_refuses_an_unrepresentable_date(field, text):
     c[field] = text
     with pytest.raises(SchemaInvalid, match=field):
         validate_credential(c)
+
+
+@settings(max_examples=500)
+@given(st.binary(min_size=16, max_size=16))
+def test_urn_uuid_is_the_standard_library_version_4_uuid_of_the_same_bytes(raw):
+    import uuid
+
+    from credanchor.core.credentials import urn_uuid
+
+    got = urn_uuid(lambda n: raw)
+    assert got == "urn:uuid:" + str(uuid.UUID(bytes=raw, version=4))
+    assert uuid.UUID(got[9:]).version == 4

@@ -25,8 +25,7 @@ import hmac
 import json
 import os
 import re
-import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -56,6 +55,7 @@ __all__ = [
     "parse_issuer_did",
     "recipient_matches",
     "to_checksum_address",
+    "urn_uuid",
     "validate_credential",
 ]
 
@@ -455,8 +455,16 @@ def recipient_matches(credential: Mapping[str, Any], identifier: str) -> bool:
 # --- building -------------------------------------------------------------------------------
 
 
-def _urn_uuid(randbytes: Any) -> str:
-    return "urn:uuid:" + str(uuid.UUID(bytes=randbytes(16), version=4))
+def urn_uuid(randbytes: Callable[[int], bytes] = os.urandom) -> str:
+    """A fresh ``urn:uuid`` (UUID version 4 from 16 bytes of ``randbytes``): the same string
+    as ``str(uuid.UUID(bytes=…, version=4))``, built without the UUID object (two per signed
+    badge)."""
+    b = bytearray(randbytes(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = b.hex()
+    return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
 
 
 def build_credential(
@@ -495,7 +503,7 @@ def build_credential(
         if valid_until_s <= valid_from_s:  # same fixed format, so string order is time order
             raise InvalidInput("valid_until must be later than valid_from")
     if credential_id is None:
-        credential_id = _urn_uuid(randbytes)
+        credential_id = urn_uuid(randbytes)
     else:
         _require_text(credential_id, "credential id")
 
@@ -526,7 +534,7 @@ def build_credential(
         # verifier shows next to the badge (hashed identities are not human-readable).
         subject["name"] = recipient.name
     subject["identifier"] = identities
-    subject["achievement"] = achievement.to_json(achievement.achievement_id or _urn_uuid(randbytes))
+    subject["achievement"] = achievement.to_json(achievement.achievement_id or urn_uuid(randbytes))
 
     credential: dict[str, Any] = {
         "@context": list(CONTEXT),

@@ -20,15 +20,13 @@ the key's 32-byte seed, never shown by its repr.
 
 from __future__ import annotations
 
-import os
 import secrets
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from credanchor.core.credentials import IssuerProfile, format_datetime
+from credanchor.core.credentials import IssuerProfile, format_datetime, urn_uuid
 from credanchor.core.dataintegrity import create_proof
 from credanchor.core.multikey import Ed25519KeyPair
 from credanchor.core.statuslist import MAX_LENGTH, StatusEntry, entry_json
@@ -117,7 +115,7 @@ class Issuance:
         proof = create_proof(
             unsigned, self.key(), verification_method=self.verification_method,
             created=created or self.created_at(),
-            proof_id=proof_id or "urn:uuid:" + str(uuid.UUID(bytes=os.urandom(16), version=4)),
+            proof_id=proof_id or urn_uuid(),
         )
         unsigned["proof"] = [proof]
         return unsigned
