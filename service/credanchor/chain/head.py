@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,6 +148,8 @@ def rpc_head(url: str, *, expected_chain_id: int | None, timeout: float) -> Chai
 
     Raises ChainUnavailable if the node cannot be reached, times out or answers nonsense,
     ChainIdMismatch if it serves another chain than ``expected_chain_id``."""
+    import urllib.request  # 50-80 ms of imports (http.client, email) the embedded chain never needs
+
     body = json.dumps([
         {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
         {"jsonrpc": "2.0", "id": 2, "method": "eth_blockNumber", "params": []},
