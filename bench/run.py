@@ -6,7 +6,14 @@
     python bench/run.py --only gas,merkle --json /tmp/b.json
 
 Prints a table and writes the same figures as JSON (default bench/results.json, or
-bench/results-quick.json with --quick). Sections:
+bench/results-quick.json with --quick), and an SVG chart of every ratio against its peer (a full
+run: docs/benchmarks-ratios.svg, which docs/benchmarks.md shows; otherwise beside the JSON, or
+--chart PATH). `--chart-only` draws the chart from an existing JSON without running anything:
+
+    python bench/run.py --chart-only                      # bench/results.json -> docs/
+    python bench/run.py --chart-only --json /tmp/b.json --chart /tmp/b.svg
+
+Sections:
 
   gas       one anvil: CredentialAnchor, OpenAttestation DocumentStore and EAS from their npm
             packages (bench/peers/gas.js); per-credential cost at batch sizes 1, 1,000, 1,000,000
@@ -47,6 +54,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "service"))
 
 import harness  # noqa: E402
+from ratio_chart import ratio_svg  # noqa: E402
 
 WORKLOADS = [sys.executable, str(ROOT / "bench" / "workloads.py")]
 NODE = shutil.which("node") or "node"
@@ -544,6 +552,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="where to write the figures")
     ap.add_argument("--api-workers", type=int, default=2, help="gunicorn workers [2]")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--chart", type=Path, help="where to write the SVG chart of the ratios "
+                    "[docs/benchmarks-ratios.svg for a full run, else beside the JSON]")
+    ap.add_argument("--chart-only", action="store_true",
+                    help="run nothing: draw the chart from the JSON (--json, or the default)")
     args = ap.parse_args(argv)
     cfg = dict(QUICK if args.quick else FULL)
     cfg["api_workers"] = args.api_workers
@@ -552,6 +564,13 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     out = args.json or ROOT / "bench" / ("results-quick.json" if args.quick else "results.json")
+    chart = args.chart or (ROOT / "docs" / "benchmarks-ratios.svg"
+                           if out == ROOT / "bench" / "results.json" and not args.only
+                           else out.with_name(out.stem + "-ratios.svg"))
+    if args.chart_only:
+        chart.write_text(ratio_svg(json.loads(out.read_text())))
+        print(f"chart of {out} written to {chart}")
+        return 0
     work = Path(tempfile.mkdtemp(prefix="credanchor-bench-"))
     started = datetime.now(UTC)
     results: dict[str, Any] = {
@@ -583,7 +602,9 @@ def main(argv: list[str] | None = None) -> int:
     print(render(rows))
     for name, err in results["errors"].items():
         print(f"\n{name}: FAILED: {err}")
-    print(f"\nfigures written to {out}")
+    chart.parent.mkdir(parents=True, exist_ok=True)
+    chart.write_text(ratio_svg(results))
+    print(f"\nfigures written to {out}, the chart of the ratios to {chart}")
     return 1 if results["errors"] else 0
 
 
