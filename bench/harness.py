@@ -54,47 +54,77 @@ class Run:
         return json.loads(lines[-1])
 
 
+# Linux keeps a process's peak RSS across exec, and a child starts as a copy of its parent, so
+# a child of this process never reported less than this process's own peak (88-104 MB once
+# harness and credanchor are imported): `credanchor status` read 91 MB where /usr/bin/time saw
+# 31. A launcher of a few MB (python -S) forks the command, reaps it with wait4 and reports the
+# command's own peak RSS (and its reaped descendants') and wall time through a pipe.
+_LAUNCHER = r"""
+import os, sys, time
+fd = int(sys.argv[1])
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.close(fd)
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as exc:
+        os.write(2, f"{sys.argv[2]}: {exc}\n".encode())
+    os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+os.write(fd, f"{usage.ru_maxrss} {time.perf_counter() - t0}".encode())
+code = os.waitstatus_to_exitcode(status)
+os._exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_measured(cmd: list[str], *, timeout: float, env: dict[str, str] | None = None,
                  cwd: Path | None = None) -> Run:
-    """Run ``cmd`` to completion; reaps it with os.wait4 to get its own peak RSS.
+    """Run ``cmd`` to completion through the launcher above: its wall time and its own peak
+    RSS (with its reaped descendants'), as wait4 reports them.
 
     Dirty pages left by the previous measurement (a 1.5 GB ledger, 100,000 files) are flushed
     first: otherwise their writeback lands on this one (a 1M pipeline took 99 s instead of 50).
     """
-    os.sync()
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env or child_env(), cwd=str(cwd or ROOT))
+    import signal
     import threading
 
+    os.sync()
+    report_r, report_w = os.pipe()
+    try:
+        proc = subprocess.Popen([sys.executable, "-S", "-c", _LAUNCHER, str(report_w), *cmd],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env or child_env(), cwd=str(cwd or ROOT), pass_fds=(report_w,),
+                                start_new_session=True)  # its own group: a timeout kills both
+    finally:
+        os.close(report_w)
     chunks: dict[str, bytes] = {}
 
     def drain(name: str, stream: Any) -> None:
         chunks[name] = stream.read()
 
     threads = [threading.Thread(target=drain, args=("out", proc.stdout)),
-               threading.Thread(target=drain, args=("err", proc.stderr))]
+               threading.Thread(target=drain, args=("err", proc.stderr)),
+               threading.Thread(target=drain, args=("report", os.fdopen(report_r, "rb")))]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            os.wait4(proc.pid, 0)
-            for t in threads:
-                t.join()
-            raise RuntimeError(f"timed out after {timeout:.0f} s: {' '.join(cmd[:4])}")
-        time.sleep(0.01)
-    seconds = time.perf_counter() - t0
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        for t in threads:
+            t.join()
+        raise RuntimeError(f"timed out after {timeout:.0f} s: {' '.join(cmd[:4])}") from None
     for t in threads:
         t.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    report = chunks.get("report", b"").split()
+    if len(report) != 2:
+        raise RuntimeError(f"the launcher failed ({proc.returncode}): "
+                           f"{chunks.get('err', b'')[-2000:].decode('utf-8', 'replace')}")
     return Run(proc.returncode, chunks.get("out", b"").decode("utf-8", "replace"),
-               chunks.get("err", b"").decode("utf-8", "replace"), seconds,
-               usage.ru_maxrss / 1024)
+               chunks.get("err", b"").decode("utf-8", "replace"), float(report[1]),
+               int(report[0]) / 1024)
 
 
 # --- anvil and a deployment: tests/kit ----------------------------------------------------------

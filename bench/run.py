@@ -6,7 +6,14 @@
     python bench/run.py --only gas,merkle --json /tmp/b.json
 
 Prints a table and writes the same figures as JSON (default bench/results.json, or
-bench/results-quick.json with --quick). Sections:
+bench/results-quick.json with --quick), and an SVG chart of every ratio against its peer (a full
+run: docs/benchmarks-ratios.svg, which docs/benchmarks.md shows; otherwise beside the JSON, or
+--chart PATH). `--chart-only` draws the chart from an existing JSON without running anything:
+
+    python bench/run.py --chart-only                      # bench/results.json -> docs/
+    python bench/run.py --chart-only --json /tmp/b.json --chart /tmp/b.svg
+
+Sections:
 
   gas       one anvil: CredentialAnchor, OpenAttestation DocumentStore and EAS from their npm
             packages (bench/peers/gas.js); per-credential cost at batch sizes 1, 1,000, 1,000,000
@@ -18,6 +25,8 @@ bench/results-quick.json with --quick). Sections:
             pipeline for 100k/1M beside OA `wrap` (the pipeline section's run, or its own),
             offline verification with the signature per core, and signed badges per core beside
             Digital Bazaar's @digitalbazaar/vc issue() (bench/peers/dbvc_issue.mjs)
+  status    `credanchor status` on an embedded chain with anchored batches and a backlog, as a
+            child process: wall time and peak RSS (median of several runs), beside its target
   chain     anvil + gunicorn + worker: N credentials posted until all are anchored (end to end);
             /api/v1/verify under concurrent load; scripts/verify.py on the files;
             scripts/audit.py on a ledger of 1,000,000 credentials
@@ -45,10 +54,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "service"))
 
 import harness  # noqa: E402
+from ratio_chart import ratio_svg  # noqa: E402
 
 WORKLOADS = [sys.executable, str(ROOT / "bench" / "workloads.py")]
 NODE = shutil.which("node") or "node"
-SECTIONS = ("gas", "pipeline", "merkle", "offline", "signed", "chain")
+SECTIONS = ("gas", "pipeline", "merkle", "offline", "signed", "status", "chain")
 
 FULL = {
     "pipeline": [10_000, 100_000, 1_000_000],
@@ -64,6 +74,9 @@ FULL = {
     "signed_offline": 20_000,
     "sign": 10_000,
     "dbvc_issue": 500,
+    "status_anchored": 5_000,
+    "status_pending": 1_000,
+    "status_runs": 5,
 }
 QUICK = {
     "pipeline": [10_000],
@@ -79,6 +92,9 @@ QUICK = {
     "signed_offline": 2_000,
     "sign": 2_000,
     "dbvc_issue": 100,
+    "status_anchored": 1_000,
+    "status_pending": 200,
+    "status_runs": 3,
 }
 
 TARGETS = {
@@ -95,6 +111,8 @@ TARGETS = {
     "signed_1m_mem_mb": 2048.0,
     "signed_offline_per_s_core": 3_000.0,
     "signed_vs_dbvc_ratio": 30.0,
+    "status_s": 0.5,
+    "status_mem_mb": 100.0,
 }
 
 
@@ -222,6 +240,40 @@ def section_signed(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
                                 timeout=1800).json()
     return {"pipeline": ours, "oa_wrap": oa, "ratio": ratios, "offline": offline,
             "sign": sign, "dbvc_issue": dbvc, "sign_ratio": sign["per_s"] / dbvc["per_s"]}
+
+
+def section_status(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
+    """`credanchor status` as an operator runs it: a fresh process on an embedded chain whose
+    ledger holds anchored batches of 1,000 and a backlog. The data directory is made by the CLI
+    itself (`issue --anchor` per batch, then `issue`)."""
+    data = work / "status-data"
+    env = harness.child_env({"CREDANCHOR_DATA_DIR": str(data),
+                             "CREDANCHOR_KEYSTORE_PASSWORD": "bench-password",
+                             "CREDANCHOR_KDF_WORK_FACTOR": "1024"})
+    cli = [sys.executable, "-m", "credanchor"]
+    anchored, pending = cfg["status_anchored"], cfg["status_pending"]
+    chunks = [(1_000, start, ["--anchor"]) for start in range(0, anchored, 1_000)]
+    for n, start, extra in [*chunks, (pending, anchored, [])]:
+        items = work / f"status-items-{start}.json"
+        items.write_text(json.dumps([
+            {"recipient": {"name": f"Learner {i}", "email": f"learner{i}@example.org"},
+             "achievement": {"name": "Excel Modelling",
+                             "description": "Builds, tests and documents financial models.",
+                             "criteria": "Passed a practical assessment."},
+             "validFrom": "2026-01-15T09:00:00Z"} for i in range(start, start + n)]))
+        r = harness.run_measured([*cli, "issue", str(items), *extra], timeout=1800, env=env)
+        if r.returncode != 0:
+            raise RuntimeError(f"credanchor issue: {r.stderr[-1000:]}")
+    harness.run_measured([*cli, "status"], timeout=120, env=env)  # warm the page cache
+    runs = [harness.run_measured([*cli, "status"], timeout=120, env=env)
+            for _ in range(cfg["status_runs"])]
+    for r in runs:
+        if r.returncode != 0:
+            raise RuntimeError(f"credanchor status exit {r.returncode}: {r.stderr[-1000:]}")
+    seconds = sorted(r.seconds for r in runs)
+    return {"anchored": anchored, "batches": len(chunks), "pending": pending, "runs": len(runs),
+            "seconds_median": seconds[len(seconds) // 2], "seconds_max": seconds[-1],
+            "rss_mb": max(r.max_rss_mb for r in runs), "output": runs[-1].stdout.splitlines()}
 
 
 def _post_all(dep: harness.Service, n: int) -> list[str]:
@@ -374,7 +426,8 @@ def section_chain(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
 
 RUNNERS: dict[str, Callable[[dict[str, Any], Path], dict[str, Any]]] = {
     "gas": section_gas, "pipeline": section_pipeline, "merkle": section_merkle,
-    "offline": section_offline, "signed": section_signed, "chain": section_chain,
+    "offline": section_offline, "signed": section_signed, "status": section_status,
+    "chain": section_chain,
 }
 
 
@@ -456,6 +509,13 @@ def table(res: dict[str, Any]) -> list[tuple[str, str, str]]:
                      f"{_n(g['per_s'])} / {d['per_s']:,.1f} per s ({g['us_per_badge']:.0f} µs / "
                      f"{d['ms_per_issue']:.1f} ms) = {s['sign_ratio']:.1f}x",
                      f">= {t['signed_vs_dbvc_ratio']:.0f}x"))
+    st = res.get("status")
+    if st:
+        rows.append((f"credanchor status, embedded chain, {st['anchored']:,} anchored "
+                     f"({st['batches']} batches) + {st['pending']:,} pending: wall (median of "
+                     f"{st['runs']}), peak MB",
+                     f"{st['seconds_median']:.2f} s, {_n(st['rss_mb'])} MB",
+                     f"<= {t['status_s']:.1f} s, <= {_n(t['status_mem_mb'])} MB"))
     c = res.get("chain")
     if c:
         e = c["e2e"]
@@ -493,6 +553,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="where to write the figures")
     ap.add_argument("--api-workers", type=int, default=2, help="gunicorn workers [2]")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--chart", type=Path, help="where to write the SVG chart of the ratios "
+                    "[docs/benchmarks-ratios.svg for a full run, else beside the JSON]")
+    ap.add_argument("--chart-only", action="store_true",
+                    help="run nothing: draw the chart from the JSON (--json, or the default)")
     args = ap.parse_args(argv)
     cfg = dict(QUICK if args.quick else FULL)
     cfg["api_workers"] = args.api_workers
@@ -501,6 +565,13 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     out = args.json or ROOT / "bench" / ("results-quick.json" if args.quick else "results.json")
+    chart = args.chart or (ROOT / "docs" / "benchmarks-ratios.svg"
+                           if out == ROOT / "bench" / "results.json" and not args.only
+                           else out.with_name(out.stem + "-ratios.svg"))
+    if args.chart_only:
+        chart.write_text(ratio_svg(json.loads(out.read_text())))
+        print(f"chart of {out} written to {chart}")
+        return 0
     work = Path(tempfile.mkdtemp(prefix="credanchor-bench-"))
     started = datetime.now(UTC)
     results: dict[str, Any] = {
@@ -532,7 +603,9 @@ def main(argv: list[str] | None = None) -> int:
     print(render(rows))
     for name, err in results["errors"].items():
         print(f"\n{name}: FAILED: {err}")
-    print(f"\nfigures written to {out}")
+    chart.parent.mkdir(parents=True, exist_ok=True)
+    chart.write_text(ratio_svg(results))
+    print(f"\nfigures written to {out}, the chart of the ratios to {chart}")
     return 1 if results["errors"] else 0
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ def test_quick_benchmark_runs_every_section(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     results = json.loads(out.read_text())
     assert results["errors"] == {}
-    for section in ("gas", "pipeline", "merkle", "offline", "signed", "chain"):
+    for section in ("gas", "pipeline", "merkle", "offline", "signed", "status", "chain"):
         assert section in results, section
     assert set(results["gas"]) >= {"ours", "oa", "eas", "per_credential"}
     assert set(results["gas"]["per_credential"]) == {"1", "1000", "1000000"}
@@ -43,6 +44,14 @@ def test_quick_benchmark_runs_every_section(tmp_path):
     assert signed["oa_wrap"] == {n: results["pipeline"]["oa_wrap"][n] for n in signed["oa_wrap"]}
     assert {"e2e", "verify_api", "verify_script", "audit_script"} <= set(results["chain"])
     assert results["chain"]["verify_api"]["statuses"].get("200", 0) > 0
+    status = results["status"]
+    assert status["batches"] == 1 and status["runs"] == 3 and status["rss_mb"] > 0
+    assert status["output"][1:3] == ["pending    200 credential(s)",
+                                     "batches    queued 0, submitted 0, confirmed 1, failed 0"]
+    # every run draws the ratios beside its JSON
+    chart = ET.parse(tmp_path / "bench-ratios.svg").getroot()
+    keys = [g.get("data-key") for g in chart.iter("{http://www.w3.org/2000/svg}g")]
+    assert {"pipeline-10000", "merkle", "gas-oa", "signed-vs-dbvc"} <= set(keys)
     # the printed table is the JSON's table
     for row in results["table"]:
         assert row["measurement"] in proc.stdout

@@ -1,56 +1,37 @@
 """Everything credanchor does on a chain: the embedded EVM, JSON-RPC nodes, keys,
 transactions and the CredentialAnchor contract client.
 
-The embedded chain pulls in py-evm (about half a second of imports), so its names are loaded
-on first use rather than when this package is imported.
+web3 and eth-account cost about a second of imports and py-evm another half (most of it py_ecc
+building pairing tables), so every name here is loaded on first use, not when this package is
+imported: ``credanchor status`` reads the head through :mod:`credanchor.chain.head` without
+any of them.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from credanchor.chain.artifact import Artifact, load_artifact
-from credanchor.chain.contract import (
-    BatchRevocation,
-    ChainEvent,
-    CredentialAnchor,
-    CredentialRevocation,
-    Deployment,
-    IssuerInfo,
-    OnChainAnchor,
-    VerifyResult,
-    deploy,
-    deployment_block,
-)
-from credanchor.chain.keys import Signer, create_keystore, load_keystore, load_signer
-from credanchor.chain.rpc import connect_rpc
-from credanchor.chain.tx import (
-    BroadcastStatus,
-    FeePolicy,
-    Fees,
-    SignedTx,
-    TxRequest,
-    broadcast,
-    build_and_sign,
-    bump,
-    confirmations,
-    next_nonce,
-    receipt_or_none,
-    resign,
-    send_and_wait,
-    suggest_fees,
-    wait_for_receipt,
-)
-
-_EMBEDDED = {"EmbeddedChain", "open_embedded"}
+_HOMES = {
+    "artifact": ("Artifact", "load_artifact"),
+    "contract": ("BatchRevocation", "ChainEvent", "CredentialAnchor", "CredentialRevocation",
+                 "Deployment", "IssuerInfo", "OnChainAnchor", "VerifyResult", "deploy",
+                 "deployment_block"),
+    "keys": ("Signer", "create_keystore", "load_keystore", "load_signer"),
+    "rpc": ("connect_rpc",),
+    "tx": ("BroadcastStatus", "FeePolicy", "Fees", "SignedTx", "TxRequest", "broadcast",
+           "build_and_sign", "bump", "confirmations", "next_nonce", "receipt_or_none", "resign",
+           "send_and_wait", "suggest_fees", "wait_for_receipt"),
+    "embedded": ("EmbeddedChain", "open_embedded"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _EMBEDDED:
-        from credanchor.chain import embedded
-
-        return getattr(embedded, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 __all__ = [

@@ -16,22 +16,11 @@ from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import RPCEndpoint
 
+from credanchor.chain.head import redact_url
 from credanchor.chain.tx import chain_errors
 from credanchor.errors import ChainIdMismatch, ConfigError
 
 log = logging.getLogger(__name__)
-
-
-def redact_url(url: str) -> str:
-    """scheme://host:port only.
-
-    WARNING: hosted RPC URLs carry the API key in the path or query (…/v3/<key>); never log or
-    show more than this.
-    """
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}"
 
 
 def connect_rpc(

@@ -91,21 +91,29 @@ def anchor(obj: Ctx, timeout: float) -> None:
 @click.command()
 @click.pass_obj
 @handle_errors
-def status(obj: Ctx) -> None:
+def status(obj: Ctx) -> int | None:
     """Backlog, batches in flight, last anchor, chain head.
+
+    Reads the ledger and the chain head without starting the service's runtime, so it also
+    answers while the service runs. Exit 4 when the head could not be read (the rest is
+    printed all the same).
 
     \b
     Example:
       credanchor status
     """
-    from credanchor.usecases.issuing import service_status
+    from credanchor.cli.errors import EXIT_CHAIN
+    from credanchor.usecases.status import service_status
 
-    s = service_status(obj.runtime())
+    s = service_status(obj.settings())
     last = s.last_confirmed
-    click.echo(f"chain      {s.chain_id} contract {s.contract} head {s.head}")
-    click.echo(f"pending    {s.pending} credential(s)")
-    click.echo("batches    " + ", ".join(f"{k} {v}" for k, v in s.batches.items()))
-    click.echo(f"last      {' batch ' + str(last.id) + ' tx ' + str(last.tx_hash) if last else ' none'}")
+    head = str(s.head) if s.head is not None else f"unavailable ({s.head_error})"
+    chain_id = "?" if s.chain_id is None else s.chain_id
+    echo(f"chain      {chain_id} contract {s.contract} head {head}")
+    echo(f"pending    {s.pending} credential(s)")
+    echo("batches    " + ", ".join(f"{k} {v}" for k, v in s.batches.items()))
+    echo(f"last      {' batch ' + str(last.id) + ' tx ' + str(last.tx_hash) if last else ' none'}")
+    return EXIT_CHAIN if s.head is None else None
 
 
 @click.command()

@@ -54,15 +54,15 @@ from credanchor.chain.tx import (
 )
 from credanchor.core.credentials import issuer_did
 from credanchor.errors import ChainError, ConfigError, KeyUnavailable
-from credanchor.usecases.config import Settings
+from credanchor.usecases.config import EMBEDDED_CHAIN_FILE, EMBEDDED_STATE_FILE, Settings
 
 log = logging.getLogger(__name__)
 
 
 # --- the embedded chain, zero setup -------------------------------------------------------------------
 
-CHAIN_FILE = "chain.sqlite"
-STATE_FILE = "embedded.json"
+CHAIN_FILE = EMBEDDED_CHAIN_FILE
+STATE_FILE = EMBEDDED_STATE_FILE
 ISSUER_KEYSTORE = "issuer-keystore.json"
 ISSUER_PASSWORD_FILE = "issuer-keystore.password"
 ISSUER_FUNDING_WEI = 100 * 10**18

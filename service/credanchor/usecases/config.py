@@ -32,6 +32,10 @@ class Secret(str):
         return str.__str__(self)
 
 
+#: Where the embedded chain lives in the data directory (usecases.bootstrap creates both).
+EMBEDDED_CHAIN_FILE = "chain.sqlite"
+EMBEDDED_STATE_FILE = "embedded.json"
+
 @dataclass(frozen=True)
 class Settings:
     #: Where the ledger, the embedded chain and the issuer keystores live.
@@ -103,6 +107,16 @@ class Settings:
     @property
     def ledger_path(self) -> Path:
         return self.data_dir / "ledger.sqlite"
+
+    @property
+    def embedded_chain_path(self) -> Path:
+        """The embedded chain's SQLite file (py-evm's key/value store)."""
+        return self.data_dir / EMBEDDED_CHAIN_FILE
+
+    @property
+    def embedded_state_path(self) -> Path:
+        """What bootstrapping the embedded chain recorded: contract, deploy block, accounts."""
+        return self.data_dir / EMBEDDED_STATE_FILE
 
     @property
     def max_fee_wei(self) -> int:

@@ -1,5 +1,5 @@
-"""Issuing, anchoring and the service's status: the use cases behind ``credanchor issue``,
-``anchor`` and ``status`` and ``POST /api/v1/credentials``.
+"""Issuing and anchoring: the use cases behind ``credanchor issue`` and ``anchor`` and
+``POST /api/v1/credentials`` (``status`` is :mod:`credanchor.usecases.status`).
 
 The faces parse (a file, a request body) and render; what is stored, woken and waited for is
 decided here once.
@@ -8,13 +8,12 @@ decided here once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from credanchor.issuing.holder_files import write_holder_files as _write_holder_files
 from credanchor.issuing.pipeline import Accepted, issue, issue_all
-from credanchor.ledger.store import Batch, Issuer
+from credanchor.ledger.store import Issuer
 
 if TYPE_CHECKING:
     from credanchor.usecases.container import Runtime
@@ -55,26 +54,4 @@ def write_holder_files(runtime: Runtime, ids: Iterable[str], out: Path) -> int:
     return _write_holder_files(runtime.store(), runtime.proofs(), ids, out)
 
 
-@dataclass(frozen=True)
-class ServiceStatus:
-    chain_id: int
-    contract: str
-    head: int
-    pending: int
-    batches: dict[str, int]  # status -> count, every status
-    last_confirmed: Batch | None
-
-
-def service_status(runtime: Runtime) -> ServiceStatus:
-    """Backlog, batches by status, the last confirmed anchor and the chain head."""
-    store = runtime.store()
-    pending, _ = store.pending_summary()
-    return ServiceStatus(
-        chain_id=runtime.chain.chain_id, contract=runtime.chain.contract_address,
-        head=runtime.chain.head(), pending=pending, batches=store.count_batches_by_status(),
-        last_confirmed=store.last_confirmed_batch(),
-    )
-
-
-__all__ = ["ServiceStatus", "anchor_pending", "issue_file", "issue_request", "service_status",
-           "write_holder_files"]
+__all__ = ["anchor_pending", "issue_file", "issue_request", "write_holder_files"]
