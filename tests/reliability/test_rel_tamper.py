@@ -36,6 +36,7 @@ from credanchor.core.merkle import MerkleTree
 from credanchor.core.proof import AnchorRef, CredanchorProof, attach_proof
 from credanchor.issuing.pipeline import issue
 from credanchor.usecases.issuers import add_issuer
+from kit.schema import same_verdict
 from kit.settings import sample_items
 
 Path = tuple[Any, ...]
@@ -276,6 +277,18 @@ def test_every_change_to_the_proof_is_caught_by_the_named_check(runtime, anchore
             wrong.append((what, status, failing, expected))
     assert not wrong, "\n".join(map(str, wrong))
     print(f"\n{len(cases)} proof mutations, each caught by the expected check")
+
+
+def test_both_schema_validators_agree_on_the_tamper_corpus(anchored):
+    """The schema check's compiled validator (jsonschema-rs) and its reference (jsonschema)
+    give the same verdict on every body and proof mutation (tests/core/test_schema_fast.py)."""
+    doc, sibling, other_tx = anchored
+    corpus = [*body_mutations(doc), *((w, m) for w, m, _ in proof_cases(doc, sibling, other_tx))]
+    verdicts = [same_verdict(mutated, what) for what, mutated in corpus]
+    assert len(verdicts) >= 140
+    # both sides compared: most mutations keep the schema, some break it (a removed required
+    # member, an upper-cased type, the proof not an array, …)
+    assert verdicts.count(False) >= 20 and verdicts.count(True) >= 100
 
 
 def test_spellings_the_format_allows_stay_valid_and_unverifiable_values_are_unused(

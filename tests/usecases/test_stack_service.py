@@ -16,6 +16,7 @@ from credanchor.errors import Conflict, NotEligible, NotFound
 from credanchor.usecases import stacks as stacking
 from credanchor.verify import qualifications
 from credanchor.verify.verifier import Verifier
+from kit.schema import same_verdict
 from kit.stacks import ADA, GRACE, World, badge, data_analyst
 
 pytestmark = pytest.mark.slow
@@ -235,6 +236,19 @@ def test_the_qualification_commits_to_the_definition_and_every_component(world, 
     assert [p["type"] for p in body["proof"]] == ["DataIntegrityProof"]
     assert json.loads(stored.document) == body
     assert keccak256(stored.document.encode()) == credential_hash(qualification)
+
+
+def test_both_schema_validators_find_a_qualification_and_its_definition_valid(
+        world, qualification):
+    """The schema check's compiled validator (jsonschema-rs) and its reference (jsonschema)
+    agree on a granted qualification, with its components inside (tests/core/test_schema_fast.py)."""
+    assert same_verdict(qualification)
+    assert same_verdict(signed_content(qualification))
+    for component in qualification["credanchorStack"]["components"]:
+        assert same_verdict(component["credential"])
+    broken = copy.deepcopy(qualification)
+    del broken["credentialSubject"]["achievement"]["criteria"]
+    assert not same_verdict(broken)
 
 
 def test_a_granted_qualification_verifies_as_a_tree(world, qualification):

@@ -55,7 +55,7 @@ _RPC_ONLY = ("contract", "chain_id", "trust_list", "confirmations", "timeout", "
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds per RPC request.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1),
               help="Processes to verify with; worth it on machines with cores to spare "
-                   "(the schema check is the bottleneck).")
+                   "(once the chain reads are batched, the work is local CPU).")
 @handle_errors
 def verify_command(inputs: tuple[str, ...], rpc_urls: tuple[str, ...], contract: str | None,
                    chain_id: int | None, trust_list: str | None, confirmations: int,

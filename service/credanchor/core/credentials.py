@@ -22,7 +22,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import itertools
 import json
+import logging
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -67,6 +69,8 @@ CREDENTIAL_TYPE = ("VerifiableCredential", "OpenBadgeCredential")
 SCHEMA_FILE = "ob_v3p0_achievementcredential_schema.json"
 #: At most this many errors are listed in SchemaInvalid.extra["errors"].
 MAX_SCHEMA_ERRORS = 20
+
+log = logging.getLogger(__name__)
 
 # The identityType values the OB 3.0 schema enumerates; anything else must be "ext:<name>".
 IDENTITY_TYPES = frozenset(
@@ -558,40 +562,175 @@ def build_credential(
 
 
 # --- validation -----------------------------------------------------------------------------
+#
+# Two validators of the same schema with the same format rules: jsonschema-rs (compiled, a few
+# microseconds) decides whether a credential is valid, and jsonschema (about half a millisecond)
+# words the errors of an invalid one — the report a user sees has not changed — and checks a
+# sample of the valid verdicts in production (SCHEMA_CROSS_CHECK_EVERY). Where the compiled
+# validator would read the data differently (see _fast_readable) or cannot read it at all,
+# jsonschema alone decides.
+
+#: The first valid verdict of the compiled validator in every process, and one in every this
+#: many after it, is also computed by jsonschema: at about 0.5 ms a check, the sample costs
+#: about 0.5 µs per credential.
+SCHEMA_CROSS_CHECK_EVERY = 1_000
+# Deepest nesting the compiled validator is given (an OB 3.0 credential with its proof needs
+# about 8). jsonschema-rs recurses on the native stack: a document nested some 100,000 levels
+# deep crashes the process instead of raising, so deeper ones go to jsonschema (json.loads
+# itself refuses about 1,000 levels; this guards documents built in Python).
+_FAST_MAX_DEPTH = 64
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def _check_date_time(instance: object) -> None:
+    """The ``date-time`` format: an RFC 3339 date-time with an offset that exists (ValueError)."""
+    if isinstance(instance, str):
+        parse_datetime(instance)
+
+
+def _check_date(instance: object) -> None:
+    """The ``date`` format: an RFC 3339 full-date that exists (ValueError)."""
+    if isinstance(instance, str):
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", instance):
+            raise ValueError(f"{instance!r} is not a full-date (YYYY-MM-DD)")
+        datetime.strptime(instance, "%Y-%m-%d")
+
+
+# Own format checks instead of jsonschema's optional extras: without rfc3339-validator installed,
+# jsonschema silently accepts any string as a date-time — and jsonschema-rs's built-in ones
+# follow other rules (it accepts 0001-01-01T00:00:00+00:01, which is not a date in UTC, and
+# refuses a leap second at 09:00:60). Both validators apply these two, and no other format
+# (the schema uses no other).
+_FORMATS = {"date-time": _check_date_time, "date": _check_date}
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    text = resources.files("credanchor").joinpath("schema", SCHEMA_FILE).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 @functools.cache
 def _validator() -> Any:
-    """The compiled OB 3.0 validator, built once per process (compiling costs milliseconds)."""
+    """jsonschema's validator, built once per process (compiling costs milliseconds)."""
     from jsonschema import Draft201909Validator, FormatChecker
 
     checker = FormatChecker(formats=())
-
-    # Own format checks instead of jsonschema's optional extras: without rfc3339-validator
-    # installed, jsonschema silently accepts any string as a date-time.
-    @checker.checks("date-time", raises=ValueError)
-    def _date_time(instance: object) -> bool:
-        if isinstance(instance, str):
-            parse_datetime(instance)
-        return True
-
-    @checker.checks("date", raises=ValueError)
-    def _date(instance: object) -> bool:
-        if isinstance(instance, str):
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", instance):
-                raise ValueError(f"{instance!r} is not a full-date (YYYY-MM-DD)")
-            datetime.strptime(instance, "%Y-%m-%d")
-        return True
-
-    text = resources.files("credanchor").joinpath("schema", SCHEMA_FILE).read_text("utf-8")
-    schema = json.loads(text)
+    for name, check in _FORMATS.items():
+        checker.checks(name, raises=ValueError)(_passes(check))
+    schema = _schema()
     Draft201909Validator.check_schema(schema)
     return Draft201909Validator(schema, format_checker=checker)
+
+
+def _passes(check: Callable[[object], None]) -> Callable[[object], bool]:
+    def passes(instance: object) -> bool:
+        check(instance)
+        return True
+
+    return passes
+
+
+def _holds(check: Callable[[object], None]) -> Callable[[str], bool]:
+    """A format check as jsonschema-rs calls it: a verdict, where jsonschema reads ValueError
+    as a failure (any other exception propagates in both)."""
+
+    def holds(instance: str) -> bool:
+        try:
+            check(instance)
+        except ValueError:
+            return False
+        return True
+
+    return holds
+
+
+@functools.cache
+def _fast_validator() -> Any:
+    """jsonschema-rs's validator of the same schema with the same format rules."""
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft201909Validator(
+        _schema(),
+        formats={name: _holds(check) for name, check in _FORMATS.items()},
+        validate_formats=True,  # draft 2019-09 makes formats annotations unless asked
+        offline=True,  # the schema has no remote reference; nothing may be fetched
+    )
+
+
+def _fast_readable(value: Any, depth: int = 0) -> bool:
+    """Whether jsonschema-rs reads the JSON object or array ``value`` as jsonschema does.
+
+    It reads a tuple as an array, which jsonschema's draft 2019-09 type checker does not
+    (``('a',) is not of type 'array'``): the one Python type found that it accepts where
+    jsonschema refuses (tests/core/test_schema_fast.py). Types it cannot read make it raise,
+    and then jsonschema decides. Also false beyond _FAST_MAX_DEPTH levels.
+    """
+    if depth > _FAST_MAX_DEPTH:
+        return False
+    for item in value.values() if isinstance(value, dict) else value:
+        kind = type(item)
+        if kind is str or kind in _SCALARS:  # most values: strings first (~25 % faster)
+            continue
+        if kind is dict or kind is list:
+            if not _fast_readable(item, depth + 1):
+                return False
+        elif isinstance(item, tuple) or (  # a tuple subclass too (a namedtuple)
+                isinstance(item, (dict, list)) and not _fast_readable(item, depth + 1)):
+            return False
+    return True
+
+
+def _fast_verdict(credential: object) -> bool | None:
+    """The compiled validator's verdict, or None where jsonschema must decide."""
+    if not isinstance(credential, dict) or not _fast_readable(credential):
+        return None
+    try:
+        return bool(_fast_validator().is_valid(credential))
+    except Exception:  # a type it cannot read (a set, a str subclass…): jsonschema decides,
+        return None  # and raises whatever a format check raised, as it always did
+
+
+class _Sampler:
+    """Which valid verdicts to cross-check: a per-process count (a forked worker starts again
+    at 0, so its first verdict is checked too). As credanchor.core.rdfc samples its fast path."""
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._count = itertools.count()
+        self.checked = 0  # how many were cross-checked (tests read it)
+
+    def due(self) -> bool:
+        pid = os.getpid()
+        if pid != self._pid:
+            self._pid, self._count = pid, itertools.count()
+        # next() on itertools.count is atomic under the GIL: no lock on the hot path.
+        if next(self._count) % SCHEMA_CROSS_CHECK_EVERY == 0:
+            self.checked += 1
+            return True
+        return False
+
+
+_SAMPLER = _Sampler()
 
 
 def _describe(error: Any) -> dict[str, str]:
     message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
     return {"path": error.json_path, "message": message}
+
+
+def _schema_invalid(errors: list[Any]) -> SchemaInvalid:
+    from jsonschema.exceptions import best_match
+
+    # For oneOf/anyOf failures the useful message is inside the error's context.
+    leaves = [best_match([e]) for e in errors]
+    leaves.sort(key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    first = _describe(best_match(errors))
+    listed = [_describe(e) for e in leaves[:MAX_SCHEMA_ERRORS]]
+    return SchemaInvalid(
+        f"{first['path']}: {first['message']}", errors=listed, errorCount=len(errors)
+    )
 
 
 def validate_credential(credential: Mapping[str, Any]) -> None:
@@ -600,21 +739,30 @@ def validate_credential(credential: Mapping[str, Any]) -> None:
     Raises SchemaInvalid whose detail names the JSON path of the most relevant error (e.g.
     ``$.credentialSubject.achievement: 'criteria' is a required property``) and whose
     ``extra["errors"]`` lists up to MAX_SCHEMA_ERRORS errors as ``{"path", "message"}``.
-    """
-    from jsonschema.exceptions import best_match
 
-    validator = _validator()
-    errors = list(validator.iter_errors(credential))
-    if not errors:
-        return
-    # For oneOf/anyOf failures the useful message is inside the error's context.
-    leaves = [best_match([e]) for e in errors]
-    leaves.sort(key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    first = _describe(best_match(errors))
-    listed = [_describe(e) for e in leaves[:MAX_SCHEMA_ERRORS]]
-    raise SchemaInvalid(
-        f"{first['path']}: {first['message']}", errors=listed, errorCount=len(errors)
-    )
+    The verdict is jsonschema's. jsonschema-rs gives it in microseconds for a valid
+    credential; anything it finds invalid, or cannot read as jsonschema does, is validated by
+    jsonschema, which also writes every report. A sample of its valid verdicts (see
+    SCHEMA_CROSS_CHECK_EVERY) is recomputed by jsonschema too: if jsonschema finds errors
+    there, the disagreement is logged as a credanchor bug and jsonschema's verdict stands
+    (SchemaInvalid), as credanchor.core.rdfc refuses rather than trust its fast path.
+    """
+    if _fast_verdict(credential) is True:
+        if not _SAMPLER.due():
+            return
+        errors = list(_validator().iter_errors(credential))
+        if not errors:
+            return
+        log.error(
+            "jsonschema-rs found a credential valid that jsonschema refuses (at %.200r); "
+            "jsonschema's verdict stands. A credanchor bug: please report it.",
+            errors[0].json_path,  # %r: the path holds the file's keys, escaped in the log
+        )
+    else:
+        errors = list(_validator().iter_errors(credential))
+        if not errors:
+            return
+    raise _schema_invalid(errors)
 
 
 # RFC 3986 ``absolute-URI``: a scheme, ':', then only URI characters (unreserved, reserved or

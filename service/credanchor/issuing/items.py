@@ -6,12 +6,13 @@ examples/badges.csv). :func:`build_from_item` turns one item into a validated cr
 :func:`build_rows` and :func:`build_rows_reporting` turn many into ledger rows ``(id,
 credentialHash, canonical JSON)``.
 
-The per-item schema check costs about 0.45 ms — 450 s per million. Credentials built from
-simple-form items are valid by construction (tests/core/test_credentials.py), so the row
-builders schema-check only a sample: the first credential of every chunk and every
-``SAMPLE_EVERY``-th one. A sample that fails raises SchemaInvalid naming its item, as the
-per-item path would. Complete OB 3.0 credentials (objects with ``@context``) are always
-validated in full: they are the issuer's own documents.
+The per-item schema check costs about 15 µs, 15 s per million (jsonschema-rs decides, see
+credanchor.core.credentials.validate_credential; with jsonschema alone it was 0.45 ms).
+Credentials built from simple-form items are valid by construction (tests/core/
+test_credentials.py), so the row builders schema-check only a sample: the first credential
+of every chunk and every ``SAMPLE_EVERY``-th one. A sample that fails raises SchemaInvalid
+naming its item, as the per-item path would. Complete OB 3.0 credentials (objects with
+``@context``) are always validated in full: they are the issuer's own documents.
 
 credanchor.issuing.pipeline (one request, idempotency, a whole file) and
 credanchor.issuing.bulk (millions, in a process pool) both build their rows here.
