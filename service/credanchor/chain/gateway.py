@@ -153,6 +153,15 @@ class ChainReader:
         with chain_errors("reading the head block"):
             return int(self.w3.eth.block_number)
 
+    def head_block(self) -> tuple[int, str]:
+        """(number, hash) of the head block, in one call: what a long-lived verifier keys
+        its per-head caches by (a reorganisation to another block at the same height changes
+        the hash, not the number)."""
+        self._contact()
+        with chain_errors("reading the head block"):
+            block = self.w3.eth.get_block("latest")
+        return int(block["number"]), HexBytes(block["hash"]).to_0x_hex()
+
     def nonce(self, address: str, *, pending: bool) -> int:
         self._contact()
         with chain_errors("reading the nonce"):
