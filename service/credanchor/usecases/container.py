@@ -199,8 +199,8 @@ class Runtime:
         ``shared=True``: the process-wide one the web app uses for every request. It caches
         per head block (``Verifier``): the contract's ``verify`` answer (anchored, revoked,
         issuer active) is reused while the head — read at most every ``SHARED_HEAD_TTL``
-        seconds — is the same block, so a revocation, suspension or reorganisation shows
-        within that second; an anchor transaction is kept for good once it is final
+        seconds from a node, on every request from the embedded chain — is the same block, so
+        a revocation, suspension or reorganisation shows within that second; an anchor transaction is kept for good once it is final
         (``max(confirmations, recheck_depth)`` blocks deep: the depth below which the worker
         no longer watches for reorganisations), and issuer records (name, DID, suspension
         date) for ``verify_cache_ttl`` seconds (at once when the accreditation changed).
@@ -208,8 +208,10 @@ class Runtime:
         if shared:
             if self._shared_verifier is None:
                 s = self.settings
+                # The in-process EVM has no round trip to save: its head is read every time.
+                head_ttl = 0.0 if self.chain.embedded is not None else SHARED_HEAD_TTL
                 self._shared_verifier = self._make_verifier(
-                    cache_ttl=s.verify_cache_ttl, head_ttl=SHARED_HEAD_TTL,
+                    cache_ttl=s.verify_cache_ttl, head_ttl=head_ttl,
                     final_depth=max(s.confirmations, s.recheck_depth))
             return self._shared_verifier
         return self._make_verifier(cache_ttl=None, head_ttl=0.0)

@@ -186,9 +186,9 @@ class Verifier:
         service) gives the depth from which it takes a block as final, and caches per head
         (below). ``max_cached``: entries each cache holds at most (least recently used go).
 
-        Per-head caching (``final_depth`` given, ``head_ttl`` > 0). Each answer is stored with
-        the head block (number and hash) it was read under and reused only while the head,
-        read again at most every ``head_ttl`` seconds, is still that block:
+        Per-head caching (``final_depth`` given). Each answer is stored with the head block
+        (number and hash) it was read under and reused only while the head, read again at
+        most every ``head_ttl`` seconds (0: on every verification), is still that block:
 
         * the contract's ``verify`` (anchored? Merkle proof? revoked? issuer active?) — a
           revocation, suspension or reorganisation shows at most ``head_ttl`` seconds after
@@ -211,7 +211,7 @@ class Verifier:
         self.clock = clock
         self.max_credentials = max_credentials
         self.final_depth = final_depth
-        self._per_head = final_depth is not None and head_ttl > 0
+        self._per_head = final_depth is not None
         self._tx_cache = _Cache(cache_ttl if final_depth is None else None, max_cached)
         self._final_tx_cache = _Cache(None, max_cached)
         self._verdict_cache = _Cache(None, max_cached)
@@ -564,11 +564,11 @@ class Verifier:
 
     def _head_block(self, reader: ChainReader, where: _Where, *,
                     fresh: bool = False) -> tuple[int, str]:
-        """(number, hash) of the head, reused for ``head_ttl`` seconds. A reader without
-        ``head_block`` gives the number only (hash "")."""
+        """(number, hash) of the head, reused for ``head_ttl`` seconds. Only per-head caches
+        need the hash; a reader without ``head_block`` gives the number only (hash "")."""
         hit, head = self._head_cache.get(where)
         if fresh or not hit:
-            read = getattr(reader, "head_block", None)
+            read = getattr(reader, "head_block", None) if self._per_head else None
             head = read() if read is not None else (reader.head(), "")
             self._head_cache.put(where, head)
         return head
