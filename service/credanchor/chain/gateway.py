@@ -158,9 +158,7 @@ class ChainReader:
         its per-head caches by (a reorganisation to another block at the same height changes
         the hash, not the number)."""
         self._contact()
-        with chain_errors("reading the head block"):
-            block = self.w3.eth.get_block("latest")
-        return int(block["number"]), HexBytes(block["hash"]).to_0x_hex()
+        return self.contract.head_block()
 
     def nonce(self, address: str, *, pending: bool) -> int:
         self._contact()
