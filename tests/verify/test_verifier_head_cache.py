@@ -126,7 +126,10 @@ def test_a_revocation_confirmed_after_a_verification_shows_on_the_next_head(setu
     a, b = setup.issue(2)
     setup.rt.anchorer().run_until_idle(timeout=60)
     doc_a, doc_b = setup.file(a), setup.file(b)
-    assert setup.verify(doc_a)[0]["status"] == "VALID"
+    first = setup.verify(doc_a)[0]
+    assert first["status"] == "VALID"
+    listed = next(c for c in first["checks"] if c["name"] == "status-list")
+    assert (listed["outcome"], listed["data"]["listed"]) == ("pass", False)
     assert setup.verify(doc_b)[0]["status"] == "VALID"
 
     store = setup.rt.store()
@@ -142,6 +145,10 @@ def test_a_revocation_confirmed_after_a_verification_shows_on_the_next_head(setu
     revocation = next(c for c in report["checks"] if c["name"] == "revocation")
     assert revocation["outcome"] == "fail" and revocation["data"]["kind"] == "CredentialRevoked"
     assert revocation["data"]["reason"] == 3
+    # the issuer's status list, read again after the same bound, agrees
+    listed = next(c for c in report["checks"] if c["name"] == "status-list")
+    assert (listed["outcome"], listed["data"]["listed"], listed["data"]["onChain"]) == (
+        "pass", True, True)
     # the new head, verify under it, the revocation's detail (two reads), the receipt again
     # (1 block deep: not final yet)
     assert calls["eth_getBlockByNumber"] == 1 and calls["eth_getTransactionReceipt"] == 1

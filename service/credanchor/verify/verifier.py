@@ -198,13 +198,14 @@ class Verifier:
           events and so the badge's transaction/block cross-check never change: it is kept
           until evicted.
 
-        An unreachable node is still ERROR: the head is read before any cached answer is
+        The advisory ``status-list`` check reads each list again after ``head_ttl`` seconds
+        too. An unreachable node is still ERROR: the head is read before any cached answer is
         reused, so at most ``head_ttl`` seconds after the node went away. Every key names the
         trusted (chain id, contract) the answer came from."""
         self.trust = trust
         self.resolver: DidResolver = DidDocumentResolver() if resolver is None else resolver
-        self._status_lists = (None if status_lists is None
-                              else StatusLists(status_lists, self.resolver))
+        self._status_lists = (None if status_lists is None else StatusLists(
+            status_lists, self.resolver, ttl=head_ttl if final_depth is not None else 0.0))
         self.readers = readers
         self.min_confirmations = min_confirmations
         self.schema = schema
