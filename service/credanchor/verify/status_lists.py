@@ -74,6 +74,11 @@ class StatusLists:
                 self._recent[url] = (time.monotonic() + self.ttl, answer)
         return answer
 
+    def forget(self) -> None:
+        """Drop the lists read within the TTL (verified signatures stay: they never change)."""
+        with self._lock:
+            self._recent.clear()
+
     def _read(self, url: str) -> tuple[str, Bitstring]:
         document = self.source(url)
         proofs = document.get("proof")

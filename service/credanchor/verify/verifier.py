@@ -585,6 +585,8 @@ class Verifier:
         for cache in (self._tx_cache, self._final_tx_cache, self._verdict_cache,
                       self._issuer_cache, self._head_cache):
             cache.clear()
+        if self._status_lists is not None:
+            self._status_lists.forget()
 
 
 def _verify_args(proof: CredanchorProof) -> tuple[str, bytes, list[bytes], bytes]:
