@@ -2,7 +2,7 @@
 (gunicorn with two workers, one ``credanchor worker`` process, anvil over JSON-RPC).
 
 While the node is down: every ``POST /credentials`` is still accepted (202), ``/verify`` of an
-anchored badge answers ERROR (never INVALID), ``/healthz`` says degraded, and the worker neither
+anchored badge answers ERROR (never INVALID; from one head TTL after the node went away), ``/healthz`` says degraded, and the worker neither
 dies nor marks anything failed. When the node is back (same chain, restored from its state
 file): the worker resumes by itself, everything issued during the outage gets anchored exactly
 once, and the same badge verifies VALID again."""
@@ -16,6 +16,7 @@ import time
 import pytest
 import requests
 
+from credanchor.usecases.container import SHARED_HEAD_TTL
 from kit.anvil import free_port, start_anvil
 from kit.service import (
     assert_exactly_once,
@@ -74,6 +75,9 @@ def test_node_outage_keeps_accepting_reports_error_and_resumes(tmp_path):
         # -- the node goes away --------------------------------------------------------------
         node.stop()
         down_since = time.monotonic()
+        # The web app reuses what it read under the last head for up to SHARED_HEAD_TTL
+        # seconds (docs/reliability.md, "Verification caches"); from then on: ERROR.
+        time.sleep(SHARED_HEAD_TTL)
         during: list[str] = []
         verdicts: list[str] = []
         health: list[int] = []

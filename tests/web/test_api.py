@@ -4,6 +4,7 @@ error paths. Every error must be RFC 9457 problem+json, never a 500."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -281,6 +282,54 @@ def test_public_endpoints_are_rate_limited(tmp_path):
         assert [c.get("/api/v1/issuers").status_code for _ in range(3)] == [200, 200, 429]
     finally:
         rt.close()
+
+
+def test_the_rate_limiter_starts_no_thread_per_request(tmp_path, monkeypatch):
+    """Issue 15: limits' memory storage started a Timer thread on most hits (about a fifth of
+    an in-process /verify); the service's storage sweeps inline, at most once a second, and
+    still limits."""
+    import threading
+
+    from credanchor.usecases.container import Runtime
+    from credanchor.web import create_app
+    from kit.settings import make_settings
+
+    rt = Runtime.open(make_settings(tmp_path / "d", public_rate_limit="30/minute"))
+    try:
+        c = create_app(runtime=rt).test_client()
+        started: list[str] = []
+        original = threading.Thread.start
+
+        def counted(thread: threading.Thread) -> None:  # observes, then starts it as usual
+            started.append(type(thread).__name__)
+            original(thread)
+
+        monkeypatch.setattr(threading.Thread, "start", counted)
+        codes = []
+        for _ in range(31):
+            codes.append(c.post("/api/v1/verify", json={"x": 1}).status_code)
+            time.sleep(0.012)  # longer than the Timer's 10 ms: before, each hit started one
+        assert codes == [200] * 30 + [429]
+        assert started == []
+    finally:
+        rt.close()
+
+
+def test_the_rate_limiter_forgets_expired_windows():
+    from limits import parse
+    from limits.strategies import FixedWindowRateLimiter
+
+    from credanchor.web.api import _SweptMemoryStorage
+
+    storage = _SweptMemoryStorage()
+    limiter = FixedWindowRateLimiter(storage)
+    one = parse("1/second")
+    assert [limiter.hit(one, "quiet"), limiter.hit(one, "quiet")] == [True, False]
+    time.sleep(1.05)  # the window of "quiet" has ended
+    storage._next_sweep = 0.0  # the next hit is due to sweep
+    assert limiter.hit(one, "busy") is True
+    assert [k for k in storage.storage if "quiet" in k] == []  # its count is gone
+    assert [k for k in storage.storage if "busy" in k] != []
 
 
 # -- issue 12: dates that exist in their own zone but not in UTC --------------------------------

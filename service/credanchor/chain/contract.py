@@ -254,6 +254,24 @@ class CredentialAnchor:
         rows = self.eth_calls([verify_calldata(*args) for args in prepared], words=3, batch=batch)
         return [_verify_result(args[0], row) for args, row in zip(prepared, rows, strict=True)]
 
+    def head_block(self) -> tuple[int, str]:
+        """(number, hash) of the node's head block. Over HTTP as a one-call JSON-RPC batch,
+        like ``verify``: one attempt, so a hung node costs one RPC timeout (web3's retries
+        apply to single requests only), not three."""
+        provider = self.w3.provider
+        if not hasattr(provider, "make_batch_request"):
+            with chain_errors("reading the head block"):
+                block = self.w3.eth.get_block("latest")
+            return int(block["number"]), HexBytes(block["hash"]).to_0x_hex()
+        call = (RPCEndpoint("eth_getBlockByNumber"), ["latest", False])
+        with chain_errors("reading the head block"):
+            responses = provider.make_batch_request([call])
+        response = responses[0] if isinstance(responses, list) and len(responses) == 1 else None
+        head = response.get("result") if isinstance(response, Mapping) else None
+        if not isinstance(head, Mapping) or "number" not in head or "hash" not in head:
+            raise ChainError(f"the node answered the head block with {_describe(responses)}")
+        return int(str(head["number"]), 16), str(head["hash"]).lower()
+
     def eth_calls(self, calldata: Sequence[bytes], *, words: int,
                   batch: int = VERIFY_BATCH) -> list[list[int]]:
         """``eth_call`` each calldata on this contract in JSON-RPC batches; each result as

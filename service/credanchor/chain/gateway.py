@@ -153,6 +153,13 @@ class ChainReader:
         with chain_errors("reading the head block"):
             return int(self.w3.eth.block_number)
 
+    def head_block(self) -> tuple[int, str]:
+        """(number, hash) of the head block, in one call: what a long-lived verifier keys
+        its per-head caches by (a reorganisation to another block at the same height changes
+        the hash, not the number)."""
+        self._contact()
+        return self.contract.head_block()
+
     def nonce(self, address: str, *, pending: bool) -> int:
         self._contact()
         with chain_errors("reading the nonce"):

@@ -29,6 +29,11 @@ from credanchor.verify.verifier import TrustedContract, TrustList, Verifier
 
 log = logging.getLogger(__name__)
 
+#: Seconds the web app's shared verifier reuses the chain head, and so every answer read under
+#: it: the bound on how late a revocation, a suspension, a reorganisation or an unreachable
+#: node shows in ``POST /api/v1/verify`` (docs/reliability.md, "Verification caches").
+SHARED_HEAD_TTL = 1.0
+
 
 class Runtime:
     """Everything a credanchor process needs, opened once."""
@@ -191,19 +196,28 @@ class Runtime:
     def verifier(self, *, shared: bool = False) -> Verifier:
         """A verifier on this service's trust list.
 
-        ``shared=True``: the process-wide one the web app uses for every request; its cached
-        facts (anchor transactions, issuer records) expire after ``verify_cache_ttl`` seconds,
-        so a suspension or revocation of an issuer shows within that time (revocation of a
-        credential or batch is read fresh on every request by the contract's ``verify``).
+        ``shared=True``: the process-wide one the web app uses for every request. It caches
+        per head block (``Verifier``): the contract's ``verify`` answer (anchored, revoked,
+        issuer active) is reused while the head — read at most every ``SHARED_HEAD_TTL``
+        seconds from a node, on every request from the embedded chain — is the same block, so
+        a revocation, suspension or reorganisation shows within that second; an anchor transaction is kept for good once it is final
+        (``max(confirmations, recheck_depth)`` blocks deep: the depth below which the worker
+        no longer watches for reorganisations), and issuer records (name, DID, suspension
+        date) for ``verify_cache_ttl`` seconds (at once when the accreditation changed).
         Otherwise a fresh verifier whose caches live as long as it does (one CLI run)."""
         if shared:
             if self._shared_verifier is None:
+                s = self.settings
+                # The in-process EVM has no round trip to save: its head is read every time.
+                head_ttl = 0.0 if self.chain.embedded is not None else SHARED_HEAD_TTL
                 self._shared_verifier = self._make_verifier(
-                    cache_ttl=self.settings.verify_cache_ttl, head_ttl=1.0)
+                    cache_ttl=s.verify_cache_ttl, head_ttl=head_ttl,
+                    final_depth=max(s.confirmations, s.recheck_depth))
             return self._shared_verifier
         return self._make_verifier(cache_ttl=None, head_ttl=0.0)
 
-    def _make_verifier(self, *, cache_ttl: float | None, head_ttl: float) -> Verifier:
+    def _make_verifier(self, *, cache_ttl: float | None, head_ttl: float,
+                       final_depth: int | None = None) -> Verifier:
         def reader(trusted: TrustedContract):
             if (trusted.chain_id, trusted.contract.lower()) == (
                 self.chain.chain_id, self.chain.contract_address.lower()
@@ -229,7 +243,7 @@ class Runtime:
             return web(did)
 
         return Verifier(self.trust, reader, min_confirmations=self.settings.confirmations,
-                        cache_ttl=cache_ttl, head_ttl=head_ttl,
+                        cache_ttl=cache_ttl, head_ttl=head_ttl, final_depth=final_depth,
                         max_credentials=self.settings.max_verify_credentials,
                         resolver=resolver, status_lists=self._own_status_list)
 

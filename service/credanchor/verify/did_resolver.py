@@ -27,6 +27,7 @@ thread-safe, and fetches a DID at most once at a time (concurrent callers wait f
 from __future__ import annotations
 
 import copy
+import functools
 import http.client
 import logging
 import ssl
@@ -126,7 +127,7 @@ class DidDocumentResolver:
         if not isinstance(did, str):
             raise DidError("a DID must be a string")
         if did.startswith("did:key:"):
-            return parse_did_document(did_key_document(did), did)
+            return _did_key(did)
         if not did.startswith("did:web:"):
             raise DidError(f"unsupported DID method (did:key and did:web only): {did!r:.100}")
         url = did_web_url(did)  # DidError for a malformed did:web, before any cache entry
@@ -275,6 +276,14 @@ class DidDocumentResolver:
                 )
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+@functools.lru_cache(maxsize=1024)
+def _did_key(did: str) -> DidDocument:
+    """A did:key's document, derived from the DID alone: it never changes, so it is built
+    once rather than for every badge (decode, encode, validate: the service verifies the same
+    few issuers' badges over and over). ``resolve`` hands out copies of it."""
+    return parse_did_document(did_key_document(did), did)
 
 
 def _json(body: bytes) -> Any:

@@ -29,7 +29,9 @@ class ChainReader(Protocol):
     A reader may also offer ``verify_many(items) -> list[OnChainVerdict]``, ``verify`` for
     many ``(credentialHash, proof, root)`` at once (a JSON-RPC batch): a stacked qualification
     then asks about all of its credentials in one call (``Verifier.tree``); a reader
-    without it is asked one credential at a time."""
+    without it is asked one credential at a time. It may also offer ``head_block() ->
+    (number, hash)``, the head in one call, which a long-lived verifier keys its per-head
+    caches by (without it, by the number alone)."""
 
     chain_id: int
     contract_address: str

@@ -15,6 +15,7 @@ verifies under that issuer's DID document; then its bit is compared with the cha
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -41,19 +42,44 @@ def _advisory(outcome: Outcome, message: str, **data: Any) -> Check:
 
 class StatusLists:
     """Reads status lists through ``source``, verifying each signed document once (cached by
-    its proof value, so a re-signed list is verified again). Safe to share between threads."""
+    its proof value, so a re-signed list is verified again). Safe to share between threads.
+
+    ``ttl``: seconds a list read from ``source`` is reused before ``source`` is asked again
+    (0: every time). The service's shared verifier gives its head TTL, the bound its chain
+    answers are reused for, so the two sides of this comparison are equally fresh."""
 
     def __init__(self, source: StatusListSource, resolver: Any = None,
-                 max_entries: int = 256) -> None:
+                 max_entries: int = 256, ttl: float = 0.0) -> None:
         self.source = source
         self.resolver = resolver
         self.max_entries = max_entries
+        self.ttl = ttl
         self._verified: dict[tuple[str, str], tuple[str, Bitstring]] = {}
+        self._recent: dict[str, tuple[float, tuple[str, Bitstring]]] = {}
         self._lock = threading.Lock()
 
     def bits(self, url: str) -> tuple[str, Bitstring]:
         """(issuer DID, bits) of the list at ``url``; CredanchorError when it cannot be read,
         is not a status list, or its signature does not verify."""
+        if self.ttl > 0:
+            with self._lock:
+                recent = self._recent.get(url)
+            if recent is not None and recent[0] > time.monotonic():
+                return recent[1]
+        answer = self._read(url)
+        if self.ttl > 0:
+            with self._lock:
+                if len(self._recent) >= self.max_entries:
+                    self._recent.clear()
+                self._recent[url] = (time.monotonic() + self.ttl, answer)
+        return answer
+
+    def forget(self) -> None:
+        """Drop the lists read within the TTL (verified signatures stay: they never change)."""
+        with self._lock:
+            self._recent.clear()
+
+    def _read(self, url: str) -> tuple[str, Bitstring]:
         document = self.source(url)
         proofs = document.get("proof")
         proof = proofs[0] if isinstance(proofs, list) and proofs else proofs

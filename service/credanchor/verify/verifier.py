@@ -41,6 +41,7 @@ import itertools
 import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,6 +78,8 @@ from credanchor.verify.ports import AnchorTx, ChainReader, IssuerFacts, OnChainV
 from credanchor.verify.qualifications import tree_documents, verify_qualification
 from credanchor.verify.status_lists import StatusLists, StatusListSource
 
+#: Entries each of a verifier's caches holds at most (a few hundred bytes each).
+DEFAULT_MAX_CACHED = 50_000
 STATUS_NAMES = ("Valid", "NotAnchored", "InvalidProof", "CredentialRevoked", "BatchRevoked")
 #: Credentials one verification (a file, a request) may check against the chain: a stacked
 #: qualification counts itself, its definition and every component at every level.
@@ -140,6 +143,8 @@ class TrustList:
 
 
 ReaderLookup = Callable[[TrustedContract], ChainReader]
+#: A trusted contract as cache keys name it: (chain id, lower-case address).
+_Where = tuple[int, str]
 
 
 class Verifier:
@@ -161,6 +166,8 @@ class Verifier:
         max_credentials: int = DEFAULT_MAX_CREDENTIALS,
         resolver: DidResolver | None = None,
         status_lists: StatusListSource | None = None,
+        final_depth: int | None = None,
+        max_cached: int = DEFAULT_MAX_CACHED,
     ) -> None:
         """``cache_ttl``: seconds a fetched anchor transaction or issuer record is reused
         (None: for the verifier's lifetime — one run of a script). A long-lived, shared
@@ -173,19 +180,44 @@ class Verifier:
         did:key offline, did:web over HTTPS, cached).
         ``status_lists``: ``url -> status list credential`` for the advisory ``status-list``
         check, which compares a badge's status list bit with the chain's answer (None: lists
-        are not consulted; the service passes its own lists, read from its ledger)."""
+        are not consulted; the service passes its own lists, read from its ledger).
+        ``final_depth``: None for a verifier of one run (the CLI, a script): a run is one
+        moment, and its facts are kept as ``cache_ttl`` says. A long-lived verifier (the
+        service) gives the depth from which it takes a block as final, and caches per head
+        (below). ``max_cached``: entries each cache holds at most (least recently used go).
+
+        Per-head caching (``final_depth`` given). Each answer is stored with the head block
+        (number and hash) it was read under and reused only while the head, read again at
+        most every ``head_ttl`` seconds (0: on every verification), is still that block:
+
+        * the contract's ``verify`` (anchored? Merkle proof? revoked? issuer active?) — a
+          revocation, suspension or reorganisation shows at most ``head_ttl`` seconds after
+          the node has the block that made it, never later;
+        * an anchor transaction less than ``final_depth`` blocks deep (a reorganisation may
+          still take it away). From ``final_depth`` blocks deep its block, its ``Anchored``
+          events and so the badge's transaction/block cross-check never change: it is kept
+          until evicted.
+
+        The advisory ``status-list`` check reads each list again after ``head_ttl`` seconds
+        too. An unreachable node is still ERROR: the head is read before any cached answer is
+        reused, so at most ``head_ttl`` seconds after the node went away. Every key names the
+        trusted (chain id, contract) the answer came from."""
         self.trust = trust
         self.resolver: DidResolver = DidDocumentResolver() if resolver is None else resolver
-        self._status_lists = (None if status_lists is None
-                              else StatusLists(status_lists, self.resolver))
+        self._status_lists = (None if status_lists is None else StatusLists(
+            status_lists, self.resolver, ttl=head_ttl if final_depth is not None else 0.0))
         self.readers = readers
         self.min_confirmations = min_confirmations
         self.schema = schema
         self.clock = clock
         self.max_credentials = max_credentials
-        self._tx_cache = _Cache(cache_ttl)
-        self._issuer_cache = _Cache(cache_ttl)
-        self._head_cache = _Cache(head_ttl)
+        self.final_depth = final_depth
+        self._per_head = final_depth is not None
+        self._tx_cache = _Cache(cache_ttl if final_depth is None else None, max_cached)
+        self._final_tx_cache = _Cache(None, max_cached)
+        self._verdict_cache = _Cache(None, max_cached)
+        self._issuer_cache = _Cache(cache_ttl, max_cached)
+        self._head_cache = _Cache(head_ttl, max_cached)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -308,15 +340,17 @@ class Verifier:
                   f"Recorded in a trusted registry{f' ({trusted.name})' if trusted.name else ''}.",
                   {"chainId": a.chain_id, "contract": trusted.contract})
         ]
+        where = (trusted.chain_id, trusted.contract.lower())
         try:
             reader = self._reader(trusted)
-            verdict = reader.verify(*_verify_args(proof))
-            issuer_info, issuer_checks = self._issuer_checks(credential, proof, reader, verdict)
-            checks.append(self._anchored_check(proof, reader, verdict))
+            verdict = self._cached_verdict(reader, where, proof)
+            issuer_info, issuer_checks = self._issuer_checks(credential, proof, reader, where,
+                                                             verdict)
+            checks.append(self._anchored_check(proof, reader, where, verdict))
             checks += issuer_checks
             revocation = self._revocation_check(proof, reader, verdict)
             checks.append(revocation)
-            checks.append(self._confirmation_check(proof, reader, verdict))
+            checks.append(self._confirmation_check(proof, reader, where, verdict))
             if self._status_lists is not None:
                 chain_revoked = {Outcome.FAIL: True, Outcome.PASS: False}.get(revocation.outcome)
                 listed = self._status_lists.check(credential, chain_revoked)
@@ -333,7 +367,8 @@ class Verifier:
             return checks, None, anchor_info
         return checks, issuer_info, anchor_info
 
-    def _anchored_check(self, proof: CredanchorProof, reader: ChainReader, verdict: OnChainVerdict) -> Check:
+    def _anchored_check(self, proof: CredanchorProof, reader: ChainReader, where: _Where,
+                        verdict: OnChainVerdict) -> Check:
         a = proof.anchor
         if verdict.status == 1:
             return Check("anchored", Outcome.FAIL,
@@ -344,7 +379,7 @@ class Verifier:
             return Check("anchored", Outcome.FAIL,
                          "The badge's proof does not lead to the recorded batch.",
                          {"root": to_hex(proof.merkle_root)})
-        tx = self._cached_tx(reader, a.transaction_hash)
+        tx = self._cached_tx(reader, where, a.transaction_hash)
         if tx is None or (proof.merkle_root, a.issuer_account.lower()) not in tx.anchors:
             return Check("anchored", Outcome.FAIL,
                          "The transaction named in the badge did not record this batch.",
@@ -363,14 +398,14 @@ class Verifier:
 
     def _issuer_checks(
         self, credential: Mapping[str, Any], proof: CredanchorProof, reader: ChainReader,
-        verdict: OnChainVerdict,
+        where: _Where, verdict: OnChainVerdict,
     ) -> tuple[dict[str, Any] | None, list[Check]]:
         """``did-binding`` then ``issuer``."""
         issuer = credential.get("issuer")
         did = issuer.get("id") if isinstance(issuer, Mapping) else issuer
         account = proof.anchor.issuer_account
         info: dict[str, Any] = {"did": did, "address": verdict.issuer}
-        binding = self._binding_check(did, proof, reader, verdict)
+        binding = self._binding_check(did, proof, reader, where, verdict)
         if binding.outcome != Outcome.PASS:
             why = ("the issuer never recorded this batch" if verdict.status == 1 else
                    "the badge's issuer is not the account that recorded it")
@@ -379,7 +414,7 @@ class Verifier:
         if verdict.status == 1:
             return None, [binding, Check(CHECK_ISSUER, Outcome.SKIPPED,
                                          "Not checked: the issuer never recorded this batch.")]
-        facts = self._cached_issuer(reader, account)
+        facts = self._cached_issuer(reader, where, account, verdict.issuer_active)
         info.update(name=facts.name, profileURI=facts.profile_uri, active=facts.active,
                     accreditedAt=facts.accredited_at, suspendedAt=facts.suspended_at or None)
         if not verdict.issuer_active:
@@ -396,7 +431,7 @@ class Verifier:
                                      {"address": verdict.issuer, "name": facts.name})]
 
     def _binding_check(self, did: object, proof: CredanchorProof, reader: ChainReader,
-                       verdict: OnChainVerdict) -> Check:
+                       where: _Where, verdict: OnChainVerdict) -> Check:
         """Whether the badge's issuer DID is the anchoring account's: only then may the
         chain's answers about that account be credited to the badge's issuer."""
         a = proof.anchor
@@ -426,7 +461,7 @@ class Verifier:
             return Check(CHECK_DID_BINDING, Outcome.SKIPPED,
                          "Not checked: the account named in the proof never recorded this "
                          "batch.", {"claimed": did, "issuerAccount": a.issuer_account})
-        facts = self._cached_issuer(reader, a.issuer_account)
+        facts = self._cached_issuer(reader, where, a.issuer_account, verdict.issuer_active)
         if facts.did != did:
             recorded = (f"records {facts.did}" if facts.did else
                         "records no identity") + " for that account"
@@ -456,13 +491,13 @@ class Verifier:
                          {"kind": STATUS_NAMES[verdict.status], **detail})
         return Check("revocation", Outcome.PASS, "Not revoked.")
 
-    def _confirmation_check(self, proof: CredanchorProof, reader: ChainReader,
+    def _confirmation_check(self, proof: CredanchorProof, reader: ChainReader, where: _Where,
                             verdict: OnChainVerdict) -> Check:
         if verdict.status in (1, 2):
             return Check("confirmations", Outcome.SKIPPED, "Not checked: the anchor is not valid.")
-        depth = self._cached_head(reader) - proof.anchor.block_number + 1
+        depth = self._cached_head(reader, where) - proof.anchor.block_number + 1
         if depth < self.min_confirmations:  # a cached head may predate this anchor: ask again
-            depth = self._cached_head(reader, fresh=True) - proof.anchor.block_number + 1
+            depth = self._cached_head(reader, where, fresh=True) - proof.anchor.block_number + 1
         if depth < self.min_confirmations:
             return Check("confirmations", Outcome.WARN,
                          f"Recorded only {depth} block(s) ago; wait for {self.min_confirmations}.",
@@ -473,34 +508,85 @@ class Verifier:
 
     # -- caches -------------------------------------------------------------------------------
 
-    def _cached_tx(self, reader: ChainReader, tx_hash: str) -> AnchorTx | None:
-        key = (reader.chain_id, tx_hash.lower())
-        hit, tx = self._tx_cache.get(key)
-        if not hit:
-            tx = reader.anchor_tx(tx_hash)
-            if tx is not None:  # an unknown tx may still appear; don't cache absence
-                self._tx_cache.put(key, tx)
+    def _cached_verdict(self, reader: ChainReader, where: _Where,
+                        proof: CredanchorProof) -> OnChainVerdict:
+        """The contract's ``verify`` answer about ``proof``: asked every time by a verifier of
+        one run; by a long-lived one, once per head block (see the class's per-head caching)."""
+        args = _verify_args(proof)
+        if not self._per_head:
+            return reader.verify(*args)
+        head = self._head_block(reader, where)  # ChainUnavailable: ERROR, cached or not
+        key = (where, _hashable(args))
+        hit, entry = self._verdict_cache.get(key)
+        if hit and entry[0] == head:
+            return entry[1]
+        verdict = reader.verify(*args)
+        self._verdict_cache.put(key, (head, verdict))
+        return verdict
+
+    def _cached_tx(self, reader: ChainReader, where: _Where, tx_hash: str) -> AnchorTx | None:
+        key = (where, tx_hash.lower())
+        if not self._per_head:
+            hit, tx = self._tx_cache.get(key)
+            if not hit:
+                tx = reader.anchor_tx(tx_hash)
+                if tx is not None:  # an unknown tx may still appear; don't cache absence
+                    self._tx_cache.put(key, tx)
+            return tx
+        hit, tx = self._final_tx_cache.get(key)
+        if hit:
+            return tx
+        head = self._head_block(reader, where)
+        hit, entry = self._tx_cache.get(key)
+        if hit and entry[0] == head:
+            return entry[1]
+        tx = reader.anchor_tx(tx_hash)
+        if tx is None:  # an unknown tx may still appear; don't cache absence
+            return None
+        # The head may be older than the node's view the receipt came from: the depth is then
+        # under-estimated, never over-estimated.
+        assert self.final_depth is not None
+        if head[0] - tx.block_number + 1 >= self.final_depth:
+            self._final_tx_cache.put(key, tx)
+        else:
+            self._tx_cache.put(key, (head, tx))
         return tx
 
-    def _cached_issuer(self, reader: ChainReader, address: str) -> IssuerFacts:
-        key = (reader.chain_id, address.lower())
+    def _cached_issuer(self, reader: ChainReader, where: _Where, address: str,
+                       active: bool | None = None) -> IssuerFacts:
+        """The issuer's on-chain record, reused for ``cache_ttl`` seconds — read again at
+        once when the contract's latest answer (``active``) says its accreditation changed."""
+        key = (where, address.lower())
         hit, facts = self._issuer_cache.get(key)
-        if not hit:
+        if not hit or (active is not None and facts.active != active):
             facts = reader.issuer_facts(address)
             self._issuer_cache.put(key, facts)
         return facts
 
-    def _cached_head(self, reader: ChainReader, *, fresh: bool = False) -> int:
-        hit, head = self._head_cache.get(reader.chain_id)
+    def _head_block(self, reader: ChainReader, where: _Where, *,
+                    fresh: bool = False) -> tuple[int, str]:
+        """(number, hash) of the head, reused for ``head_ttl`` seconds. Only per-head caches
+        need the hash; a reader without ``head_block`` gives the number only (hash "")."""
+        hit, head = self._head_cache.get(where)
         if fresh or not hit:
-            head = reader.head()
-            self._head_cache.put(reader.chain_id, head)
+            read = getattr(reader, "head_block", None) if self._per_head else None
+            head = read() if read is not None else (reader.head(), "")
+            self._head_cache.put(where, head)
         return head
+
+    def _cached_head(self, reader: ChainReader, where: _Where | None = None, *,
+                     fresh: bool = False) -> int:
+        if where is None:
+            where = (reader.chain_id, reader.contract_address.lower())
+        return self._head_block(reader, where, fresh=fresh)[0]
 
     def forget(self) -> None:
         """Drop every cached fact."""
-        for cache in (self._tx_cache, self._issuer_cache, self._head_cache):
+        for cache in (self._tx_cache, self._final_tx_cache, self._verdict_cache,
+                      self._issuer_cache, self._head_cache):
             cache.clear()
+        if self._status_lists is not None:
+            self._status_lists.forget()
 
 
 def _verify_args(proof: CredanchorProof) -> tuple[str, bytes, list[bytes], bytes]:
@@ -606,6 +692,11 @@ class _TreeReader:
     def head(self) -> int:
         return self._once("head")
 
+    def head_block(self) -> tuple[int, str]:
+        if getattr(self.reader, "head_block", None) is None:
+            return self.head(), ""
+        return self._once("head_block")
+
 
 _open_tree: contextvars.ContextVar[_Tree | None] = contextvars.ContextVar(
     "credanchor_verification_tree", default=None)
@@ -613,17 +704,19 @@ _open_tree: contextvars.ContextVar[_Tree | None] = contextvars.ContextVar(
 
 class _Cache:
     """A small thread-safe cache whose entries expire after ``ttl`` seconds (None: never;
-    0: nothing is kept). Bounded: past ``maxsize`` entries it starts afresh."""
+    0: nothing is kept). Bounded: past ``maxsize`` entries the least recently used goes."""
 
     def __init__(self, ttl: float | None, maxsize: int = 100_000) -> None:
         self.ttl = ttl
         self.maxsize = maxsize
-        self._data: dict[Any, tuple[float, Any]] = {}
+        self._data: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Any) -> tuple[bool, Any]:
         with self._lock:
             entry = self._data.get(key)
+            if entry is not None:
+                self._data.move_to_end(key)
         if entry is None or (self.ttl is not None and entry[0] < time.monotonic()):
             return False, None
         return True, entry[1]
@@ -633,9 +726,13 @@ class _Cache:
             return
         expires = float("inf") if self.ttl is None else time.monotonic() + self.ttl
         with self._lock:
-            if len(self._data) >= self.maxsize:
-                self._data.clear()
             self._data[key] = (expires, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
     def clear(self) -> None:
         with self._lock:

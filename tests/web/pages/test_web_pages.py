@@ -234,7 +234,8 @@ def test_an_unreachable_chain_is_error_never_invalid(client, badges, web_runtime
     def node_down(*args, **kwargs):
         raise ChainUnavailable("connection refused")
 
-    monkeypatch.setattr(web_runtime.chain.reader, "verify", node_down)  # what the verifier reads
+    for read in ("head_block", "verify"):  # what the verifier reads: the head, then verify
+        monkeypatch.setattr(web_runtime.chain.reader, read, node_down)
     resp = client.post("/verify", data={"credential": json.dumps(badges.shared)})
     assert resp.status_code == 200
     doc = page(resp)
