@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
-from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from credanchor.chain.keys import Signer
 from credanchor.issuing.pipeline import issue
@@ -31,55 +27,13 @@ from credanchor.usecases.issuers import add_issuer, deploy_contract
 from credanchor.web import create_app
 from kit.anvil import fund_on_anvil, start_anvil
 from kit.chain import key_hex
+from kit.rpcproxy import CountingProxy
 from kit.settings import make_settings
 from kit.stacks import ADA, days_ago
 
 pytestmark = [pytest.mark.anvil]
 
 BADGES = 6
-
-
-class CountingProxy:
-    """Forwards JSON-RPC POSTs to ``upstream`` unchanged and counts them."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-        self.requests = 0
-        self.methods: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                payload = json.loads(body)
-                with proxy._lock:
-                    proxy.requests += 1
-                    for call in payload if isinstance(payload, list) else [payload]:
-                        proxy.methods[call["method"]] += 1
-                reply = requests.post(proxy.upstream, data=body, timeout=60,
-                                      headers={"Content-Type": "application/json"})
-                self.send_response(reply.status_code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply.content)))
-                self.end_headers()
-                self.wfile.write(reply.content)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.requests = 0
-            self.methods.clear()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def badge(i: int) -> dict[str, Any]:

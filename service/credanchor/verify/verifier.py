@@ -72,7 +72,7 @@ from credanchor.errors import (
     TooManyCredentials,
 )
 from credanchor.verify.did_resolver import DidDocumentResolver
-from credanchor.verify.offline import offline_checks
+from credanchor.verify.offline import offline_checks_and_proof
 from credanchor.verify.ports import AnchorTx, ChainReader, IssuerFacts, OnChainVerdict
 from credanchor.verify.qualifications import tree_documents, verify_qualification
 from credanchor.verify.status_lists import StatusLists, StatusListSource
@@ -246,8 +246,9 @@ class Verifier:
 
     def _verify_one(self, credential: Mapping[str, Any], schema: bool) -> Report:
         now = self.clock()
-        checks = list(offline_checks(credential, now=now, schema=schema,
-                                     resolver=self.resolver))
+        found, parsed = offline_checks_and_proof(credential, now=now, schema=schema,
+                                                 resolver=self.resolver)
+        checks = list(found)
         cred_id = credential.get("id") if isinstance(credential.get("id"), str) else None
         chash = next((c.data.get("credentialHash") for c in checks if c.name == "integrity"), None)
         if not has_proof(credential):
@@ -259,7 +260,7 @@ class Verifier:
             ]
             return Report(overall_status(checks), tuple(checks), cred_id, chash)
         try:
-            proof = extract_proof(credential)
+            proof = parsed if parsed is not None else extract_proof(credential)
         except ProofFormatError as exc:
             checks.append(Check("trusted-anchor", Outcome.FAIL, str(exc)))
             return Report(overall_status(checks), tuple(checks), cred_id, chash)
@@ -497,6 +498,15 @@ class Verifier:
             self._head_cache.put(reader.chain_id, head)
         return head
 
+    def adopt(self, other: Verifier) -> None:
+        """Start from ``other``'s facts: the anchoring transactions and issuer records it has
+        read, and its DID resolver with the documents it has fetched. For a worker process
+        of a bulk run, whose parent verified the first file: the facts of the run's roots and
+        issuers are then read once per run, not once per process. The head is read afresh."""
+        self._tx_cache.update(other._tx_cache)
+        self._issuer_cache.update(other._issuer_cache)
+        self.resolver = other.resolver
+
     def forget(self) -> None:
         """Drop every cached fact."""
         for cache in (self._tx_cache, self._issuer_cache, self._head_cache):
@@ -640,3 +650,10 @@ class _Cache:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+
+    def update(self, other: _Cache) -> None:
+        """Take ``other``'s entries, with their expiry times."""
+        with other._lock:
+            entries = dict(other._data)
+        with self._lock:
+            self._data.update(entries)
