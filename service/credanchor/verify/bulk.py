@@ -25,6 +25,7 @@ bug) is ERROR with the exception named — it never ends the run.
 from __future__ import annotations
 
 import csv
+import functools
 import glob
 import os
 import signal
@@ -159,8 +160,10 @@ class PrefetchingReader:
         *,
         head_ttl: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        reopen: Callable[[], ChainReader] | None = None,
     ) -> None:
         self.chain = chain
+        self.reopen = reopen
         self.chain_id = chain.chain_id
         self.contract_address = chain.contract_address
         self.head_ttl = head_ttl
@@ -171,12 +174,11 @@ class PrefetchingReader:
         self._head: tuple[float, int] | None = None
         self.calls = 0  # verify calls made live (not prefetched): a measure of batching misses
 
-    def adopt(self, other: PrefetchingReader) -> None:
-        """Take ``other``'s batch revocations (final once made: a batch is never unrevoked)
-        and its head, which ages as usual (same monotonic clock)."""
-        self._batch_revocations.update(other._batch_revocations)
-        if self._head is None:
-            self._head = other._head
+    def reconnect(self) -> None:
+        """Read through a new connection to the same node (see :meth:`BulkVerifier.reconnect`);
+        without a ``reopen`` given, keep the current one."""
+        if self.reopen is not None:
+            self.chain = self.reopen()
 
     def prefetch(self, keys: Iterable[VerifyKey]) -> None:
         """Fetch the verdicts of ``keys``, and the details of the revoked ones; the previous
@@ -325,14 +327,11 @@ class BulkVerifier:
         self.readers = dict(readers)
         self.chunk = chunk
 
-    def adopt(self, other: BulkVerifier) -> None:
-        """Start from ``other``'s facts (see :meth:`Verifier.adopt`), batch revocations
-        included."""
-        self.verifier.adopt(other.verifier)
-        for key, reader in self.readers.items():
-            theirs = other.readers.get(key)
-            if theirs is not None:
-                reader.adopt(theirs)
+    def reconnect(self) -> None:
+        """New connections to the same nodes, keeping every fact read so far: for a worker
+        process forked from the one that opened this verifier (sockets must not be shared)."""
+        for reader in self.readers.values():
+            reader.reconnect()
 
     def verify_files(self, paths: Iterable[Path]) -> Iterator[FileResult]:
         """A result per path, in order."""
@@ -467,7 +466,9 @@ def open_bulk_verifier(
             raise ConfigError(f"no contract at {entry.contract} on chain {entry.chain_id} "
                               f"({redact_url(url)})")
         chain = ChainReader(w3, anchor, Deployment(entry.chain_id, anchor.address, 0))
-        readers[(entry.chain_id, entry.contract.lower())] = PrefetchingReader(chain)
+        reopen = functools.partial(_reopen, url, timeout, entry.chain_id, anchor.address)
+        readers[(entry.chain_id, entry.contract.lower())] = PrefetchingReader(chain,
+                                                                              reopen=reopen)
     if not readers:
         served = ", ".join(str(c) for c in nodes)
         raise InvalidInput(f"the --rpc node(s) serve chain {served}, but no trusted contract "
@@ -483,6 +484,14 @@ def open_bulk_verifier(
     return BulkVerifier(verifier, readers, chunk=chunk)
 
 
+def _reopen(url: str, timeout: float, chain_id: int, address: str) -> ChainReader:
+    """A reader of ``address`` through a new connection to ``url``, checked already (chain
+    id, code) when the verifier was opened: it sends nothing."""
+    w3 = connect_rpc(url, expected_chain_id=None, timeout=timeout, check=False)
+    anchor = CredentialAnchor(w3, address)
+    return ChainReader(w3, anchor, Deployment(chain_id, anchor.address, 0))
+
+
 # --- several processes ----------------------------------------------------------------------
 # A signed file costs ~0.6-0.7 ms of CPU (parsing, RFC 8785 + keccak256, the RDFC-1.0
 # canonical form and Ed25519 for the signature, the schema check) and the chain reads ~0.05 ms
@@ -496,7 +505,8 @@ MIN_TASK = 100
 
 _worker: BulkVerifier | BaseException | None = None
 _digest: Callable[[FileResult], Any] | None = None
-#: The parent's verifier while its pool starts: forked workers inherit it and adopt its facts.
+#: The verifier of the process that starts a pool, for the workers it forks: each takes it
+#: over with every fact already read (see verify_files_in_processes).
 _parent: BulkVerifier | None = None
 
 
@@ -513,16 +523,17 @@ def workers_for(files: int, workers: int, min_task: int = MIN_TASK) -> int:
     return max(1, min(workers, -(-files // min_task)))
 
 
-def _init_worker(options: dict[str, Any], digest: Callable[[FileResult], Any]) -> None:
+def _init_worker(digest: Callable[[FileResult], Any]) -> None:
     global _worker, _digest
     # Ctrl-C reaches the whole process group; the parent answers it (it ends the pool and
     # says "interrupted"), the workers would each print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _digest = digest
     try:
-        _worker = open_bulk_verifier(**options)
-        if _parent is not None:
-            _worker.adopt(_parent)
+        if _parent is None:
+            raise RuntimeError("a bulk verification worker started without its parent's verifier")
+        _parent.reconnect()
+        _worker = _parent
     except BaseException as exc:  # handed to the parent by _work, not lost
         # Raising here would make the pool start a new worker for ever.
         _worker = exc
@@ -546,23 +557,23 @@ def verify_files_in_processes(paths: Sequence[Path], *, jobs: int, chunk: int = 
     every path, in input order (``digest`` runs in the worker; by default the FileResult).
 
     ``options`` are :func:`open_bulk_verifier`'s; it is called here first, so bad arguments
-    or an unreachable node fail before any process starts. This process then verifies the
-    first file itself, and the workers (forked) start from its verifier's facts: the
-    anchoring transaction and issuer record of that file's batch, and its issuer's DID
-    document, are read once per run rather than once per process (others once per process
-    that meets them). Each worker has its own connection; the contract's ``verify`` is
-    asked once per file, in JSON-RPC batches of up to 200. Tasks are about a quarter of a
+    or an unreachable node fail before any process starts (exit 3 or 4, no output). This
+    process then verifies the first file itself, and forks the workers: each takes over
+    its verifier with a new connection (no start-up requests), so the facts of that file's
+    batch and issuer — the anchoring transaction, the issuer record, the DID document, a
+    batch revocation — are read once per run rather than once per process (others once per
+    process that meets them). The contract's ``verify`` is asked once per file, in JSON-RPC
+    batches of up to 200. Tasks are about a quarter of a
     worker's share (from ``min_task`` to ``chunk`` files), so the workers finish together;
     ``jobs`` 1, or too few files for two tasks, verifies in this process.
     """
     bulk = open_bulk_verifier(chunk=chunk, **options)
     return _verify_in_processes(bulk, paths, jobs=jobs, chunk=chunk, digest=digest,
-                                min_task=min_task, options=options)
+                                min_task=min_task)
 
 
 def _verify_in_processes(bulk: BulkVerifier, paths: Sequence[Path], *, jobs: int, chunk: int,
-                         digest: Callable[[FileResult], Any], min_task: int,
-                         options: dict[str, Any]) -> Iterator[Any]:
+                         digest: Callable[[FileResult], Any], min_task: int) -> Iterator[Any]:
     import multiprocessing
 
     global _parent
@@ -574,17 +585,17 @@ def _verify_in_processes(bulk: BulkVerifier, paths: Sequence[Path], *, jobs: int
     rest = list(paths[1:])
     size = max(min_task, min(chunk, -(-len(rest) // (jobs * 4))))
     tasks = [rest[i:i + size] for i in range(0, len(rest), size)]
-    # fork: workers start in milliseconds, with this verifier's facts in their memory; each
-    # opens its own HTTP connection in _init_worker (sockets are never shared).
+    # fork: workers start in milliseconds with this verifier in their memory; each opens
+    # its own HTTP connection in _init_worker (sockets are never shared).
     context = multiprocessing.get_context("fork")
-    _parent = bulk
+    _parent = bulk  # for as long as the pool may fork (it replaces a worker that dies)
     try:
-        pool = context.Pool(jobs, initializer=_init_worker, initargs=(options, digest))
+        with context.Pool(jobs, initializer=_init_worker, initargs=(digest,)) as pool:
+            # leaving early (an error, Ctrl-C, a closed pipe) terminates the workers
+            for results in pool.imap(_work, tasks):
+                yield from results
     finally:
         _parent = None
-    with pool:  # leaving early (an error, Ctrl-C, a closed pipe) terminates the workers
-        for results in pool.imap(_work, tasks):
-            yield from results
 
 
 # --- batched calls ---------------------------------------------------------------------------

@@ -498,15 +498,6 @@ class Verifier:
             self._head_cache.put(reader.chain_id, head)
         return head
 
-    def adopt(self, other: Verifier) -> None:
-        """Start from ``other``'s facts: the anchoring transactions and issuer records it has
-        read, and its DID resolver with the documents it has fetched. For a worker process
-        of a bulk run, whose parent verified the first file: the facts of the run's roots and
-        issuers are then read once per run, not once per process. The head is read afresh."""
-        self._tx_cache.update(other._tx_cache)
-        self._issuer_cache.update(other._issuer_cache)
-        self.resolver = other.resolver
-
     def forget(self) -> None:
         """Drop every cached fact."""
         for cache in (self._tx_cache, self._issuer_cache, self._head_cache):
@@ -651,9 +642,3 @@ class _Cache:
         with self._lock:
             self._data.clear()
 
-    def update(self, other: _Cache) -> None:
-        """Take ``other``'s entries, with their expiry times."""
-        with other._lock:
-            entries = dict(other._data)
-        with self._lock:
-            self._data.update(entries)
