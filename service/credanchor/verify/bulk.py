@@ -578,6 +578,8 @@ def _verify_in_processes(bulk: BulkVerifier, paths: Sequence[Path], *, jobs: int
 
     global _parent
     jobs = workers_for(len(paths) - 1, jobs, min_task)
+    if "fork" not in multiprocessing.get_all_start_methods():  # Windows: one process
+        jobs = 1
     if jobs <= 1 or len(paths) <= 1:
         yield from map(digest, bulk.verify_files(paths))
         return
