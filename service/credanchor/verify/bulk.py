@@ -47,7 +47,7 @@ from credanchor.chain.rpc import connect_rpc, redact_url
 from credanchor.chain.tx import chain_errors
 from credanchor.core.dataintegrity import DidResolver
 from credanchor.core.hashing import loads_strict
-from credanchor.core.proof import extract_proof, has_proof
+from credanchor.core.proof import CredanchorProof, extract_proof, has_proof
 from credanchor.core.report import Report, Status
 from credanchor.errors import (
     ChainError,
@@ -366,13 +366,13 @@ class BulkVerifier:
                 parsed.append((path, None, FileResult(
                     path, None, "not a credential file: it holds a JSON "
                     f"{type(doc).__name__}, not an object")))
-        self._prefetch([doc for _, doc, done in parsed if done is None])
+        proofs = self._prefetch([doc for _, doc, done in parsed if done is None])
         for path, doc, done in parsed:
             if done is not None:
                 yield done
                 continue
             try:
-                result = FileResult(path, self.verifier.verify(doc))
+                result = FileResult(path, self.verifier.verify(doc, proof=proofs.get(id(doc))))
             except ChainError as exc:  # the reader makes these ERROR reports; should one escape
                 result = FileResult(path, None, f"the chain could not be read: {exc.detail}",
                                     CHAIN_FAILED)
@@ -382,15 +382,17 @@ class BulkVerifier:
                 result = _fault(path, exc)
             yield result
 
-    def _prefetch(self, documents: Sequence[Mapping[str, Any]]) -> None:
+    def _prefetch(self, documents: Sequence[Mapping[str, Any]]) -> dict[int, CredanchorProof]:
         """Ask the chain for the whole chunk at once. Best effort: a document or a reader
-        that fails here is left to the verifier, which reports it file by file."""
+        that fails here is left to the verifier, which reports it file by file. Returns the
+        proofs parsed, by ``id()`` of their document (alive for the chunk), for the verifier."""
         wanted: dict[tuple[int, str], list[VerifyKey]] = {}
+        proofs: dict[int, CredanchorProof] = {}
         for doc in documents:
             try:
                 if not has_proof(doc):
                     continue
-                proof = extract_proof(doc)
+                proof = proofs[id(doc)] = extract_proof(doc)
             except Exception:  # InvalidInput (a damaged proof), or a bug
                 continue
             key = (proof.anchor.chain_id, proof.anchor.contract.lower())
@@ -403,6 +405,7 @@ class BulkVerifier:
                 reader.prefetch(wanted.get(key, ()))
             except Exception:  # chain failures are handled inside: this is a bug
                 reader.prefetch(())  # so each file asks for itself, and reports the fault
+        return proofs
 
 
 def _fault(path: Path, exc: Exception) -> FileResult:

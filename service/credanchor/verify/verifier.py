@@ -189,14 +189,17 @@ class Verifier:
 
     # -- public -------------------------------------------------------------------------------
 
-    def verify(self, credential: Mapping[str, Any], *, schema: bool | None = None) -> Report:
+    def verify(self, credential: Mapping[str, Any], *, schema: bool | None = None,
+               proof: CredanchorProof | None = None) -> Report:
         """The report of one credential. ``schema`` overrides the verifier's setting (a stack
-        definition is not an OB 3.0 credential).
+        definition is not an OB 3.0 credential). ``proof``: ``extract_proof(credential)``
+        when the caller has parsed it already (the bulk verifier, to batch the chain calls).
 
         A stacked qualification is verified as one tree (:meth:`tree`): TooManyCredentials
         when it holds more than ``max_credentials`` credentials, raised before any chain call."""
         with self.tree(credential):
-            report = self._verify_one(credential, self.schema if schema is None else schema)
+            report = self._verify_one(credential, self.schema if schema is None else schema,
+                                      proof)
             if is_qualification(credential):
                 # A stacked qualification: its definition and every component, recursively.
                 report = verify_qualification(self, credential, report)
@@ -244,10 +247,11 @@ class Verifier:
             return tree.reader(trusted)
         return self.readers(trusted)
 
-    def _verify_one(self, credential: Mapping[str, Any], schema: bool) -> Report:
+    def _verify_one(self, credential: Mapping[str, Any], schema: bool,
+                    parsed: CredanchorProof | None = None) -> Report:
         now = self.clock()
         found, parsed = offline_checks_and_proof(credential, now=now, schema=schema,
-                                                 resolver=self.resolver)
+                                                 resolver=self.resolver, proof=parsed)
         checks = list(found)
         cred_id = credential.get("id") if isinstance(credential.get("id"), str) else None
         chash = next((c.data.get("credentialHash") for c in checks if c.name == "integrity"), None)
