@@ -210,6 +210,10 @@ def test_credanchor_verify_reads_listings_and_refuses_rpc_options_without_rpc(cl
     text = cli("verify", "--contract", "0x" + "11" * 20, str(out), code=EXIT_ERROR)
     assert text == ("error: --contract need(s) --rpc; without it the service's own chain and "
                     "settings are used\n")
+    # processes are for the --rpc reader; the service's own verifier runs in this process
+    text = cli("verify", "-j", "2", str(out), code=EXIT_ERROR)
+    assert text == ("error: --workers need(s) --rpc; without it the service's own chain and "
+                    "settings are used\n")
 
 
 def test_status_counts_batches_by_status_in_one_query(cli, tmp_path):

@@ -315,10 +315,10 @@ def test_verify_reports_an_unexpected_fault_as_error(cli, badges, monkeypatch):
     failure is injected): the verifier raises an unexpected exception for one document."""
     real = Verifier.verify
 
-    def flaky(self, credential):
+    def flaky(self, credential, **options):
         if credential.get("id") == boom:
             raise RuntimeError("broken\r\x1b[2KVALID    all good")
-        return real(self, credential)
+        return real(self, credential, **options)
 
     boom = json.loads(badges[1].read_text())["id"]
     monkeypatch.setattr(Verifier, "verify", flaky)

@@ -132,10 +132,10 @@ def test_verify_script_reports_an_unexpected_fault_as_error(setup, capsys, monke
     real = Verifier.verify
     boom = json.loads(setup.badges[1].read_text())["id"]
 
-    def flaky(self, credential):
+    def flaky(self, credential, **options):
         if credential.get("id") == boom:
             raise RuntimeError("broken\r\x1b[2KVALID    all good")
-        return real(self, credential)
+        return real(self, credential, **options)
 
     monkeypatch.setattr(Verifier, "verify", flaky)
     files = [str(p) for p in setup.badges]

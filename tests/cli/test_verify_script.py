@@ -5,7 +5,10 @@ folders, globs and CSV listings; an unreachable node is exit 4, never INVALID.""
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,6 +233,11 @@ def test_hand_encoded_batches_answer_like_web3(files):
         contract._contract.encode_abi("verify", args=[me, h, list(path), root])[2:])
 
 
+def _where(result):
+    """A digest run in the worker: which process verified the file, and its status."""
+    return os.getpid(), result.path.name, result.status.value
+
+
 def test_processes_and_a_node_lost_mid_run(files):
     from credanchor.verify.bulk import open_bulk_verifier, verify_files_in_processes
 
@@ -239,9 +247,12 @@ def test_processes_and_a_node_lost_mid_run(files):
     bulk = open_bulk_verifier(chunk=25, **options)
     single = [(r.path.name, r.status.value) for r in bulk.verify_files(paths)]
     assert single == [(n, files.expected[n]) for n in names]
-    parallel = [(r.path.name, r.status.value)
-                for r in verify_files_in_processes(paths, jobs=2, chunk=20, **options)]
-    assert parallel == single
+    parallel = list(verify_files_in_processes(paths, jobs=2, chunk=20, min_task=10,
+                                              digest=_where, **options))
+    assert [(name, status) for _, name, status in parallel] == single
+    # the first file in this process, the others in two workers
+    assert parallel[0][0] == os.getpid()
+    assert len({pid for pid, _, _ in parallel[1:]} - {os.getpid()}) == 2
 
     [reader] = bulk.readers.values()
     reader.chain.w3.provider.endpoint_uri = f"http://127.0.0.1:{free_port()}"  # the node goes
@@ -253,3 +264,100 @@ def test_processes_and_a_node_lost_mid_run(files):
         "INVALID" if files.expected[n] == "INVALID" else "ERROR" for n in names]
     results = [r for r in results if r.status.value == "ERROR"]
     assert "node unreachable" in results[0].reason()
+
+
+def _mixed_folder(files: Files, folder: Path) -> dict[str, str]:
+    """About 250 files, sorted so that every kind lands in several tasks: valid, revoked one
+    by one, of the revoked batch, tampered, and files that are no credentials at all (bad
+    JSON, not UTF-8, empty, an array, an empty object, a damaged proof, a name with an
+    escape sequence). Returns file name -> expected status."""
+    folder.mkdir()
+    by_status: dict[str, list[str]] = {}
+    for name, status in sorted(files.expected.items()):
+        by_status.setdefault(status, []).append(name)
+    expected = {n: files.expected[n]
+                for n in by_status["VALID"][:200] + by_status["REVOKED"] + by_status["INVALID"]}
+    for name in expected:
+        shutil.copy(files.folder / name, folder / name)
+    odd = {"3-bad.json": b"{not json", "6-latin1.json": b'{"name": "\xe9"}', "9-empty.json": b"",
+           "a-array.json": b"[1, 2]", "c-object.json": b"{}",
+           "f-esc\x1b[31mred.json": (files.folder / by_status["VALID"][0]).read_bytes()}
+    for name, content in odd.items():
+        (folder / name).write_bytes(content)
+    damaged = json.loads((files.folder / by_status["VALID"][1]).read_text())
+    damaged["proof"][-1]["merkleRoot"] = "not a root"
+    (folder / "d-damaged.json").write_text(json.dumps(damaged))
+    expected.update({"3-bad.json": "INVALID", "6-latin1.json": "INVALID",
+                     "9-empty.json": "INVALID", "a-array.json": "INVALID",
+                     "c-object.json": "INVALID", "d-damaged.json": "INVALID",
+                     "f-esc\x1b[31mred.json": "VALID"})
+    return expected
+
+
+def _timeless(output: str) -> str:
+    """The output without the validity check's ``checkedAt`` (the second it was checked)."""
+    return re.sub(r'"checkedAt": "[^"]*"', '"checkedAt": "…"', output)
+
+
+def test_the_output_is_the_same_whatever_the_number_of_workers(files, tmp_path):
+    expected = _mixed_folder(files, tmp_path / "mixed")
+    summary = "verified 252 file(s): 201 VALID, 26 INVALID, 25 REVOKED"
+    for options in (["--json"], [], ["--problems-only"]):
+        runs = {n: run_script("verify.py", *files.chain_args(), str(tmp_path / "mixed"),
+                              *options, "-j", str(n), timeout=300) for n in (1, 2)}
+        one = runs[1]
+        assert one.returncode == 1, one.stderr
+        assert one.stderr.startswith(summary), one.stderr
+        for n, run in runs.items():  # byte for byte, and the same exit code and summary
+            assert (run.returncode, _timeless(run.stdout)) == (1, _timeless(one.stdout)), n
+            assert run.stderr.split(" — ")[0] == one.stderr.split(" — ")[0]
+        if options == ["--json"]:
+            json_lines = one.stdout
+            got = {Path(json.loads(line)["file"]).name: json.loads(line)["status"]
+                   for line in one.stdout.splitlines()}
+            assert got == expected
+        elif options == []:
+            assert len(one.stdout.splitlines()) == 1 + len(expected)
+            assert "\x1b" not in one.stdout and "f-esc\\x1b[31mred.json" in one.stdout
+        else:
+            assert len(one.stdout.splitlines()) == 1 + len(expected) - 201
+    # the default is one worker per CPU: the same again
+    default = run_script("verify.py", *files.chain_args(), str(tmp_path / "mixed"), "--json",
+                         timeout=300)
+    assert (default.returncode, _timeless(default.stdout)) == (1, _timeless(json_lines))
+
+
+def test_chain_reads_per_run_not_per_file_or_worker(files, tmp_path):
+    """Through a counting proxy in front of anvil: N files of one batch cost N ``verify``
+    calls in JSON-RPC batches of 200, and one read of everything else — the anchoring
+    transaction, the issuer record, the head — whatever the number of workers."""
+    from credanchor.verify.bulk import verify_files_in_processes
+    from kit.rpc_proxy import CountingProxy
+
+    valid = [files.folder / n for n, s in sorted(files.expected.items()) if s == "VALID"]
+    proxy = CountingProxy(files.node_url)
+    try:
+        options = {"rpc_urls": [proxy.url], "contract": files.contract, "chain_id": 31337}
+        counts = {}
+        for n, workers in ((400, 1), (400, 2), (1600, 2)):
+            proxy.reset()
+            started = time.monotonic()
+            results = list(verify_files_in_processes(valid[:n], jobs=workers, **options))
+            assert [r.status.value for r in results] == ["VALID"] * n
+            counts[(n, workers)] = (proxy.requests, dict(proxy.methods),
+                                    (workers + 1) * (1 + (time.monotonic() - started) / 2))
+    finally:
+        proxy.close()
+    for (n, _), (requests_, methods, heads) in counts.items():
+        # one eth_call per file (the contract's verify), one more for the issuer record
+        assert methods["eth_call"] == n + 1
+        assert methods["eth_getTransactionReceipt"] == 1
+        assert (methods["eth_chainId"], methods["eth_getCode"]) == (2, 1)  # start-up, once
+        # the head: at most once per process every 2 s (however many files)
+        assert 1 <= methods["eth_blockNumber"] <= heads
+        assert set(methods) == {"eth_call", "eth_getTransactionReceipt", "eth_chainId",
+                                "eth_getCode", "eth_blockNumber"}
+        # round trips: the verify batches (<= 200 calls, one task at least one) plus a few
+        assert requests_ <= -(-n // 100) + 8
+    assert {k: v for k, v in counts[(400, 1)][1].items() if k != "eth_blockNumber"} == {
+        k: v for k, v in counts[(400, 2)][1].items() if k != "eth_blockNumber"}

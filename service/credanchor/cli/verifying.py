@@ -14,9 +14,11 @@ credential VALID, 1 some not VALID, 3 bad input, 4 the chain could not be reache
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,7 @@ import click
 
 from credanchor.cli.context import Ctx, service_context
 from credanchor.cli.errors import EXIT_CHAIN, EXIT_INVALID, EXIT_OK, handle_errors
-from credanchor.cli.render import echo, echo_tree, progress
+from credanchor.cli.render import progress
 from credanchor.core.hashing import loads_strict
 from credanchor.core.terminal import printable
 from credanchor.errors import InvalidInput
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 #: Options that choose the chain reader of --rpc; the service's own reader has its settings.
-_RPC_ONLY = ("contract", "chain_id", "trust_list", "confirmations", "timeout", "jobs")
+_RPC_ONLY = ("contract", "chain_id", "trust_list", "confirmations", "timeout", "workers")
 
 
 @click.command("verify", context_settings=CONTEXT)
@@ -53,20 +55,23 @@ _RPC_ONLY = ("contract", "chain_id", "trust_list", "confirmations", "timeout", "
 @click.option("--json", "as_json", is_flag=True, help="One JSON report per line.")
 @click.option("--problems-only", is_flag=True, help="Print only credentials that are not VALID.")
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds per RPC request.")
-@click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Processes to verify with; worth it on machines with cores to spare "
-                   "(once the chain reads are batched, the work is local CPU).")
+@click.option("-j", "--workers", "--jobs", "workers", type=click.IntRange(min=1), metavar="N",
+              help="Processes to verify with (default: one per CPU; 1: in this process). The "
+                   "output is the same whatever the number.")
 @handle_errors
 def verify_command(inputs: tuple[str, ...], rpc_urls: tuple[str, ...], contract: str | None,
                    chain_id: int | None, trust_list: str | None, confirmations: int,
-                   as_json: bool, problems_only: bool, timeout: float, jobs: int) -> int:
+                   as_json: bool, problems_only: bool, timeout: float,
+                   workers: int | None) -> int:
     """Verify credential files against the chain.
 
     INPUTS are credential files, folders (every *.json below), glob patterns (quote them) or
     a CSV listing with a `path` column (else its first column; relative to the CSV's folder).
     With --rpc no issuer service or database is involved: each file is checked on its own,
-    and the chain is asked through JSON-RPC batches of the contract's `verify`. As
-    `credanchor verify` without --rpc, the service's own chain and trust list are used.
+    and the chain is asked through JSON-RPC batches of the contract's `verify`, the facts of
+    each batch and issuer once per run. The files are spread over one process per CPU
+    (--workers). As `credanchor verify` without --rpc, the service's own chain and trust list
+    are used, in this process.
 
     Prints a table (or JSON lines) and a summary on stderr; every file gets a row, a file
     that could not be verified at all an ERROR row with the reason. Exit status: 0 every
@@ -79,18 +84,24 @@ def verify_command(inputs: tuple[str, ...], rpc_urls: tuple[str, ...], contract:
           --contract 0x5FbDB2315678afecb367f032d93F642f64180aa3 badges/
       scripts/verify.py --rpc http://127.0.0.1:8545 --trust-list trusted.json \\
           'inbox/**/*.json' listing.csv --json > results.jsonl
+      scripts/verify.py --rpc $RPC --chain-id 11155111 --contract 0x… -j 4 badges/
     """
     from credanchor.verify.bulk import collect_paths
 
     paths = collect_paths(inputs)
+    width = column_width(paths)
+    digest = functools.partial(result_row, as_json=as_json, problems_only=problems_only,
+                               width=width)
     service = service_context()
+    rows: Iterable[Row]
     if service is not None and not rpc_urls:
-        results = _service_results(service, paths)
+        rows = map(digest, _service_results(service, paths))
     else:
-        results = _rpc_results(paths, rpc_urls=rpc_urls, contract=contract, chain_id=chain_id,
-                               trust_list=trust_list, min_confirmations=confirmations,
-                               timeout=timeout, jobs=jobs)
-    return render_results(results, paths, as_json=as_json, problems_only=problems_only)
+        rows = _rpc_rows(paths, digest, rpc_urls=rpc_urls, contract=contract,
+                         chain_id=chain_id, trust_list=trust_list,
+                         min_confirmations=confirmations, timeout=timeout,
+                         workers=workers)
+    return render_rows(rows, len(paths), as_json=as_json, width=width)
 
 
 def _service_results(service: Ctx, paths: list[Path]) -> Iterable[FileResult]:
@@ -106,45 +117,69 @@ def _service_results(service: Ctx, paths: list[Path]) -> Iterable[FileResult]:
     return BulkVerifier(service.runtime().verifier(), {}).verify_files(paths)
 
 
-def _rpc_results(paths: list[Path], *, jobs: int, **options: Any) -> Iterable[FileResult]:
-    """A JSON-RPC chain reader trusting exactly what the options say, in ``jobs`` processes."""
-    from credanchor.verify.bulk import CHUNK, open_bulk_verifier, verify_files_in_processes
+def _rpc_rows(paths: list[Path], digest: Callable[[FileResult], Row], *,
+              workers: int | None, **options: Any) -> Iterable[Row]:
+    """A JSON-RPC chain reader trusting exactly what the options say, in ``workers``
+    processes (None: one per CPU); each worker renders its files' rows."""
+    from credanchor.verify.bulk import default_workers, verify_files_in_processes
 
-    jobs = min(jobs, -(-len(paths) // CHUNK))  # no more processes than chunks
-    if jobs > 1:
-        return verify_files_in_processes(paths, jobs=jobs, **options)
-    return open_bulk_verifier(**options).verify_files(paths)
+    jobs = default_workers() if workers is None else workers
+    return verify_files_in_processes(paths, jobs=jobs, digest=digest, **options)
 
 
-def render_results(results: Iterable[FileResult], paths: Sequence[Path], *, as_json: bool,
-                   problems_only: bool) -> int:
-    """Print a row per :class:`~credanchor.verify.bulk.FileResult` and the summary; the exit
-    code: 4 when the chain did not answer for some file, 1 when some file is not VALID."""
+@dataclass(frozen=True)
+class Row:
+    """One file's part of the output, made where it was verified (a worker process sends
+    this, not the report: a few hundred bytes instead of a pickled report)."""
+
+    status: str
+    chain_trouble: bool
+    text: str | None  # its lines, escaped, ready to print; None: nothing to print
+
+
+def column_width(paths: Sequence[Path]) -> int:
+    """The FILE column's width: the longest path, for up to 1,000 files (more: unaligned)."""
+    return max(len(printable(p)) for p in paths) if len(paths) <= 1000 else 0
+
+
+def result_row(result: FileResult, *, as_json: bool, problems_only: bool, width: int) -> Row:
+    """How ``result`` is printed: a JSON line, or a table row (and a stacked qualification's
+    tree below it); nothing for a VALID file with ``problems_only``."""
+    from credanchor.core.report import Status
+
+    status = result.status
+    text: str | None = None
+    if not (problems_only and status == Status.VALID):
+        if as_json:  # json.dumps escapes every control character: safe for a terminal
+            text = json.dumps(result.to_dict())
+        else:
+            reason = result.reason()
+            lines = [printable(f"{status.value:<8} {printable(result.path):<{width}}"
+                               + (f"  {reason}" if reason else ""))]
+            if result.report is not None and result.report.components:
+                lines += [printable(line) for line in _tree_of(result.path, result.report)]
+            text = "\n".join(lines)
+    return Row(status.value, result.chain_trouble, text)
+
+
+def render_rows(rows: Iterable[Row], total_files: int, *, as_json: bool, width: int) -> int:
+    """Print every row and the summary; the exit code: 4 when the chain did not answer for
+    some file, 1 when some file is not VALID."""
     from credanchor.core.report import Status
 
     counts: dict[str, int] = {}
     chain_trouble = False
-    width = max(len(printable(p)) for p in paths) if len(paths) <= 1000 else 0
     started = time.perf_counter()
     if not as_json:
         click.echo(f"{'STATUS':<8} {'FILE':<{width}}  DETAIL")
-    with progress(len(paths), "verifying") as bar:
-        task = bar.add_task("verify", total=len(paths))
-        for result in results:
-            status = result.status
-            counts[status.value] = counts.get(status.value, 0) + 1
-            chain_trouble |= result.chain_trouble
+    with progress(total_files, "verifying") as bar:
+        task = bar.add_task("verify", total=total_files)
+        for row in rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+            chain_trouble |= row.chain_trouble
             bar.advance(task)
-            if problems_only and status == Status.VALID:
-                continue
-            if as_json:  # json.dumps escapes every control character: safe for a terminal
-                click.echo(json.dumps(result.to_dict()))
-            else:
-                reason = result.reason()
-                echo(f"{status.value:<8} {printable(result.path):<{width}}"
-                     + (f"  {reason}" if reason else ""))
-                if result.report is not None and result.report.components:
-                    _echo_tree_of(result.path, result.report)
+            if row.text is not None:
+                click.echo(row.text)
     elapsed = time.perf_counter() - started
     total = sum(counts.values())
     figures = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
@@ -155,14 +190,28 @@ def render_results(results: Iterable[FileResult], paths: Sequence[Path], *, as_j
     return EXIT_OK if counts.get(Status.VALID.value, 0) == total else EXIT_INVALID
 
 
-def _echo_tree_of(path: Path, report: Report) -> None:
+def render_results(results: Iterable[FileResult], paths: Sequence[Path], *, as_json: bool,
+                   problems_only: bool) -> int:
+    """Print a row per :class:`~credanchor.verify.bulk.FileResult` and the summary (see
+    :func:`render_rows`)."""
+    width = column_width(paths)
+    digest = functools.partial(result_row, as_json=as_json, problems_only=problems_only,
+                               width=width)
+    return render_rows(map(digest, results), len(paths), as_json=as_json, width=width)
+
+
+def _tree_of(path: Path, report: Report) -> list[str]:
     """A stacked qualification's tree, from its file again (the results keep no documents)."""
+    from credanchor.usecases.stacks import tree_lines
+
     try:
         document = loads_strict(path.read_bytes())
     except Exception as exc:  # the verdict is printed already; the tree is extra
-        echo(f"  (its components cannot be shown: {type(exc).__name__}: {exc})")
-        return
-    echo_tree(report, document)
+        return [f"  (its components cannot be shown: {type(exc).__name__}: {exc})"]
+    try:
+        return list(tree_lines(report, document))
+    except Exception as exc:  # as credanchor.cli.render.echo_tree words it
+        return [f"  (its components cannot be shown: {type(exc).__name__}: {exc})"]
 
 
 COMMANDS = (verify_command,)

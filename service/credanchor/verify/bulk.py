@@ -25,7 +25,10 @@ bug) is ERROR with the exception named — it never ends the run.
 from __future__ import annotations
 
 import csv
+import functools
 import glob
+import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -44,7 +47,7 @@ from credanchor.chain.rpc import connect_rpc, redact_url
 from credanchor.chain.tx import chain_errors
 from credanchor.core.dataintegrity import DidResolver
 from credanchor.core.hashing import loads_strict
-from credanchor.core.proof import extract_proof, has_proof
+from credanchor.core.proof import CredanchorProof, extract_proof, has_proof
 from credanchor.core.report import Report, Status
 from credanchor.errors import (
     ChainError,
@@ -67,9 +70,11 @@ __all__ = [
     "batched_revocations",
     "batched_verify",
     "collect_paths",
+    "default_workers",
     "open_bulk_verifier",
     "verify_calldata",
     "verify_files_in_processes",
+    "workers_for",
 ]
 
 #: Files parsed, prefetched and verified together: big enough to fill JSON-RPC batches,
@@ -155,8 +160,10 @@ class PrefetchingReader:
         *,
         head_ttl: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        reopen: Callable[[], ChainReader] | None = None,
     ) -> None:
         self.chain = chain
+        self.reopen = reopen
         self.chain_id = chain.chain_id
         self.contract_address = chain.contract_address
         self.head_ttl = head_ttl
@@ -166,6 +173,12 @@ class PrefetchingReader:
         self._credential_revocations: dict[tuple[str, bytes], dict[str, Any]] = {}
         self._head: tuple[float, int] | None = None
         self.calls = 0  # verify calls made live (not prefetched): a measure of batching misses
+
+    def reconnect(self) -> None:
+        """Read through a new connection to the same node (see :meth:`BulkVerifier.reconnect`);
+        without a ``reopen`` given, keep the current one."""
+        if self.reopen is not None:
+            self.chain = self.reopen()
 
     def prefetch(self, keys: Iterable[VerifyKey]) -> None:
         """Fetch the verdicts of ``keys``, and the details of the revoked ones; the previous
@@ -314,6 +327,12 @@ class BulkVerifier:
         self.readers = dict(readers)
         self.chunk = chunk
 
+    def reconnect(self) -> None:
+        """New connections to the same nodes, keeping every fact read so far: for a worker
+        process forked from the one that opened this verifier (sockets must not be shared)."""
+        for reader in self.readers.values():
+            reader.reconnect()
+
     def verify_files(self, paths: Iterable[Path]) -> Iterator[FileResult]:
         """A result per path, in order."""
         chunk: list[Path] = []
@@ -347,13 +366,13 @@ class BulkVerifier:
                 parsed.append((path, None, FileResult(
                     path, None, "not a credential file: it holds a JSON "
                     f"{type(doc).__name__}, not an object")))
-        self._prefetch([doc for _, doc, done in parsed if done is None])
+        proofs = self._prefetch([doc for _, doc, done in parsed if done is None])
         for path, doc, done in parsed:
             if done is not None:
                 yield done
                 continue
             try:
-                result = FileResult(path, self.verifier.verify(doc))
+                result = FileResult(path, self.verifier.verify(doc, proof=proofs.get(id(doc))))
             except ChainError as exc:  # the reader makes these ERROR reports; should one escape
                 result = FileResult(path, None, f"the chain could not be read: {exc.detail}",
                                     CHAIN_FAILED)
@@ -363,15 +382,17 @@ class BulkVerifier:
                 result = _fault(path, exc)
             yield result
 
-    def _prefetch(self, documents: Sequence[Mapping[str, Any]]) -> None:
+    def _prefetch(self, documents: Sequence[Mapping[str, Any]]) -> dict[int, CredanchorProof]:
         """Ask the chain for the whole chunk at once. Best effort: a document or a reader
-        that fails here is left to the verifier, which reports it file by file."""
+        that fails here is left to the verifier, which reports it file by file. Returns the
+        proofs parsed, by ``id()`` of their document (alive for the chunk), for the verifier."""
         wanted: dict[tuple[int, str], list[VerifyKey]] = {}
+        proofs: dict[int, CredanchorProof] = {}
         for doc in documents:
             try:
                 if not has_proof(doc):
                     continue
-                proof = extract_proof(doc)
+                proof = proofs[id(doc)] = extract_proof(doc)
             except Exception:  # InvalidInput (a damaged proof), or a bug
                 continue
             key = (proof.anchor.chain_id, proof.anchor.contract.lower())
@@ -384,6 +405,7 @@ class BulkVerifier:
                 reader.prefetch(wanted.get(key, ()))
             except Exception:  # chain failures are handled inside: this is a bug
                 reader.prefetch(())  # so each file asks for itself, and reports the fault
+        return proofs
 
 
 def _fault(path: Path, exc: Exception) -> FileResult:
@@ -447,7 +469,9 @@ def open_bulk_verifier(
             raise ConfigError(f"no contract at {entry.contract} on chain {entry.chain_id} "
                               f"({redact_url(url)})")
         chain = ChainReader(w3, anchor, Deployment(entry.chain_id, anchor.address, 0))
-        readers[(entry.chain_id, entry.contract.lower())] = PrefetchingReader(chain)
+        reopen = functools.partial(_reopen, url, timeout, entry.chain_id, anchor.address)
+        readers[(entry.chain_id, entry.contract.lower())] = PrefetchingReader(chain,
+                                                                              reopen=reopen)
     if not readers:
         served = ", ".join(str(c) for c in nodes)
         raise InvalidInput(f"the --rpc node(s) serve chain {served}, but no trusted contract "
@@ -463,47 +487,120 @@ def open_bulk_verifier(
     return BulkVerifier(verifier, readers, chunk=chunk)
 
 
+def _reopen(url: str, timeout: float, chain_id: int, address: str) -> ChainReader:
+    """A reader of ``address`` through a new connection to ``url``, checked already (chain
+    id, code) when the verifier was opened: it sends nothing."""
+    w3 = connect_rpc(url, expected_chain_id=None, timeout=timeout, check=False)
+    anchor = CredentialAnchor(w3, address)
+    return ChainReader(w3, anchor, Deployment(chain_id, anchor.address, 0))
+
+
 # --- several processes ----------------------------------------------------------------------
+# A signed file costs ~0.6-0.7 ms of CPU (parsing, RFC 8785 + keccak256, the RDFC-1.0
+# canonical form and Ed25519 for the signature, the schema check) and the chain reads ~0.05 ms
+# a file (batched), so a run scales with cores. What crosses between processes is kept small:
+# a task is a list of paths, and a worker sends back what ``digest`` makes of each result (the
+# CLI: the output lines, ready to print) — a whole FileResult pickles to ~1.4 KB and costs the
+# parent ~0.35 ms a file to unpickle, more than half of what the worker spent verifying it.
+
+#: Fewest files worth a task of their own (a worker costs ~50 ms to start and connect).
+MIN_TASK = 100
 
 _worker: BulkVerifier | BaseException | None = None
+_digest: Callable[[FileResult], Any] | None = None
+#: The verifier of the process that starts a pool, for the workers it forks: each takes it
+#: over with every fact already read (see verify_files_in_processes).
+_parent: BulkVerifier | None = None
 
 
-def _init_worker(options: dict[str, Any]) -> None:
-    global _worker
+def default_workers() -> int:
+    """The CPUs this process may run on (``os.cpu_count()`` where affinity is unknown)."""
     try:
-        _worker = open_bulk_verifier(**options)
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def workers_for(files: int, workers: int, min_task: int = MIN_TASK) -> int:
+    """Processes worth using for ``files``: at most one per ``min_task`` files."""
+    return max(1, min(workers, -(-files // min_task)))
+
+
+def _init_worker(digest: Callable[[FileResult], Any]) -> None:
+    global _worker, _digest
+    # Ctrl-C reaches the whole process group; the parent answers it (it ends the pool and
+    # says "interrupted"), the workers would each print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _digest = digest
+    try:
+        if _parent is None:
+            raise RuntimeError("a bulk verification worker started without its parent's verifier")
+        _parent.reconnect()
+        _worker = _parent
     except BaseException as exc:  # handed to the parent by _work, not lost
         # Raising here would make the pool start a new worker for ever.
         _worker = exc
 
 
-def _work(paths: list[Path]) -> list[FileResult]:
+def _work(paths: list[Path]) -> list[Any]:
     if isinstance(_worker, BaseException):
         raise _worker
-    assert _worker is not None
-    return list(_worker.verify_files(paths))
+    assert _worker is not None and _digest is not None
+    return [_digest(r) for r in _worker.verify_files(paths)]
+
+
+def _same(result: FileResult) -> FileResult:
+    return result
 
 
 def verify_files_in_processes(paths: Sequence[Path], *, jobs: int, chunk: int = CHUNK,
-                              **options: Any) -> Iterator[FileResult]:
-    """:meth:`BulkVerifier.verify_files` over ``jobs`` processes, results in input order.
+                              digest: Callable[[FileResult], Any] = _same,
+                              min_task: int = MIN_TASK, **options: Any) -> Iterator[Any]:
+    """:meth:`BulkVerifier.verify_files` over ``jobs`` processes: ``digest(result)`` of
+    every path, in input order (``digest`` runs in the worker; by default the FileResult).
 
-    Once the chain calls are batched the work is local CPU (parsing, hashing, the Merkle fold,
-    the schema check: ~15 µs a valid file since jsonschema-rs decides), so big runs scale with
-    cores. Each process opens its own connection and fetches the
-    per-root and per-issuer facts once for itself. ``options`` are
-    :func:`open_bulk_verifier`'s; it is called here first, so bad arguments or an unreachable
-    node fail before any process starts.
+    ``options`` are :func:`open_bulk_verifier`'s; it is called here first, so bad arguments
+    or an unreachable node fail before any process starts (exit 3 or 4, no output). This
+    process then verifies the first file itself, and forks the workers: each takes over
+    its verifier with a new connection (no start-up requests), so the facts of that file's
+    batch and issuer — the anchoring transaction, the issuer record, the DID document, a
+    batch revocation — are read once per run rather than once per process (others once per
+    process that meets them). The contract's ``verify`` is asked once per file, in JSON-RPC
+    batches of up to 200. Tasks are about a quarter of a
+    worker's share (from ``min_task`` to ``chunk`` files), so the workers finish together;
+    ``jobs`` 1, or too few files for two tasks, verifies in this process.
     """
+    bulk = open_bulk_verifier(chunk=chunk, **options)
+    return _verify_in_processes(bulk, paths, jobs=jobs, chunk=chunk, digest=digest,
+                                min_task=min_task)
+
+
+def _verify_in_processes(bulk: BulkVerifier, paths: Sequence[Path], *, jobs: int, chunk: int,
+                         digest: Callable[[FileResult], Any], min_task: int) -> Iterator[Any]:
     import multiprocessing
 
-    open_bulk_verifier(**options)
-    tasks = [list(paths[i:i + chunk]) for i in range(0, len(paths), chunk)]
-    # fork: workers start in milliseconds; each opens its own HTTP session in _init_worker.
+    global _parent
+    jobs = workers_for(len(paths) - 1, jobs, min_task)
+    if "fork" not in multiprocessing.get_all_start_methods():  # Windows: one process
+        jobs = 1
+    if jobs <= 1 or len(paths) <= 1:
+        yield from map(digest, bulk.verify_files(paths))
+        return
+    yield from map(digest, bulk.verify_files(paths[:1]))
+    rest = list(paths[1:])
+    size = max(min_task, min(chunk, -(-len(rest) // (jobs * 4))))
+    tasks = [rest[i:i + size] for i in range(0, len(rest), size)]
+    # fork: workers start in milliseconds with this verifier in their memory; each opens
+    # its own HTTP connection in _init_worker (sockets are never shared).
     context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=_init_worker, initargs=(options,)) as pool:
-        for results in pool.imap(_work, tasks):
-            yield from results
+    _parent = bulk  # for as long as the pool may fork (it replaces a worker that dies)
+    try:
+        with context.Pool(jobs, initializer=_init_worker, initargs=(digest,)) as pool:
+            # leaving early (an error, Ctrl-C, a closed pipe) terminates the workers
+            for results in pool.imap(_work, tasks):
+                yield from results
+    finally:
+        _parent = None
 
 
 # --- batched calls ---------------------------------------------------------------------------

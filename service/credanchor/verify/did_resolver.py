@@ -74,6 +74,14 @@ class _Entry:
     error: CredanchorError | None
 
 
+@functools.lru_cache(maxsize=1024)
+def _did_key_document(did: str) -> DidDocument:
+    """The parsed document of a did:key, derived from the DID alone: made once per DID (a bulk
+    run meets the same issuer's DID in every file; ~0.1 ms each). Shared, like the cached
+    did:web documents: :meth:`DidDocumentResolver.resolve` hands out copies."""
+    return parse_did_document(did_key_document(did), did)
+
+
 class DidDocumentResolver:
     """did:key and did:web resolution with a bounded time, size and TTL cache.
 
@@ -127,7 +135,7 @@ class DidDocumentResolver:
         if not isinstance(did, str):
             raise DidError("a DID must be a string")
         if did.startswith("did:key:"):
-            return _did_key(did)
+            return _did_key_document(did)
         if not did.startswith("did:web:"):
             raise DidError(f"unsupported DID method (did:key and did:web only): {did!r:.100}")
         url = did_web_url(did)  # DidError for a malformed did:web, before any cache entry
@@ -276,14 +284,6 @@ class DidDocumentResolver:
                 )
             chunks.append(chunk)
         return b"".join(chunks)
-
-
-@functools.lru_cache(maxsize=1024)
-def _did_key(did: str) -> DidDocument:
-    """A did:key's document, derived from the DID alone: it never changes, so it is built
-    once rather than for every badge (decode, encode, validate: the service verifies the same
-    few issuers' badges over and over). ``resolve`` hands out copies of it."""
-    return parse_did_document(did_key_document(did), did)
 
 
 def _json(body: bytes) -> Any:

@@ -36,7 +36,7 @@ from credanchor.core.credentials import format_datetime, parse_datetime, validat
 from credanchor.core.dataintegrity import DidResolver
 from credanchor.core.hashing import credential_hash, leaf_hash, to_hex
 from credanchor.core.merkle import fold_proof
-from credanchor.core.proof import extract_proof, has_proof
+from credanchor.core.proof import CredanchorProof, extract_proof, has_proof
 from credanchor.core.report import (
     CHECK_INTEGRITY,
     CHECK_MERKLE,
@@ -53,7 +53,7 @@ from credanchor.core.report import (
 from credanchor.errors import CanonicalizationError, InvalidInput, ProofFormatError, SchemaInvalid
 from credanchor.verify.signatures import signature_check
 
-__all__ = ["offline_checks", "verify_offline"]
+__all__ = ["offline_checks", "offline_checks_and_proof", "verify_offline"]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -80,8 +80,10 @@ def _schema_check(credential: Mapping[str, Any], enabled: bool) -> Check:
     return Check(CHECK_SCHEMA, Outcome.PASS, "The badge follows the Open Badges 3.0 standard.")
 
 
-def _proof_checks(credential: Mapping[str, Any]) -> tuple[Check, Check, Any]:
-    """(integrity, merkle, parsed proof or None)."""
+def _proof_checks(credential: Mapping[str, Any],
+                  parsed: CredanchorProof | None = None) -> tuple[Check, Check, Any]:
+    """(integrity, merkle, parsed proof or None). ``parsed``: ``extract_proof(credential)``
+    already made by the caller."""
     computed: bytes | None
     try:
         computed = credential_hash(credential)
@@ -118,7 +120,7 @@ def _proof_checks(credential: Mapping[str, Any]) -> tuple[Check, Check, Any]:
             None,
         )
     try:
-        proof = extract_proof(credential)
+        proof = parsed if parsed is not None else extract_proof(credential)
     except ProofFormatError as exc:
         field = exc.extra.get("field")
         return (
@@ -245,12 +247,12 @@ def _now(now: datetime | None) -> datetime:
 
 def _checks_and_proof(
     credential: Mapping[str, Any], now: datetime | None, schema: bool,
-    resolver: DidResolver | None,
-) -> tuple[list[Check], Any]:
+    resolver: DidResolver | None, parsed: CredanchorProof | None = None,
+) -> tuple[list[Check], CredanchorProof | None]:
     if not isinstance(credential, Mapping):
         raise InvalidInput("a credential must be a JSON object")
     when = _now(now)
-    integrity, merkle, proof = _proof_checks(credential)
+    integrity, merkle, proof = _proof_checks(credential, parsed)
     # The issuer's keys as they stood when the badge was recorded (a key retired since still
     # vouches for it); with no anchor yet, as they stand now.
     at = when if proof is None else proof.anchor.anchored_at
@@ -271,6 +273,16 @@ def offline_checks(
     order. ``resolver``: DID -> DID document for the signature (None: did:key only, offline).
     A resolver's DidUnreachable makes ``signature`` ERROR."""
     return _checks_and_proof(credential, now, schema, resolver)[0]
+
+
+def offline_checks_and_proof(
+    credential: Mapping[str, Any], *, now: datetime | None = None, schema: bool = True,
+    resolver: DidResolver | None = None, proof: CredanchorProof | None = None,
+) -> tuple[list[Check], CredanchorProof | None]:
+    """:func:`offline_checks` and the proof they parsed (None: the file has none, or it is
+    damaged), so that the chain checks need not parse it again (~0.06 ms a file). ``proof``:
+    ``extract_proof(credential)``, when the caller has parsed it already."""
+    return _checks_and_proof(credential, now, schema, resolver, proof)
 
 
 def verify_offline(

@@ -73,7 +73,7 @@ from credanchor.errors import (
     TooManyCredentials,
 )
 from credanchor.verify.did_resolver import DidDocumentResolver
-from credanchor.verify.offline import offline_checks
+from credanchor.verify.offline import offline_checks_and_proof
 from credanchor.verify.ports import AnchorTx, ChainReader, IssuerFacts, OnChainVerdict
 from credanchor.verify.qualifications import tree_documents, verify_qualification
 from credanchor.verify.status_lists import StatusLists, StatusListSource
@@ -221,14 +221,17 @@ class Verifier:
 
     # -- public -------------------------------------------------------------------------------
 
-    def verify(self, credential: Mapping[str, Any], *, schema: bool | None = None) -> Report:
+    def verify(self, credential: Mapping[str, Any], *, schema: bool | None = None,
+               proof: CredanchorProof | None = None) -> Report:
         """The report of one credential. ``schema`` overrides the verifier's setting (a stack
-        definition is not an OB 3.0 credential).
+        definition is not an OB 3.0 credential). ``proof``: ``extract_proof(credential)``
+        when the caller has parsed it already (the bulk verifier, to batch the chain calls).
 
         A stacked qualification is verified as one tree (:meth:`tree`): TooManyCredentials
         when it holds more than ``max_credentials`` credentials, raised before any chain call."""
         with self.tree(credential):
-            report = self._verify_one(credential, self.schema if schema is None else schema)
+            report = self._verify_one(credential, self.schema if schema is None else schema,
+                                      proof)
             if is_qualification(credential):
                 # A stacked qualification: its definition and every component, recursively.
                 report = verify_qualification(self, credential, report)
@@ -276,10 +279,12 @@ class Verifier:
             return tree.reader(trusted)
         return self.readers(trusted)
 
-    def _verify_one(self, credential: Mapping[str, Any], schema: bool) -> Report:
+    def _verify_one(self, credential: Mapping[str, Any], schema: bool,
+                    parsed: CredanchorProof | None = None) -> Report:
         now = self.clock()
-        checks = list(offline_checks(credential, now=now, schema=schema,
-                                     resolver=self.resolver))
+        found, parsed = offline_checks_and_proof(credential, now=now, schema=schema,
+                                                 resolver=self.resolver, proof=parsed)
+        checks = list(found)
         cred_id = credential.get("id") if isinstance(credential.get("id"), str) else None
         chash = next((c.data.get("credentialHash") for c in checks if c.name == "integrity"), None)
         if not has_proof(credential):
@@ -291,7 +296,7 @@ class Verifier:
             ]
             return Report(overall_status(checks), tuple(checks), cred_id, chash)
         try:
-            proof = extract_proof(credential)
+            proof = parsed if parsed is not None else extract_proof(credential)
         except ProofFormatError as exc:
             checks.append(Check("trusted-anchor", Outcome.FAIL, str(exc)))
             return Report(overall_status(checks), tuple(checks), cred_id, chash)
@@ -737,3 +742,4 @@ class _Cache:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+
