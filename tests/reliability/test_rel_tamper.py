@@ -307,7 +307,9 @@ def test_spellings_the_format_allows_stay_valid_and_unverifiable_values_are_unus
     later = changed(doc, (*p, "created"), "2099-01-01T00:00:00Z")
     report = runtime.verify(later)
     assert report.status.value == "VALID"
-    assert "2099" not in json.dumps(report.to_dict())
+    shown = json.dumps(report.to_dict())
+    # The date in either spelling a report uses (a bare "2099" also turns up in random hashes).
+    assert "2099-01-01" not in shown and "January 2099" not in shown
     # Removing our proof (the issuer's signature stays): the badge is not anchored (yet).
     bare = {**doc, "proof": doc["proof"][:-1]}
     assert verdict(runtime, bare) == ("PENDING", [])
