@@ -24,7 +24,8 @@ from credanchor.issuing.pipeline import issue
 from credanchor.usecases.config import Secret
 from credanchor.usecases.container import SHARED_HEAD_TTL, Runtime
 from credanchor.usecases.issuers import add_issuer, deploy_contract
-from credanchor.verify.verifier import Verifier, _Cache
+from credanchor.verify.cache import TtlCache as _Cache
+from credanchor.verify.verifier import Verifier
 from credanchor.web import create_app
 from kit.anvil import AnvilNode, fund_on_anvil, start_anvil
 from kit.chain import key_hex

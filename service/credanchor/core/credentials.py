@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import itertools
 import json
 import logging
 import os
@@ -37,6 +36,7 @@ from eth_utils import is_checksum_address
 from eth_utils import to_checksum_address as eip55
 
 from credanchor.core.hashing import canonicalize
+from credanchor.core.sampling import ProcessSampler
 from credanchor.core.timefmt import format_datetime
 from credanchor.errors import CanonicalizationError, InvalidInput, SchemaInvalid
 
@@ -692,24 +692,10 @@ def _fast_verdict(credential: object) -> bool | None:
         return None  # and raises whatever a format check raised, as it always did
 
 
-class _Sampler:
-    """Which valid verdicts to cross-check: a per-process count (a forked worker starts again
-    at 0, so its first verdict is checked too). As credanchor.core.rdfc samples its fast path."""
-
-    def __init__(self) -> None:
-        self._pid = -1
-        self._count = itertools.count()
-        self.checked = 0  # how many were cross-checked (tests read it)
-
-    def due(self) -> bool:
-        pid = os.getpid()
-        if pid != self._pid:
-            self._pid, self._count = pid, itertools.count()
-        # next() on itertools.count is atomic under the GIL: no lock on the hot path.
-        if next(self._count) % SCHEMA_CROSS_CHECK_EVERY == 0:
-            self.checked += 1
-            return True
-        return False
+def _Sampler() -> ProcessSampler:
+    """Which valid verdicts to cross-check: the first of each process and one in every
+    SCHEMA_CROSS_CHECK_EVERY after it (``checked`` counts them; tests read it)."""
+    return ProcessSampler(lambda: SCHEMA_CROSS_CHECK_EVERY)
 
 
 _SAMPLER = _Sampler()

@@ -33,8 +33,6 @@ RDFC-1.0 §4.4.3) is refused after a bounded amount of work.
 from __future__ import annotations
 
 import functools
-import itertools
-import os
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -43,6 +41,7 @@ from typing import Any
 
 from credanchor.core.hashing import MAX_SAFE_INTEGER  # what a JavaScript verifier reads exactly
 from credanchor.core.jsonld import ContextLoader, default_loader
+from credanchor.core.sampling import ProcessSampler
 from credanchor.errors import RdfCanonicalizationError, UnknownContext
 
 __all__ = ["CROSS_CHECK_EVERY", "MAX_DEPTH", "Canonicalizer", "canonical_nquads", "reference"]
@@ -294,20 +293,10 @@ def reference(document: Mapping[str, Any], *, loader: ContextLoader | None = Non
     return result
 
 
-class _Sampler:
-    """Which fast results to cross-check: a per-process count (a forked worker starts again
-    at 0, so its first results are checked too)."""
-
-    def __init__(self) -> None:
-        self._pid = -1
-        self._count = itertools.count()
-
-    def due(self) -> bool:
-        pid = os.getpid()
-        if pid != self._pid:
-            self._pid, self._count = pid, itertools.count()
-        # next() on itertools.count is atomic under the GIL: no lock on the hot path.
-        return next(self._count) % CROSS_CHECK_EVERY < 2
+def _Sampler() -> ProcessSampler:
+    """The first two fast results of a process and two in every CROSS_CHECK_EVERY after (a
+    signature canonicalises its proof options and then its document)."""
+    return ProcessSampler(lambda: CROSS_CHECK_EVERY, per_round=2)
 
 
 _SAMPLER = _Sampler()

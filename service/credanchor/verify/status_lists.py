@@ -15,7 +15,6 @@ verifies under that issuer's DID document; then its bit is compared with the cha
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,6 +26,7 @@ from credanchor.core.statuslist import (
     parse_status_list_credential,
 )
 from credanchor.errors import CredanchorError
+from credanchor.verify.cache import TtlCache
 
 __all__ = ["CHECK_STATUS_LIST", "StatusListSource", "StatusLists"]
 
@@ -55,29 +55,21 @@ class StatusLists:
         self.max_entries = max_entries
         self.ttl = ttl
         self._verified: dict[tuple[str, str], tuple[str, Bitstring]] = {}
-        self._recent: dict[str, tuple[float, tuple[str, Bitstring]]] = {}
+        self._recent = TtlCache(ttl, max_entries)
         self._lock = threading.Lock()
 
     def bits(self, url: str) -> tuple[str, Bitstring]:
         """(issuer DID, bits) of the list at ``url``; CredanchorError when it cannot be read,
         is not a status list, or its signature does not verify."""
-        if self.ttl > 0:
-            with self._lock:
-                recent = self._recent.get(url)
-            if recent is not None and recent[0] > time.monotonic():
-                return recent[1]
-        answer = self._read(url)
-        if self.ttl > 0:
-            with self._lock:
-                if len(self._recent) >= self.max_entries:
-                    self._recent.clear()
-                self._recent[url] = (time.monotonic() + self.ttl, answer)
-        return answer
+        hit, answer = self._recent.get(url)
+        if not hit:
+            answer = self._read(url)
+            self._recent.put(url, answer)
+        return answer  # type: ignore[no-any-return]
 
     def forget(self) -> None:
         """Drop the lists read within the TTL (verified signatures stay: they never change)."""
-        with self._lock:
-            self._recent.clear()
+        self._recent.clear()
 
     def _read(self, url: str) -> tuple[str, Bitstring]:
         document = self.source(url)

@@ -39,9 +39,6 @@ from __future__ import annotations
 import contextvars
 import itertools
 import json
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,6 +69,7 @@ from credanchor.errors import (
     ProofFormatError,
     TooManyCredentials,
 )
+from credanchor.verify.cache import TtlCache
 from credanchor.verify.did_resolver import DidDocumentResolver
 from credanchor.verify.offline import offline_checks_and_proof
 from credanchor.verify.ports import AnchorTx, ChainReader, IssuerFacts, OnChainVerdict
@@ -213,11 +211,11 @@ class Verifier:
         self.max_credentials = max_credentials
         self.final_depth = final_depth
         self._per_head = final_depth is not None
-        self._tx_cache = _Cache(cache_ttl if final_depth is None else None, max_cached)
-        self._final_tx_cache = _Cache(None, max_cached)
-        self._verdict_cache = _Cache(None, max_cached)
-        self._issuer_cache = _Cache(cache_ttl, max_cached)
-        self._head_cache = _Cache(head_ttl, max_cached)
+        self._tx_cache = TtlCache(cache_ttl if final_depth is None else None, max_cached)
+        self._final_tx_cache = TtlCache(None, max_cached)
+        self._verdict_cache = TtlCache(None, max_cached)
+        self._issuer_cache = TtlCache(cache_ttl, max_cached)
+        self._head_cache = TtlCache(head_ttl, max_cached)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -706,40 +704,4 @@ class _TreeReader:
 _open_tree: contextvars.ContextVar[_Tree | None] = contextvars.ContextVar(
     "credanchor_verification_tree", default=None)
 
-
-class _Cache:
-    """A small thread-safe cache whose entries expire after ``ttl`` seconds (None: never;
-    0: nothing is kept). Bounded: past ``maxsize`` entries the least recently used goes."""
-
-    def __init__(self, ttl: float | None, maxsize: int = 100_000) -> None:
-        self.ttl = ttl
-        self.maxsize = maxsize
-        self._data: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> tuple[bool, Any]:
-        with self._lock:
-            entry = self._data.get(key)
-            if entry is not None:
-                self._data.move_to_end(key)
-        if entry is None or (self.ttl is not None and entry[0] < time.monotonic()):
-            return False, None
-        return True, entry[1]
-
-    def put(self, key: Any, value: Any) -> None:
-        if self.ttl == 0:
-            return
-        expires = float("inf") if self.ttl is None else time.monotonic() + self.ttl
-        with self._lock:
-            self._data[key] = (expires, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
 
