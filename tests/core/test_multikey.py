@@ -83,6 +83,36 @@ def test_rfc8032_test_1_signature():
     )
 
 
+@given(seed=st.binary(min_size=32, max_size=32), message=st.binary(max_size=300),
+       flip=st.integers(min_value=0, max_value=64 * 8 - 1))
+def test_libsodium_signs_and_verifies_exactly_as_openssl(seed, message, flip):
+    # Signing and verifying go through libsodium; keys come from OpenSSL. Ed25519 is
+    # deterministic, so both must give the same 64 bytes, and agree on what verifies.
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    openssl = Ed25519PrivateKey.from_private_bytes(seed)
+    key = Ed25519KeyPair.from_seed(seed)
+    signature = key.sign(message)
+    assert signature == openssl.sign(message)
+    assert verify_ed25519(key.public_key, signature, message)
+    altered = bytearray(signature)
+    altered[flip // 8] ^= 1 << (flip % 8)
+    with pytest.raises(InvalidSignature):
+        openssl.public_key().verify(bytes(altered), message)
+    assert not verify_ed25519(key.public_key, bytes(altered), message)
+    assert not verify_ed25519(key.public_key, signature, message + b"!")
+
+
+def test_a_small_order_public_key_verifies_nothing():
+    # The identity point (small order): a "signature" R = identity, S = 0 satisfies the
+    # cofactorless equation for every message under it. libsodium refuses such keys outright.
+    identity = (1).to_bytes(32, "little")
+    forged = identity + bytes(32)
+    assert not verify_ed25519(identity, forged, b"any message at all")
+    assert not verify_ed25519(b"\x01" * 31, forged, b"short key")
+
+
 def test_the_secret_never_appears_in_repr_or_str():
     key = Ed25519KeyPair.from_secret_multibase(SPEC_SECRET)
     seed = decode_secret_multibase(SPEC_SECRET)
