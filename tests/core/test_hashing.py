@@ -16,6 +16,7 @@ from credanchor.core.hashing import (
     MAX_DEPTH,
     _nesting_depth,
     canonicalize,
+    canonicalize_built,
     credential_hash,
     from_hex32,
     keccak256,
@@ -25,6 +26,7 @@ from credanchor.core.hashing import (
 )
 from credanchor.errors import CanonicalizationError, InvalidInput, ProofFormatError
 from kit.credentials import make_credential
+from kit.ob3 import ob3_credentials
 
 
 def test_keccak256_is_ethereum_keccak_not_sha3():
@@ -220,3 +222,68 @@ def test_nesting_prescan_equals_real_depth(value, indent):
 def test_loads_strict_refuses_other_types():
     with pytest.raises(InvalidInput):
         loads_strict(123)  # type: ignore[arg-type]
+
+
+# --- canonicalize_built: the builder's own documents, without the per-value guard ----------------
+
+
+def _signed_issuance():
+    from datetime import UTC, datetime
+
+    from credanchor.core.credentials import IssuerProfile
+    from credanchor.core.multikey import Ed25519KeyPair, did_key
+    from credanchor.issuing.signing import Issuance
+
+    key = Ed25519KeyPair.from_seed(bytes(range(32)))
+    profile = IssuerProfile(address="0x" + "11" * 20, chain_id=31337, name="Northwind",
+                            url="https://northwind.example", did=did_key(key.public_key))
+    return Issuance(profile=profile, issuer_id=3, seed=bytes(range(32)),
+                    verification_method=key.verification_method,
+                    status_base="https://northwind.example",
+                    created=datetime(2026, 3, 1, tzinfo=UTC))
+
+
+@settings(max_examples=150, deadline=None)
+@given(ob3_credentials(credits=False), st.integers(0, 131_071))
+def test_every_document_the_builder_makes_is_of_the_kind_canonicalize_built_takes(cred, index):
+    # What canonicalize_built relies on: no number anywhere and ASCII keys, so that orjson's
+    # bytes are RFC 8785's. Unsigned and signed (status entry and proof added), as issued.
+    import rfc8785
+
+    from credanchor.core import hashing
+
+    for doc in (cred, _signed_issuance().finish(dict(cred), (1, index))):
+        assert hashing._fast_path_mode(doc) == hashing._FAST
+        assert canonicalize_built(doc) == rfc8785.dumps(doc) == canonicalize(doc)
+
+
+def test_canonicalize_built_refuses_a_number_when_its_sample_looks(monkeypatch):
+    from credanchor.core import hashing
+
+    monkeypatch.setattr(hashing, "BUILT_CHECK_EVERY", 1)  # every call is sampled
+    assert canonicalize_built({"a": "x", "b": [True, None]}) == b'{"a":"x","b":[true,null]}'
+    for bad in ({"n": 1e-7}, {"n": 2.0}, {"\ue000": "x", "\U0001f600": "y"}):
+        with pytest.raises(CanonicalizationError, match="canonicalize_built does not take"):
+            canonicalize_built(bad)
+
+
+def test_canonicalize_built_sends_a_lone_surrogate_the_slow_way():
+    with pytest.raises(CanonicalizationError) as built:
+        canonicalize_built({"name": "bad \ud800 text"})
+    with pytest.raises(CanonicalizationError) as guarded:
+        canonicalize({"name": "bad \ud800 text"})
+    assert built.value.detail == guarded.value.detail
+
+
+def test_bulk_rows_of_simple_items_equal_the_guarded_bytes():
+    from credanchor.issuing.items import build_rows
+
+    items = [{"recipient": {"name": f"Ada {i} \u00e9\u4e2d\U0001f600", "email": f"a{i}@x.org"},
+              "achievement": {"name": "Excel", "description": "Models \"quoted\"\n",
+                              "criteria": "Passed\ttwice"},
+              "validFrom": "2026-01-15T09:00:00Z"} for i in range(30)]
+    for _, digest, body, _, _ in build_rows(items, _signed_issuance(),
+                                            slots=[(1, i) for i in range(30)]):
+        doc = json.loads(body)
+        assert body.encode() == canonicalize(doc)
+        assert digest == keccak256(canonicalize(doc))

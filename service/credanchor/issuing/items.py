@@ -37,7 +37,7 @@ from credanchor.core.credentials import (
     parse_datetime,
     validate_credential,
 )
-from credanchor.core.hashing import canonicalize, keccak256, loads_strict
+from credanchor.core.hashing import canonicalize, canonicalize_built, keccak256, loads_strict
 from credanchor.errors import CredanchorError, InvalidInput, SchemaInvalid
 from credanchor.issuing.signing import Issuance, StatusSlot
 
@@ -102,11 +102,13 @@ def as_issuance(issuer: Issuance | IssuerProfile) -> Issuance:
 
 
 def signed_row(credential: dict[str, Any], issuance: Issuance, slot: StatusSlot | None,
-               created: str | None = None) -> Row:
+               created: str | None = None, *, built: bool = False) -> Row:
     """The ledger row of one built credential: finished by ``issuance`` (status entry at
-    ``slot`` and signature, for a signing issuer), canonicalised (RFC 8785) and hashed."""
+    ``slot`` and signature, for a signing issuer), canonicalised (RFC 8785) and hashed.
+    ``built``: the credential was made from a simple-form item by credanchor's builder (see
+    credanchor.core.hashing.canonicalize_built), not given complete by the issuer."""
     signed = issuance.finish(credential, slot, created)
-    body = canonicalize(signed)
+    body = canonicalize_built(signed) if built else canonicalize(signed)
     list_no, index = slot if issuance.signs and slot is not None else (None, None)
     return signed["id"], keccak256(body), body.decode("utf-8"), list_no, index
 
@@ -304,7 +306,8 @@ def build_rows(
             credential = build_from_item(item, profile, where, validate=check)
         except SchemaInvalid as exc:
             raise SchemaInvalid(f"{where}: {exc.detail}", index=i, **exc.extra) from exc
-        append(signed_row(credential, issuance, _slot(slots, k), created))
+        append(signed_row(credential, issuance, _slot(slots, k), created,
+                          built="@context" not in item))
     return rows
 
 
@@ -328,7 +331,8 @@ def build_rows_reporting(
         try:
             credential = build_from_item(item, issuance.profile, where,
                                          validate=i % CHUNK == 0 or i % SAMPLE_EVERY == 0)
-            row = signed_row(credential, issuance, _slot(slots, i), created)
+            row = signed_row(credential, issuance, _slot(slots, i), created,
+                             built="@context" not in item)
         except CredanchorError as exc:
             refused(i, _naming(exc.detail, where))
             continue
