@@ -271,3 +271,23 @@ def test_attach_checks_its_arguments():
         attach_proof([], _proof(b"\x01" * 32))  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
         attach_proof(make_credential(), {"type": PROOF_TYPE})  # type: ignore[arg-type]
+
+
+def test_a_parsed_anchor_is_shared_and_never_stands_in_for_a_bad_one(anchored):
+    # Every file of a batch names the same anchor: it is parsed once and the (immutable)
+    # AnchorRef shared. A look-alike that is only equal in Python (chainId true for 1, a
+    # block number 1.0) must still be refused, and a changed member must not hit the cache.
+    first, second = extract_proof(anchored[0]), extract_proof(anchored[1])
+    assert first.anchor is second.anchor
+    doc = copy.deepcopy(anchored[0])
+    anchor = doc["proof"][0]["anchor"]
+    assert anchor["blockNumber"] >= 1
+    for member, value in (("blockNumber", float(anchor["blockNumber"])),
+                          ("chainId", True if anchor["chainId"] == 1 else float(anchor["chainId"]))):
+        with pytest.raises(ProofFormatError) as exc:
+            extract_proof(_mutated(doc, lambda p, m=member, v=value: p["anchor"].update({m: v})))
+        assert exc.value.extra["field"] == f"proof[0].anchor.{member}"
+    moved = extract_proof(_mutated(doc, lambda p: p["anchor"].update(blockNumber=123456)))
+    assert moved.anchor.block_number == 123456 and first.anchor.block_number != 123456
+    anchor["blockNumber"] = 7  # the caller's dict changing afterwards changes nothing parsed
+    assert extract_proof(anchored[0]).anchor == first.anchor

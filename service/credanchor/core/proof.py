@@ -57,6 +57,9 @@ _OPTIONAL_KEYS = frozenset(("previousProof",))
 _ANCHOR_KEYS = frozenset(
     ("chainId", "contract", "issuerAccount", "transactionHash", "blockNumber", "anchoredAt")
 )
+_ALL_PROOF_KEYS = _PROOF_KEYS | _OPTIONAL_KEYS
+_ANCHOR_ORDER = ("chainId", "contract", "issuerAccount", "transactionHash", "blockNumber",
+                 "anchoredAt")
 _UTC_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
 
 
@@ -203,11 +206,11 @@ def parse_proof(obj: Any, *, where: str = "proof") -> CredanchorProof:
     w = where + "."
     if not isinstance(obj, Mapping):
         raise ProofFormatError(f"{where} must be a JSON object", field=where)
-    unknown = sorted(set(obj) - _PROOF_KEYS - _OPTIONAL_KEYS)
-    if unknown:
+    if not obj.keys() <= _ALL_PROOF_KEYS:
+        unknown = sorted(set(obj) - _ALL_PROOF_KEYS)
         raise _fail(w + unknown[0], "is not a member of a CredanchorMerkleProof2026")
-    missing = sorted(_PROOF_KEYS - set(obj))
-    if missing:
+    if not obj.keys() >= _PROOF_KEYS:
+        missing = sorted(_PROOF_KEYS - set(obj))
         raise _fail(w + missing[0], "is missing")
     if obj["type"] != PROOF_TYPE:
         raise _fail(w + "type", f"must be {PROOF_TYPE!r}")
@@ -221,12 +224,37 @@ def parse_proof(obj: Any, *, where: str = "proof") -> CredanchorProof:
     anchor = obj["anchor"]
     if not isinstance(anchor, Mapping):
         raise _fail(w + "anchor", "must be a JSON object")
-    unknown = sorted(set(anchor) - _ANCHOR_KEYS)
-    if unknown:
-        raise _fail(f"{w}anchor.{unknown[0]}", "is not a member of an anchor")
-    missing = sorted(_ANCHOR_KEYS - set(anchor))
-    if missing:
+    if anchor.keys() != _ANCHOR_KEYS:
+        unknown = sorted(set(anchor) - _ANCHOR_KEYS)
+        if unknown:
+            raise _fail(f"{w}anchor.{unknown[0]}", "is not a member of an anchor")
+        missing = sorted(_ANCHOR_KEYS - set(anchor))
         raise _fail(f"{w}anchor.{missing[0]}", "is missing")
+    anchor_ref = _anchor_ref(anchor, w)  # first, as before: its errors are reported first
+    return CredanchorProof(
+        credential_hash=_hex32(obj["credentialHash"], w + "credentialHash"),
+        merkle_root=_hex32(obj["merkleRoot"], w + "merkleRoot"),
+        merkle_proof=_hex32_list(path, w + "merkleProof"),
+        anchor=anchor_ref,
+        created=_time(obj["created"], w + "created"),
+        previous_proof=_previous(obj.get("previousProof"), w + "previousProof"),
+    )
+
+
+# Parsed anchors by their members' values: every file of a batch names the same anchor, and a
+# bulk verification meets a handful of batches. AnchorRef is immutable, so one is shared.
+_ANCHORS: dict[tuple[Any, ...], AnchorRef] = {}
+_ANCHORS_SIZE = 256
+
+
+def _anchor_ref(anchor: Mapping[str, Any], w: str) -> AnchorRef:
+    key = tuple([anchor[k] for k in _ANCHOR_ORDER])
+    # Exact types only: True == 1 in a dict key, and JSON true is not a number.
+    cacheable = all(type(v) is str or type(v) is int for v in key)
+    if cacheable:
+        cached = _ANCHORS.get(key)
+        if cached is not None:
+            return cached
     contract, issuer_account = anchor["contract"], anchor["issuerAccount"]
     try:
         contract = to_checksum_address(contract)
@@ -236,21 +264,19 @@ def parse_proof(obj: Any, *, where: str = "proof") -> CredanchorProof:
         issuer_account = to_checksum_address(issuer_account)
     except InvalidInput as exc:
         raise _fail(w + "anchor.issuerAccount", exc.detail) from exc
-    return CredanchorProof(
-        credential_hash=_hex32(obj["credentialHash"], w + "credentialHash"),
-        merkle_root=_hex32(obj["merkleRoot"], w + "merkleRoot"),
-        merkle_proof=_hex32_list(path, w + "merkleProof"),
-        anchor=AnchorRef(
-            chain_id=_uint(anchor["chainId"], w + "anchor.chainId", minimum=1),
-            contract=contract,
-            transaction_hash=_hex_str(anchor["transactionHash"], w + "anchor.transactionHash"),
-            block_number=_uint(anchor["blockNumber"], w + "anchor.blockNumber"),
-            anchored_at=_time(anchor["anchoredAt"], w + "anchor.anchoredAt"),
-            issuer_account=issuer_account,
-        ),
-        created=_time(obj["created"], w + "created"),
-        previous_proof=_previous(obj.get("previousProof"), w + "previousProof"),
+    ref = AnchorRef(
+        chain_id=_uint(anchor["chainId"], w + "anchor.chainId", minimum=1),
+        contract=contract,
+        transaction_hash=_hex_str(anchor["transactionHash"], w + "anchor.transactionHash"),
+        block_number=_uint(anchor["blockNumber"], w + "anchor.blockNumber"),
+        anchored_at=_time(anchor["anchoredAt"], w + "anchor.anchoredAt"),
+        issuer_account=issuer_account,
     )
+    if cacheable:
+        if len(_ANCHORS) >= _ANCHORS_SIZE:
+            _ANCHORS.clear()
+        _ANCHORS[key] = ref
+    return ref
 
 
 def _previous(value: Any, field: str) -> str | None:

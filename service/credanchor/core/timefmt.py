@@ -7,6 +7,7 @@ later than it happened).
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
 
@@ -20,6 +21,14 @@ def format_datetime(dt: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ`` in UTC; naive datetimes are refused (their zone is a guess)."""
     if not isinstance(dt, datetime) or dt.tzinfo is None or dt.utcoffset() is None:
         raise InvalidInput("datetimes must be timezone-aware (e.g. datetime.now(UTC))")
+    return _format_utc(dt)
+
+
+# A run writes the same few times over and over (a cohort's validFrom, the check time of a
+# bulk verification). Equal aware datetimes are the same instant, hence the same UTC text, so
+# remembering them by value is exact (~2 µs a call saved).
+@functools.lru_cache(maxsize=1024)
+def _format_utc(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime(UTC_FORMAT)
 
 
