@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import weakref
 from collections.abc import Callable
 
 __all__ = ["ProcessSampler"]
@@ -24,14 +25,21 @@ class ProcessSampler:
     def __init__(self, every: Callable[[], int], per_round: int = 1) -> None:
         self._every = every
         self._per_round = per_round
-        self._pid = -1
         self._count = itertools.count()
         self.checked = 0
+        # A forked child counts afresh, so its first answers are checked too. Registered once,
+        # here, rather than asking os.getpid() on every call (this runs three times for each
+        # signed badge); a weak reference, so that a discarded sampler is not kept alive.
+        ref = weakref.ref(self)
+
+        def restart() -> None:
+            sampler = ref()
+            if sampler is not None:
+                sampler._count = itertools.count()
+
+        os.register_at_fork(after_in_child=restart)
 
     def due(self) -> bool:
-        pid = os.getpid()
-        if pid != self._pid:
-            self._pid, self._count = pid, itertools.count()
         # next() on itertools.count is atomic under the GIL: no lock on the hot path.
         if next(self._count) % self._every() < self._per_round:
             self.checked += 1
