@@ -253,6 +253,38 @@ def test_issue_checks_the_whole_file_and_names_items_by_their_place_in_it(cli, t
     assert "accepted 4 credential(s)" in cli("issue", str(path)).stdout
 
 
+def test_a_large_file_is_built_by_several_processes_with_the_same_answers(cli, tmp_path):
+    """`credanchor issue` spreads a file of more than one chunk (5,000 badges) over one process
+    per CPU (`-j N`); what it refuses, and how it names each bad item, is what one process
+    says, and every badge is stored in file order."""
+    items = [{"recipient": {"name": f"Learner {i}"},
+              "achievement": {"name": "Excel", "description": "Models.", "criteria": "Passed."}}
+             for i in range(5_003)]
+    for i in (4_999, 5_001):  # one on each side of the chunk boundary
+        items[i]["recipient"] = {"email": f"bad-{i}"}
+    path = tmp_path / "cohort.json"
+    path.write_text(json.dumps(items))
+    one = cli("issue", str(path), "-j", "1", code=EXIT_ERROR)
+    two = cli("issue", str(path), "-j", "2", code=EXIT_ERROR)
+    assert one.stderr == two.stderr and two.stderr.splitlines() == [
+        "error: $[4999].recipient: not an email address: 'bad-4999'",
+        "error: $[5001].recipient: not an email address: 'bad-5001'",
+        "error: 2 of 5003 item(s) refused; nothing was issued",
+    ]
+    assert "pending    0 credential(s)" in cli("status").stdout
+    del items[5_001], items[4_999]
+    path.write_text(json.dumps(items))
+    assert "accepted 5001 credential(s)" in cli("issue", str(path), "-j", "2").stdout
+    assert "pending    5001 credential(s)" in cli("status").stdout
+    from credanchor.ledger.store import Store
+
+    store = Store(tmp_path / "data" / "ledger.sqlite")
+    names = [json.loads(d)["credentialSubject"]["name"] for (d,) in store.conn.execute(
+        "SELECT document FROM credentials ORDER BY seq")]
+    store.close()
+    assert names == [f"Learner {i}" for i in range(5_003) if i not in (4_999, 5_001)]
+
+
 def test_holder_files_of_any_stored_id_stay_inside_out(runtime, local_issuer, tmp_path):
     """Ids already in a ledger (accepted before ids had to be URIs) still name safe files;
     a symlink planted in --out is not followed."""

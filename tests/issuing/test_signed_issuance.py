@@ -144,3 +144,64 @@ def test_a_signing_issuer_cannot_issue_unsigned_by_mistake(store, issuer):
                                       verification_method=KEY.verification_method,
                                       status_base=BASE), sample_items(1), max_items=1)
     assert rows(store) == []
+
+
+# --- a whole file over the process pool (credanchor issue FILE) -------------------------------
+
+
+def _file_with_bad_items(n: int, bad: tuple[int, ...]) -> list[dict]:
+    items = sample_items(n)
+    for i in bad:
+        items[i]["recipient"] = {"email": f"not-an-address-{i}"}
+    return items
+
+
+def test_a_file_over_the_pool_refuses_what_one_process_refuses_in_the_same_words(store, issuer):
+    from credanchor.issuing.items import build_rows_reporting
+
+    items = _file_with_bad_items(11, (2, 5, 9))  # chunks of 4: bad items in three of them
+    serial: list[tuple[int, str]] = []
+    pooled: list[tuple[int, str]] = []
+    signed = issuance(issuer.id)
+    slots = [(1, i) for i in range(11)]
+    one = list(build_rows_reporting(items, signed, lambda i, d: serial.append((i, d)),
+                                    slots=slots))
+    many = list(bulk.rows_reporting(items, signed, lambda i, d: pooled.append((i, d)),
+                                    slots=slots, workers=2, chunk=4))
+    assert pooled == serial == [
+        (i, f"$[{i}].recipient: not an email address: 'not-an-address-{i}'") for i in (2, 5, 9)]
+    assert [json.loads(r[2])["credentialSubject"]["name"] for r in many] == \
+        [json.loads(r[2])["credentialSubject"]["name"] for r in one] == \
+        [f"Learner {i}" for i in range(11) if i not in (2, 5, 9)]
+    # each good item keeps the slot it was given, whichever process built it
+    assert [(r[3], r[4]) for r in many] == [(r[3], r[4]) for r in one] == \
+        [s for i, s in enumerate(slots) if i not in (2, 5, 9)]
+
+
+def test_issue_all_over_the_pool_stores_all_or_nothing_in_file_order(store, issuer):
+    import functools
+
+    from credanchor.errors import InvalidInput
+    from credanchor.issuing.pipeline import issue_all
+
+    build = functools.partial(bulk.rows_reporting, workers=2, chunk=4)
+    with pytest.raises(InvalidInput) as refusal:
+        issue_all(store, issuer, issuance(issuer.id), _file_with_bad_items(13, (0, 12)),
+                  build=build)
+    assert refusal.value.extra["refused"] == [
+        "$[0].recipient: not an email address: 'not-an-address-0'",
+        "$[12].recipient: not an email address: 'not-an-address-12'"]
+    assert rows(store) == []
+
+    counted: list[int] = []
+    accepted = issue_all(store, issuer, issuance(issuer.id), sample_items(13), build=build,
+                         progress=counted.append)
+    stored = rows(store)
+    assert [a.id for a in accepted] == [r[0] for r in stored] and sum(counted) == 13
+    created = set()
+    for i, row in enumerate(stored):
+        credential = check_signed_row(row, issuer.id)  # signature verified, slot matches
+        assert credential["credentialSubject"]["name"] == f"Learner {i}"
+        created.add(credential["proof"][0]["created"])
+    assert len(created) == 1  # one creation time for the file, whichever worker signed
+    assert len({(r[3], r[4]) for r in stored}) == 13

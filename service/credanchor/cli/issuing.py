@@ -24,15 +24,19 @@ from credanchor.errors import InvalidInput
 @click.option("--out", type=click.Path(file_okay=False), help="Write one credential file per "
               "badge here (needs --anchor, or credentials already anchored).")
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait with --anchor.")
+@click.option("-j", "--workers", type=click.IntRange(min=1), default=None,
+              help="Processes that build and sign the badges of a large file (over 5,000 "
+                   "badges) [default: one per CPU].")
 @click.pass_obj
 @handle_errors
 def issue(obj: Ctx, file: str, issuer_ref: str, anchor: bool, out: str | None,
-          timeout: float) -> None:
+          timeout: float, workers: int | None) -> None:
     """Issue the badges in FILE (CSV or JSON).
 
     \b
     Example:
       credanchor issue examples/badges.csv --anchor --out badges/
+      credanchor issue cohort-2026.csv -j 1      # one process, whatever the size
     """
     from rich.progress import Progress
 
@@ -49,7 +53,7 @@ def issue(obj: Ctx, file: str, issuer_ref: str, anchor: bool, out: str | None,
     with Progress(transient=True, disable=len(items) < 1000) as progress:
         task = progress.add_task("issuing", total=len(items))
         try:
-            accepted = issue_file(runtime, found, items,
+            accepted = issue_file(runtime, found, items, workers=workers,
                                   progress=lambda n: progress.advance(task, n))
         except InvalidInput as exc:
             if "refused" not in exc.extra:

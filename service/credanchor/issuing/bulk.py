@@ -11,15 +11,20 @@ ledger inside a single transaction for the whole call (all or nothing, like
 a process pool that returns only ids, hashes and canonical bytes (one joined blob per chunk,
 cheap to pickle) while this process writes the previous chunk; memory stays bounded by a few
 chunks whatever the number of items.
+
+:func:`rows_reporting` is the same pool for a whole file that must report every bad item
+(credanchor.issuing.pipeline.issue_all, so ``credanchor issue FILE``): each worker builds its
+chunk with ``build_rows_reporting`` and sends back its refusals with its rows.
 """
 
 from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
@@ -29,6 +34,7 @@ from credanchor.issuing.items import (
     SAMPLE_EVERY,
     Issuance,
     Row,
+    StatusSlot,
     as_issuance,
     build_rows,
     build_rows_reporting,
@@ -42,8 +48,10 @@ __all__ = [
     "BulkResult",
     "build_rows",
     "build_rows_reporting",
+    "default_workers",
     "issue_bulk",
     "prepare_rows",
+    "rows_reporting",
 ]
 
 #: SQLite page cache while a bulk insert runs, in KiB.
@@ -63,6 +71,7 @@ _worker_issuance: Issuance | None = None
 
 Slots = list[tuple[int, int]] | None
 Job = tuple[list[Any], int, Slots]
+Packed = tuple[list[str], bytes, bytes, list[int], Slots]
 
 
 def _init_worker(issuance: Issuance) -> None:
@@ -71,21 +80,34 @@ def _init_worker(issuance: Issuance) -> None:
     gc.disable()  # short-lived dicts only; the cyclic GC costs ~40 % of the build at this rate
 
 
-def _work(args: Job) -> tuple[list[str], bytes, bytes, list[int], Slots]:
+def _pack(rows: Sequence[Row]) -> Packed:
+    """Rows as a few flat values, cheap to pickle: ids, joined hashes, one blob of documents
+    with their lengths, and the status slots."""
+    docs = [r[2].encode("utf-8") for r in rows]
+    slots: Slots = None
+    if rows and rows[0][3] is not None:
+        slots = [(int(r[3]), int(r[4])) for r in rows]  # type: ignore[arg-type]
+    return [r[0] for r in rows], b"".join(r[1] for r in rows), b"".join(docs), \
+        [len(d) for d in docs], slots
+
+
+def _work(args: Job) -> Packed:
     items, start, slots = args
     assert _worker_issuance is not None
-    rows = build_rows(items, _worker_issuance, start=start, slots=slots)
-    docs = [r[2].encode("utf-8") for r in rows]
-    return (
-        [r[0] for r in rows],
-        b"".join(r[1] for r in rows),
-        b"".join(docs),
-        [len(d) for d in docs],
-        slots,
-    )
+    return _pack(build_rows(items, _worker_issuance, start=start, slots=slots))
 
 
-def _unpack(result: tuple[list[str], bytes, bytes, list[int], Slots]) -> Iterator[Row]:
+def _work_reporting(args: tuple[list[Any], int, Slots, int]) -> tuple[Packed, list[tuple[int, str]]]:
+    items, start, slots, total = args
+    assert _worker_issuance is not None
+    refused: list[tuple[int, str]] = []
+    rows = list(build_rows_reporting(items, _worker_issuance,
+                                     lambda i, detail: refused.append((i, detail)),
+                                     slots=slots, start=start, total=total))
+    return _pack(rows), refused
+
+
+def _unpack(result: Packed) -> Iterator[Row]:
     ids, hashes, blob, lengths, slots = result
     off = 0
     for n, (cid, ln) in enumerate(zip(ids, lengths, strict=True)):
@@ -105,9 +127,10 @@ def _chunks(items: Iterable[Any], size: int, allocate: Any) -> Iterator[Job]:
         start += len(chunk)
 
 
-def _rows_parallel(
-    items: Iterable[Any], issuance: Issuance, workers: int, chunk: int, allocate: Any
-) -> Iterator[Row]:
+def _in_pool(
+    jobs: Iterable[Any], issuance: Issuance, workers: int, work: Callable[[Any], Any]
+) -> Iterator[Any]:
+    """``work(job)`` for every job, in a pool of forked workers, the results in job order."""
     # fork: the parent's imported modules are shared copy-on-write, so workers start at once.
     import multiprocessing
 
@@ -115,18 +138,59 @@ def _rows_parallel(
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(issuance,)) as pool:
         pending: list[Future[Any]] = []
-        source = _chunks(items, chunk, allocate)
         try:
             # Keep two chunks per worker in flight: enough to never starve, bounded memory.
-            for job in source:
-                pending.append(pool.submit(_work, job))
+            for job in jobs:
+                pending.append(pool.submit(work, job))
                 if len(pending) >= 2 * workers:
-                    yield from _unpack(pending.pop(0).result())
+                    yield pending.pop(0).result()
             while pending:
-                yield from _unpack(pending.pop(0).result())
+                yield pending.pop(0).result()
         finally:
             for f in pending:
                 f.cancel()
+
+
+def _rows_parallel(
+    items: Iterable[Any], issuance: Issuance, workers: int, chunk: int, allocate: Any
+) -> Iterator[Row]:
+    for result in _in_pool(_chunks(items, chunk, allocate), issuance, workers, _work):
+        yield from _unpack(result)
+
+
+def default_workers() -> int:
+    """The number of CPUs this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+def rows_reporting(
+    items: Sequence[Any], issuer: Issuance | IssuerProfile, refused: Callable[[int, str], None],
+    *, slots: Sequence[StatusSlot] | None = None, workers: int | None = None,
+    chunk: int = CHUNK,
+) -> Iterator[Row]:
+    """``build_rows_reporting(items, issuer, refused, slots=slots)`` spread over ``workers``
+    processes (default: one per CPU), chunk by chunk: the same rows in the same order, the
+    same refusals (``refused`` is called in this process, in item order, before the rows of
+    the chunk they belong to), the same schema sample. Every proof carries one creation time.
+    """
+    issuance = as_issuance(issuer)
+    workers = default_workers() if workers is None else workers
+    if workers <= 1 or len(items) <= chunk:
+        yield from build_rows_reporting(items, issuance, refused, slots=slots)
+        return
+    if issuance.signs and issuance.created is None:
+        # One creation time for the whole file, as one process would give it.
+        issuance = replace(issuance, created=datetime.now(UTC))
+    total = len(items)
+    jobs = (
+        (list(items[start : start + chunk]), start,
+         None if slots is None else list(slots[start : start + chunk]), total)
+        for start in range(0, total, chunk)
+    )
+    for packed, chunk_refused in _in_pool(jobs, issuance, workers, _work_reporting):
+        for index, detail in chunk_refused:
+            refused(index, detail)
+        yield from _unpack(packed)
 
 
 def _rows_serial(
@@ -151,7 +215,7 @@ def issue_bulk(
     any item fails (the write transaction is rolled back).
     """
     if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        workers = default_workers()
     issuance = as_issuance(profile)
     hashes = bytearray()
 

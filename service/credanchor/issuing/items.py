@@ -313,11 +313,15 @@ def build_rows(
 
 def build_rows_reporting(
     items: Sequence[Any], issuer: Issuance | IssuerProfile, refused: Callable[[int, str], None],
-    *, slots: Sequence[StatusSlot] | None = None,
+    *, slots: Sequence[StatusSlot] | None = None, start: int = 0, total: int | None = None,
 ) -> Iterator[Row]:
     """:func:`build_rows` for a whole file, item by item, that goes on past a bad item: each
     one is handed to ``refused(index, detail)`` (the detail names it ``$[i]``, or ``$`` for a
     single item) and skipped, so the caller can report every refused item, not only the first.
+
+    ``items`` may be a part of the file: item ``k`` is then the file's item ``start+k`` (its
+    index and name in a refusal, its place in the schema sample) and ``total`` the number of
+    items in the whole file (default: ``len(items)``); ``slots[k]`` is its status slot.
 
     Any exception counts as a refusal (an unexpected one is named as such): one odd item must
     not end a run over a file of thousands with a traceback. The schema sample is the same as
@@ -325,13 +329,14 @@ def build_rows_reporting(
     """
     issuance = as_issuance(issuer)
     created = issuance.created_at() if issuance.signs else None
-    total = len(items)
-    for i, item in enumerate(items):
-        where = "$" if total == 1 else f"$[{i}]"
+    single = (len(items) if total is None else total) == 1
+    for k, item in enumerate(items):
+        i = start + k
+        where = "$" if single else f"$[{i}]"
         try:
             credential = build_from_item(item, issuance.profile, where,
                                          validate=i % CHUNK == 0 or i % SAMPLE_EVERY == 0)
-            row = signed_row(credential, issuance, _slot(slots, i), created,
+            row = signed_row(credential, issuance, _slot(slots, k), created,
                              built="@context" not in item)
         except CredanchorError as exc:
             refused(i, _naming(exc.detail, where))

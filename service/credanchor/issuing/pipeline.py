@@ -34,6 +34,7 @@ from credanchor.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from credanchor.issuing.items import (
     CSV_COLUMNS,
     Issuance,
+    Row,
     as_issuance,
     build_from_item,
     build_rows_reporting,
@@ -75,6 +76,10 @@ def prepare(
     # Simple-form items are schema-checked on a sample (valid by construction); complete
     # credentials one by one. See credanchor.issuing.items.
     return prepare_rows(items, issuer, slots)
+
+
+#: Makes a file's rows: (items, issuance, refused, *, slots) -> rows, as build_rows_reporting.
+RowBuilder = Callable[..., Iterator[Row]]
 
 
 def _slots(store: Store, issuance: Issuance, count: int) -> list[StatusSlot] | None:
@@ -142,6 +147,7 @@ def issue_all(
     items: Sequence[Any],
     *,
     progress: Callable[[int], None] | None = None,
+    build: RowBuilder | None = None,
 ) -> list[Accepted]:
     """Accept every item of a file as pending, all or nothing, in one transaction.
 
@@ -149,7 +155,9 @@ def issue_all(
     checked, so a file's author learns about all its bad items at once. If any is refused,
     nothing is stored and InvalidInput says how many, with ``extra["refused"]`` listing the
     first :data:`MAX_REFUSALS_LISTED` details, each naming its item (``$[i]: …``).
-    ``progress`` is called with the number of items checked.
+    ``progress`` is called with the number of items checked. ``build`` makes the rows:
+    :func:`build_rows_reporting` in this process by default; credanchor.issuing.bulk.
+    rows_reporting spreads the same work over processes (what ``credanchor issue`` uses).
     """
     _require_active(issuer)
     if not items:
@@ -171,7 +179,7 @@ def issue_all(
     def rows() -> Iterator[tuple[str, bytes, str, int | None, int | None]]:
         # Runs inside add_credentials' write transaction: the slots cannot be taken meanwhile.
         slots = _slots(store, issuance, len(items))
-        for row in build_rows_reporting(items, issuance, note, slots=slots):
+        for row in (build or build_rows_reporting)(items, issuance, note, slots=slots):
             if progress is not None:
                 progress(1)
             if count:  # nothing will be stored; go on only to find every bad item

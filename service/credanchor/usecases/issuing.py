@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from credanchor.issuing.bulk import rows_reporting
 from credanchor.issuing.holder_files import write_holder_files as _write_holder_files
 from credanchor.issuing.pipeline import Accepted, issue, issue_all
 from credanchor.ledger.store import Issuer
@@ -31,12 +32,19 @@ def issue_request(runtime: Runtime, issuer: Issuer, items: Sequence[Any], *,
 
 
 def issue_file(runtime: Runtime, issuer: Issuer, items: Sequence[Any], *,
-               progress: Callable[[int], None] | None = None) -> list[Accepted]:
+               progress: Callable[[int], None] | None = None,
+               workers: int | None = None) -> list[Accepted]:
     """Every item of a file accepted as pending, all or nothing, every item checked
     (:func:`credanchor.issuing.pipeline.issue_all`: InvalidInput with ``extra["refused"]``
-    naming each bad item)."""
+    naming each bad item). Files of more than one chunk are built by ``workers`` processes
+    (default: one per CPU; 1: this process only), credanchor.issuing.bulk.rows_reporting."""
+
+    def build(items: Sequence[Any], issuance: Any, refused: Callable[[int, str], None], *,
+              slots: Any = None) -> Any:
+        return rows_reporting(items, issuance, refused, slots=slots, workers=workers)
+
     accepted = issue_all(runtime.store(), issuer, runtime.issuance(issuer), items,
-                         progress=progress)
+                         progress=progress, build=build)
     runtime.wake_worker()
     return accepted
 
