@@ -103,6 +103,26 @@ def test_a_did_key_badge_verifies_offline_with_its_signature():
     assert sig.message.startswith("Signed by the issuer")
 
 
+def test_a_did_key_signature_needs_no_resolver_even_when_one_is_given():
+    # A did:key document is derived from the DID: any resolver would answer the same, so the
+    # verifier does not ask one (the API's resolver copied and parsed it for every badge).
+    # A resolver that would fail proves it is not consulted; the verdicts stay the same.
+    asked: list[str] = []
+
+    def resolver(did: str) -> dict:
+        asked.append(did)
+        raise AssertionError("a did:key needs no resolver")
+
+    doc = issued(did_key_issuance())[0]
+    report = verify_offline(doc, NOW, resolver=resolver)
+    assert report.status == Status.VALID and report.check("signature").outcome == Outcome.PASS
+    edited = copy.deepcopy(doc)
+    edited["credentialSubject"]["name"] = "Mallory"
+    sig = verify_offline(edited, NOW, resolver=resolver).check("signature")
+    assert sig.outcome == Outcome.FAIL and sig.data["failure"] == "bad-signature"
+    assert asked == []
+
+
 def test_altered_content_fails_integrity_and_signature():
     doc = copy.deepcopy(issued(did_key_issuance())[0])
     doc["credentialSubject"]["achievement"]["name"] = "Advanced Modelling"

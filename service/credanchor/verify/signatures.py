@@ -145,10 +145,11 @@ def signature_check(
         doc = lookup(did)
         return None if doc is None else _view(doc, at, retired)
 
-    # did:key documents are derived from the DID and have no key history: offline, they go
-    # through dataintegrity's own per-process cache of did:key methods (the same document
-    # and checks, without rebuilding the view for every badge).
-    offline_keys = lookup is None and all(
+    # did:key documents are derived from the DID and have no key history, so every resolver
+    # answers the same for them: they go through dataintegrity's own per-process cache of
+    # did:key methods (the same document and checks, without copying, parsing and viewing the
+    # document again for every badge: ~0.2 ms a verification through the API's resolver).
+    offline_keys = all(
         str(p.get("verificationMethod")).startswith("did:key:") for p in _signatures(credential)
     )
     try:
