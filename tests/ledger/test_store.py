@@ -142,3 +142,61 @@ def test_memory_store_is_a_full_ledger_without_a_file(tmp_path, monkeypatch):
         "issuer.added", "credentials.accepted", "batch.sealed"]
     s.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def _batch_index_sql(s: Store) -> str:
+    return s.conn.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'credentials_batch'").fetchone()[0]
+
+
+def test_the_batch_index_leaves_pending_credentials_out_and_serves_every_batch_query(
+        store, issuer, monkeypatch):
+    # Migration 6: accepting a credential adds nothing to credentials_batch. Each query the
+    # ledger makes for a batch's credentials must still search it, not scan the table.
+    assert _batch_index_sql(store).endswith("WHERE batch_id IS NOT NULL")
+    store.add_credentials(issuer.id, creds(5))
+    batch = store.seal_batch(issuer.id, max_count=3, build_tree=fake_tree)
+    store.add_credentials(issuer.id, creds(2, start=5))
+    seen: list[str] = []
+    store.conn.set_trace_callback(seen.append)
+    try:
+        hashes = store.batch_credential_hashes(batch.id)
+        members = store.batch_credentials(batch.id)
+        listed = store.list_credentials(issuer.id, batch_id=batch.id)
+        orphans = store.orphaned_credentials()
+    finally:
+        store.conn.set_trace_callback(None)
+    assert hashes == [i.to_bytes(32, "big") for i in range(3)]
+    assert [c.id for c in members] == [c.id for c in listed] == [f"urn:uuid:{i:08d}" for i in range(3)]
+    assert orphans == []
+    plans = {}
+    for sql in seen:
+        if sql.lstrip().upper().startswith("SELECT") and "batch_id" in sql:
+            plan = " | ".join(r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + sql))
+            plans[sql] = plan
+    assert len(plans) >= 3
+    for sql, plan in plans.items():
+        assert "SCAN c " not in plan + " " and "SCAN credentials" not in plan, (sql, plan)
+        assert "credentials_batch" in plan or "credentials_pending" in plan, (sql, plan)
+
+
+def test_a_ledger_from_before_migration_6_keeps_every_batch(tmp_path, monkeypatch):
+    import credanchor.ledger.base as base
+
+    path = tmp_path / "v5.sqlite"
+    monkeypatch.setattr(base, "MIGRATIONS", MIGRATIONS[:5])
+    old = Store(path)
+    who = old.add_issuer(address="0x" + "cd" * 20, name="Old Academy")
+    old.add_credentials(who.id, creds(4))
+    sealed = old.seal_batch(who.id, max_count=3, build_tree=fake_tree)
+    assert old.schema_version == 5 and "WHERE" not in _batch_index_sql(old)
+    old.close()
+    monkeypatch.undo()
+    s = Store(path)
+    try:
+        assert s.schema_version == len(MIGRATIONS) == 6
+        assert _batch_index_sql(s).endswith("WHERE batch_id IS NOT NULL")
+        assert s.batch_credential_hashes(sealed.id) == [i.to_bytes(32, "big") for i in range(3)]
+        assert s.seal_batch(who.id, max_count=10, build_tree=fake_tree).count == 1
+    finally:
+        s.close()

@@ -176,6 +176,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX credentials_status_slot
         ON credentials(issuer_id, status_list, status_index) WHERE status_list IS NOT NULL;
     """,
+    # 6: speed (issue 15). A batch's credentials are looked up by batch_id, never the pending
+    # ones (batch_id NULL, found through credentials_pending), so the batch index leaves them
+    # out: accepting a credential no longer adds an entry to it, and sealing adds one instead
+    # of moving one (a million signed credentials: ~5-8 % faster to accept, measured). Every
+    # "batch_id = ?" implies "batch_id IS NOT NULL", so SQLite still uses it for those
+    # (tests/ledger/test_store.py reads the plans of the queries the ledger makes).
+    """
+    DROP INDEX credentials_batch;
+    CREATE INDEX credentials_batch ON credentials(batch_id, seq) WHERE batch_id IS NOT NULL;
+    """,
 )
 
 
