@@ -284,6 +284,42 @@ def test_public_endpoints_are_rate_limited(tmp_path):
         rt.close()
 
 
+def test_a_limited_client_is_told_when_to_come_back_and_every_limit_counts(tmp_path):
+    from credanchor.usecases.container import Runtime
+    from credanchor.web import create_app
+    from kit.settings import make_settings
+
+    rt = Runtime.open(make_settings(tmp_path / "d", public_rate_limit="50/hour;2/minute"))
+    try:
+        c = create_app(runtime=rt).test_client()
+        assert [c.get("/api/v1/issuers").status_code for _ in range(2)] == [200, 200]
+        limited = c.get("/api/v1/issuers")
+        body = problem(limited, 429)
+        assert "2 per 1 minute" in body["detail"]
+        assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        # another client, and the same client on another endpoint, have counts of their own
+        other = {"REMOTE_ADDR": "10.9.8.7"}
+        assert c.get("/api/v1/issuers", environ_base=other).status_code == 200
+        assert c.post("/api/v1/verify", json={"x": 1}).status_code == 200
+    finally:
+        rt.close()
+
+
+@pytest.mark.parametrize("rate", ["abc", "10/fortnight", "5 per"])
+def test_a_rate_limit_that_is_not_a_rate_is_a_configuration_error(tmp_path, rate):
+    from credanchor.errors import ConfigError
+    from credanchor.usecases.container import Runtime
+    from credanchor.web import create_app
+    from kit.settings import make_settings
+
+    rt = Runtime.open(make_settings(tmp_path / "d", public_rate_limit=rate))
+    try:
+        with pytest.raises(ConfigError, match="CREDANCHOR_PUBLIC_RATE_LIMIT"):
+            create_app(runtime=rt)
+    finally:
+        rt.close()
+
+
 def test_the_rate_limiter_starts_no_thread_per_request(tmp_path, monkeypatch):
     """Issue 15: limits' memory storage started a Timer thread on most hits (about a fifth of
     an in-process /verify); the service's storage sweeps inline, at most once a second, and
@@ -319,9 +355,9 @@ def test_the_rate_limiter_forgets_expired_windows():
     from limits import parse
     from limits.strategies import FixedWindowRateLimiter
 
-    from credanchor.web.api import _SweptMemoryStorage
+    from credanchor.web.ratelimit import SweptMemoryStorage
 
-    storage = _SweptMemoryStorage()
+    storage = SweptMemoryStorage()
     limiter = FixedWindowRateLimiter(storage)
     one = parse("1/second")
     assert [limiter.hit(one, "quiet"), limiter.hit(one, "quiet")] == [True, False]

@@ -83,7 +83,8 @@ class Settings:
     #: stacked qualification counts itself, its definition and every component, at every level.
     max_verify_credentials: int = 256
     max_body_bytes: int = 16 * 1024 * 1024
-    #: Rate limit of the public endpoints (flask-limiter syntax).
+    #: Rate limit of the public endpoints, per client and endpoint: ``600/minute``, several
+    #: separated by ``;`` (the ``limits`` library's syntax).
     public_rate_limit: str = "600/minute"
     #: Extra trusted (chain id, contract) pairs, as a JSON trust-list file.
     trust_list: Path | None = None

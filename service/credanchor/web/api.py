@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import functools
 import json as _json
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request, url_for
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from limits.storage import MemoryStorage
 
 from credanchor import __version__
 from credanchor.core.credentials import parse_datetime
@@ -29,7 +24,7 @@ from credanchor.usecases import revocation
 from credanchor.usecases import stacks as stacking
 from credanchor.usecases.issuing import issue_request
 from credanchor.usecases.revocation import reason_code
-from credanchor.web import get_runtime, published
+from credanchor.web import get_runtime, published, ratelimit
 from credanchor.web.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -421,50 +416,14 @@ def _cors(resp: Response) -> Response:
     return resp
 
 
-class _SweptMemoryStorage(MemoryStorage):
-    """limits' ``memory://`` storage without a thread per request.
-
-    ``MemoryStorage`` starts a ``threading.Timer`` (a new thread, 10 ms) on every hit whose
-    previous timer has finished: under load, one thread start per request or so, about a
-    fifth of the time ``POST /api/v1/verify`` took in-process (issue 15's profile). The
-    counts do not need it — a hit reads its window's expiry itself — only the memory of
-    clients gone quiet does; here that sweep runs inline, at most once a second."""
-
-    STORAGE_SCHEME = ["credanchor-memory"]  # noqa: RUF012 - limits registers it by this name
-    SWEEP_EVERY = 1.0
-
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False,
-                 **options: str) -> None:
-        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        self._next_sweep = time.monotonic() + self.SWEEP_EVERY
-        self._sweep_lock = threading.Lock()
-
-    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the private timer start
-        now = time.monotonic()
-        if now < self._next_sweep or not self._sweep_lock.acquire(blocking=False):
-            return
-        try:
-            self._next_sweep = now + self.SWEEP_EVERY
-            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
-        finally:
-            self._sweep_lock.release()
-
-
 def init_app(app: Flask) -> None:
-    rate = app.extensions["credanchor"].settings.public_rate_limit
-    # One limiter per app (per process under gunicorn: limits are per worker, in memory).
-    limiter = Limiter(key_func=get_remote_address, app=app,
-                      storage_uri=f"{_SweptMemoryStorage.STORAGE_SCHEME[0]}://")
     app.register_blueprint(bp)
     # Status lists and DID documents (web.published): public, under the same limit.
     app.register_blueprint(published.bp)
-    # The limit is checked inside the wrapper flask-limiter returns, so that wrapper must be
-    # the registered view.
+    # The public endpoints, under the per-client limit (credanchor.web.ratelimit).
     endpoints = [f"api.{view.__name__}" for view in (verify, issuers, public_status)]
     endpoints += ["published.status_list", "published.well_known_did", "published.issuer_did"]
-    for endpoint in endpoints:
-        app.view_functions[endpoint] = limiter.limit(rate)(  # type: ignore[assignment]
-            app.view_functions[endpoint])
+    ratelimit.limit_views(app, endpoints)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/openapi.json", "openapi", openapi)
     app.after_request(_cors)

@@ -41,7 +41,7 @@ from credanchor.core.hashing import loads_strict
 from credanchor.core.report import Report
 from credanchor.errors import CredanchorError, InvalidInput
 from credanchor.verify.qualifications import component_rows
-from credanchor.web import get_runtime, hosts, problems
+from credanchor.web import get_runtime, hosts, problems, ratelimit
 
 log = logging.getLogger(__name__)
 
@@ -549,10 +549,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(404, _routing_error)
     app.register_error_handler(405, _routing_error)
     # These pages do the same work as POST /api/v1/verify (each one asks the chain), so they
-    # get the same per-client limit, from the limiter api.init_app attached to the app.
-    # flask-limiter enforces a decorated limit inside the wrapper it returns, so that wrapper
-    # has to become the registered view; decorating and dropping the result limits nothing.
-    rate = app.extensions["credanchor"].settings.public_rate_limit
-    for limiter in app.extensions.get("limiter", ()):
-        for endpoint in ("pages.verify", "pages.verify_post", "pages.credential_page"):
-            app.view_functions[endpoint] = limiter.limit(rate)(app.view_functions[endpoint])
+    # get the same per-client limit (credanchor.web.ratelimit).
+    ratelimit.limit_views(app, ["pages.verify", "pages.verify_post", "pages.credential_page"])
