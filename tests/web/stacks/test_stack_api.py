@@ -120,10 +120,20 @@ def test_request_errors(world, client, acme_auth, spec):
          "unknown field(s) extra"),
         ({"recipient": GRACE, "components": world.files("ada-excel"), "version": "1"},
          "version must be a positive integer"),
+        ({"recipient": GRACE, "components": world.files("ada-excel"), "version": 2**87},
+         "version must be a positive integer"),
+        ({"recipient": GRACE, "components": world.files("ada-excel"), "version": True},
+         "version must be a positive integer"),
     ):
         r = client.post(url, json=payload, headers=acme_auth)
         assert r.status_code == 400, payload
         assert conforms(spec, r, path, "post")["detail"] == detail
+    # The API fuzzer's case: a version SQLite cannot hold, on the issue endpoint (was a 500).
+    r = client.post("/api/v1/stacks/data-analyst/issue", headers=acme_auth, json={
+        "recipient": GRACE, "components": [], "version": 148262096710207486921015296})
+    assert r.status_code == 400
+    assert conforms(spec, r, "/api/v1/stacks/{stack_id}/issue", "post")["detail"] == \
+        "version must be a positive integer"
     r = client.post("/api/v1/stacks/no-such-stack/eligibility", headers=acme_auth,
                     json={"recipient": ADA, "components": world.files("ada-excel")})
     assert r.status_code == 404
