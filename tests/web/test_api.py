@@ -398,3 +398,28 @@ def test_a_date_unrepresentable_in_utc_is_reported_invalid_like_a_malformed_one(
     body = problem(client.post("/api/v1/credentials", json=item, headers=auth), 400)
     assert body["detail"] == (f"$.{field}: {value!r} is outside the years 1 to 9999 once "
                               "converted to UTC")
+
+
+def test_json_responses_parse_as_flasks_own_encoder_would_write_them(app):
+    # orjson writes the plain data; what it would write differently goes Flask's way.
+    import datetime as dt
+    import json as stdlib_json
+
+    from flask.json.provider import DefaultJSONProvider
+
+    flask_own = DefaultJSONProvider(app)
+    values = [
+        {"b": 1, "a": [True, None, 2.5, "Zoë \u2603 <script>"], "c": {"z": "0x" + "ab" * 32}},
+        {"when": dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), "n": 2**70},  # Flask's way
+        {1: "non-string key"},                                               # Flask's way
+    ]
+    for value in values:
+        ours = app.json.dumps(value)
+        assert stdlib_json.loads(ours) == stdlib_json.loads(flask_own.dumps(value))
+    assert app.json.dumps(values[0]).startswith('{"a":')  # keys sorted, as Flask sorts them
+    assert "Zoë" in app.json.dumps(values[0])
+    with app.test_request_context():
+        from flask import render_template_string
+
+        html = render_template_string("{{ v|tojson }}", v={"x": "</script><b>"})
+    assert "</script>" not in html and "\\u003c/script\\u003e" in html
