@@ -54,12 +54,10 @@ _PROOF_KEYS = frozenset(
     ("type", "created", "proofPurpose", "credentialHash", "merkleRoot", "merkleProof", "anchor")
 )
 _OPTIONAL_KEYS = frozenset(("previousProof",))
-_ANCHOR_KEYS = frozenset(
-    ("chainId", "contract", "issuerAccount", "transactionHash", "blockNumber", "anchoredAt")
-)
-_ALL_PROOF_KEYS = _PROOF_KEYS | _OPTIONAL_KEYS
 _ANCHOR_ORDER = ("chainId", "contract", "issuerAccount", "transactionHash", "blockNumber",
                  "anchoredAt")
+_ANCHOR_KEYS = frozenset(_ANCHOR_ORDER)
+_ALL_PROOF_KEYS = _PROOF_KEYS | _OPTIONAL_KEYS
 _UTC_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
 
 

@@ -7,6 +7,7 @@ decided here once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,13 +39,9 @@ def issue_file(runtime: Runtime, issuer: Issuer, items: Sequence[Any], *,
     (:func:`credanchor.issuing.pipeline.issue_all`: InvalidInput with ``extra["refused"]``
     naming each bad item). Files of more than one chunk are built by ``workers`` processes
     (default: one per CPU; 1: this process only), credanchor.issuing.bulk.rows_reporting."""
-
-    def build(items: Sequence[Any], issuance: Any, refused: Callable[[int, str], None], *,
-              slots: Any = None) -> Any:
-        return rows_reporting(items, issuance, refused, slots=slots, workers=workers)
-
     accepted = issue_all(runtime.store(), issuer, runtime.issuance(issuer), items,
-                         progress=progress, build=build)
+                         progress=progress,
+                         build=functools.partial(rows_reporting, workers=workers))
     runtime.wake_worker()
     return accepted
 

@@ -57,9 +57,6 @@ __all__ = ["offline_checks", "offline_checks_and_proof", "verify_offline"]
 
 
 @functools.lru_cache(maxsize=1024)
-# A bulk verification checks every file at the same moment against a few validity dates:
-# their spellings are kept rather than formatted again for each file (~5 µs a file).
-@functools.lru_cache(maxsize=256)
 def _human_time(dt: datetime) -> str:
     """ "1 March 2027", with the time only when it is not midnight UTC."""
     text = f"{dt.day} {dt:%B %Y}"
