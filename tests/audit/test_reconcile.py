@@ -52,8 +52,9 @@ def test_each_other_kind_of_discrepancy(runtime, local_issuer, anchored, tmp_pat
     with sqlite3.connect(ledger) as db:
         db.execute("PRAGMA foreign_keys = OFF")
         db.execute("UPDATE batches SET count = count + 1 WHERE id = ?", (b1.id,))
-        db.execute("UPDATE credentials SET document = replace(document, 'Learner 1', 'Learner X')"
-                   " WHERE batch_id = ? AND document LIKE '%Learner 1\"%'", (b1.id,))
+        db.execute("UPDATE credential_documents SET document = replace(document, 'Learner 1', "
+                   "'Learner X') WHERE document LIKE '%Learner 1\"%' AND seq IN "
+                   "(SELECT seq FROM credentials WHERE batch_id = ?)", (b1.id,))
         db.execute("UPDATE batches SET tx_hash = ? WHERE id = ?", ("0x" + "11" * 32, b2.id))
         db.execute("UPDATE batches SET status = 'failed' WHERE id = ?", (b3.id,))
         db.execute("INSERT INTO issuers (id, address, name, status, created_at) "
@@ -62,9 +63,10 @@ def test_each_other_kind_of_discrepancy(runtime, local_issuer, anchored, tmp_pat
         db.execute("INSERT INTO batches (id, issuer_id, root, count, tree, status, sealed_at, "
                    "tx_hash, block_number) VALUES (99, ?, ?, 1, ?, 'confirmed', 0, ?, 1)",
                    (local_issuer.id, fake_root, fake_root, "0x" + "22" * 32))
-        db.execute("INSERT INTO credentials (id, issuer_id, credential_hash, document, batch_id, "
-                   "created_at) VALUES ('urn:uuid:made-up', ?, ?, ?, 99, 0)",
-                   (local_issuer.id, fake_hash, doc))
+        seq = db.execute("INSERT INTO credentials (id, issuer_id, credential_hash, batch_id, "
+                         "created_at) VALUES ('urn:uuid:made-up', ?, ?, 99, 0)",
+                         (local_issuer.id, fake_hash)).lastrowid
+        db.execute("INSERT INTO credential_documents (seq, document) VALUES (?, ?)", (seq, doc))
         # a revocation the ledger says is confirmed, but which never reached the chain
         db.execute("INSERT INTO revocation_ops (id, issuer_id, kind, reason, status, created_at, "
                    "tx_hash) VALUES (50, ?, 'credential', 2, 'confirmed', 0, ?)",

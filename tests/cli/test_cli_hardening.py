@@ -280,7 +280,7 @@ def test_a_large_file_is_built_by_several_processes_with_the_same_answers(cli, t
 
     store = Store(tmp_path / "data" / "ledger.sqlite")
     names = [json.loads(d)["credentialSubject"]["name"] for (d,) in store.conn.execute(
-        "SELECT document FROM credentials ORDER BY seq")]
+        "SELECT document FROM credential_documents ORDER BY seq")]
     store.close()
     assert names == [f"Learner {i}" for i in range(5_003) if i not in (4_999, 5_001)]
 

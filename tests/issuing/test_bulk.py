@@ -24,7 +24,8 @@ def issuer(store):
 
 def stored(store):
     return store.conn.execute(
-        "SELECT id, credential_hash, document FROM credentials ORDER BY seq"
+        "SELECT id, credential_hash, document FROM credentials "
+        "JOIN credential_documents USING (seq) ORDER BY seq"
     ).fetchall()
 
 

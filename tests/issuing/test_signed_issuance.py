@@ -44,7 +44,7 @@ def issuer(store):
 def rows(store):
     return store.conn.execute(
         "SELECT id, credential_hash, document, status_list, status_index FROM credentials "
-        "ORDER BY seq").fetchall()
+        "JOIN credential_documents USING (seq) ORDER BY seq").fetchall()
 
 
 def check_signed_row(row, issuer_id: int) -> dict:

@@ -144,6 +144,13 @@ def test_memory_store_is_a_full_ledger_without_a_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def add_before_7(s: Store, issuer_id: int, rows: list[tuple[str, bytes, str]]) -> None:
+    # Credentials as a ledger from before migration 7 held them: the document in the row.
+    s.conn.executemany("INSERT INTO credentials (id, issuer_id, credential_hash, document, "
+                       "created_at) VALUES (?, ?, ?, ?, 0)",
+                       [(cid, issuer_id, h, doc) for cid, h, doc in rows])
+
+
 def _batch_index_sql(s: Store) -> str:
     return s.conn.execute(
         "SELECT sql FROM sqlite_master WHERE name = 'credentials_batch'").fetchone()[0]
@@ -187,16 +194,84 @@ def test_a_ledger_from_before_migration_6_keeps_every_batch(tmp_path, monkeypatc
     monkeypatch.setattr(base, "MIGRATIONS", MIGRATIONS[:5])
     old = Store(path)
     who = old.add_issuer(address="0x" + "cd" * 20, name="Old Academy")
-    old.add_credentials(who.id, creds(4))
+    add_before_7(old, who.id, creds(4))
     sealed = old.seal_batch(who.id, max_count=3, build_tree=fake_tree)
     assert old.schema_version == 5 and "WHERE" not in _batch_index_sql(old)
     old.close()
     monkeypatch.undo()
     s = Store(path)
     try:
-        assert s.schema_version == len(MIGRATIONS) == 6
+        assert s.schema_version == len(MIGRATIONS) == 7
         assert _batch_index_sql(s).endswith("WHERE batch_id IS NOT NULL")
         assert s.batch_credential_hashes(sealed.id) == [i.to_bytes(32, "big") for i in range(3)]
         assert s.seal_batch(who.id, max_count=10, build_tree=fake_tree).count == 1
     finally:
         s.close()
+
+
+def _columns(s: Store, table: str) -> list[str]:
+    return [r[1] for r in s.conn.execute(f"PRAGMA table_info({table})")]
+
+
+def test_a_ledger_from_before_migration_7_keeps_every_document_and_its_guard(
+        tmp_path, monkeypatch):
+    # Migration 7 moves documents out of the credentials row (sealing no longer rewrites
+    # them). A v6 ledger with pending and sealed credentials and a published stack
+    # definition: after it, every document reads back unchanged, under its own seq, and the
+    # definition's document still cannot be changed.
+    import credanchor.ledger.base as base
+
+    path = tmp_path / "v6.sqlite"
+    monkeypatch.setattr(base, "MIGRATIONS", MIGRATIONS[:6])
+    old = Store(path)
+    who = old.add_issuer(address="0x" + "cd" * 20, name="Old Academy")
+    add_before_7(old, who.id, creds(4))
+    sealed = old.seal_batch(who.id, max_count=3, build_tree=fake_tree)
+    add_before_7(old, who.id, [("urn:uuid:definition", b"\x07" * 32, '{"stack":1}')])
+    old.conn.execute("INSERT INTO stack_definitions (issuer_id, stack, version, credential_id, "
+                     "created_at) VALUES (?, 'data', 1, 'urn:uuid:definition', 0)", (who.id,))
+    before = old.conn.execute("SELECT seq, id, document FROM credentials ORDER BY seq").fetchall()
+    assert old.schema_version == 6 and "document" in _columns(old, "credentials")
+    old.close()
+    monkeypatch.undo()
+    s = Store(path)
+    try:
+        assert s.schema_version == len(MIGRATIONS) == 7
+        assert "document" not in _columns(s, "credentials")
+        after = s.conn.execute("SELECT seq, id, document FROM credentials "
+                               "JOIN credential_documents USING (seq) ORDER BY seq").fetchall()
+        assert after == before and len(after) == 5
+        assert [c.document for c in s.batch_credentials(sealed.id)] == [
+            '{"n":0}', '{"n":1}', '{"n":2}']
+        assert s.get_credential("urn:uuid:00000003").document == '{"n":3}'
+        with pytest.raises(sqlite3.DatabaseError, match="immutable"):
+            s.conn.execute("UPDATE credential_documents SET document = '{}' WHERE seq = ?",
+                           (before[-1][0],))
+        with pytest.raises(sqlite3.DatabaseError, match="immutable"):
+            s.conn.execute("UPDATE credentials SET id = 'urn:uuid:x' WHERE seq = ?",
+                           (before[-1][0],))
+        s.conn.execute("UPDATE credential_documents SET document = '{}' WHERE seq = ?",
+                       (before[0][0],))  # an ordinary credential's row has no such guard
+        added = s.add_credentials(who.id, creds(2, start=10))
+        assert added == 2 and [c.document for c in s.list_credentials(who.id, after_seq=5)] == [
+            '{"n":10}', '{"n":11}']
+        assert s.seal_batch(who.id, max_count=10, build_tree=fake_tree).count == 4
+    finally:
+        s.close()
+
+
+def test_sealing_rewrites_no_document(store, issuer):
+    # The point of migration 7: sealing touches the narrow credentials rows only. SQLite
+    # counts the rows each statement changes; the documents table must see none.
+    store.add_credentials(issuer.id, creds(50))
+    seen: list[str] = []
+    store.conn.set_trace_callback(seen.append)
+    try:
+        batch = store.seal_batch(issuer.id, max_count=50, build_tree=fake_tree)
+    finally:
+        store.conn.set_trace_callback(None)
+    assert batch is not None and batch.count == 50
+    writes = [q for q in seen if q.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))]
+    assert writes and not [q for q in writes if "credential_documents" in q]
+    assert [c.document for c in store.batch_credentials(batch.id)] == [
+        f'{{"n":{i}}}' for i in range(50)]

@@ -88,7 +88,11 @@ def test_a_published_definition_cannot_be_changed_in_the_ledger(world: World):
     changed = row.document.replace('"require":2', '"require":1')
     assert changed != row.document
     with pytest.raises(sqlite3.DatabaseError, match="immutable"):
-        conn.execute("UPDATE credentials SET document = ? WHERE id = ?", (changed, row.id))
+        conn.execute("UPDATE credential_documents SET document = ? WHERE seq = ?",
+                     (changed, row.seq))
+    with pytest.raises(sqlite3.DatabaseError, match="immutable"):
+        conn.execute("UPDATE credentials SET credential_hash = ? WHERE id = ?",
+                     (b"\0" * 32, row.id))
     with pytest.raises(sqlite3.DatabaseError, match="immutable"):
         conn.execute("DELETE FROM stack_definitions WHERE credential_id = ?", (row.id,))
 
@@ -343,17 +347,18 @@ def test_a_definition_edited_behind_the_ledgers_back_stops_new_grants(world, tmp
     conn = world.runtime.store().conn
     conn.execute("DROP TRIGGER stack_definition_documents_immutable")
     try:
-        conn.execute("UPDATE credentials SET document = ? WHERE id = ?",
-                     (row.document.replace('"require":"all"', '"require":1'), row.id))
+        conn.execute("UPDATE credential_documents SET document = ? WHERE seq = ?",
+                     (row.document.replace('"require":"all"', '"require":1'), row.seq))
         with pytest.raises(Conflict, match="changed after publication"):
             stacking.check_eligibility(world.runtime, world.acme, "edited-later",
                                        world.files("ada-excel"), ADA)
     finally:
-        conn.execute("UPDATE credentials SET document = ? WHERE id = ?", (row.document, row.id))
+        conn.execute("UPDATE credential_documents SET document = ? WHERE seq = ?",
+                     (row.document, row.seq))
         from credanchor.ledger.schema import MIGRATIONS, split_sql
 
-        trigger = next(s for s in split_sql(MIGRATIONS[2])
-                       if "stack_definition_documents_immutable" in s)
+        trigger = next(s for s in split_sql(MIGRATIONS[6])
+                       if "CREATE TRIGGER stack_definition_documents_immutable" in s)
         conn.execute(trigger)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from credanchor.errors import StoreError
+from credanchor.ledger.records import INSERT_CREDENTIAL, INSERT_DOCUMENT
 from credanchor.ledger.schema import MIGRATIONS, split_sql
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,18 @@ class LedgerBase:
                 json.dumps(data, sort_keys=True, default=str),
             ),
         )
+
+    def _insert_credentials(self, conn: sqlite3.Connection,
+                            rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert ``(id, issuer_id, credential_hash, document, created_at, status_list,
+        status_index)`` rows: each credential's row, then its document under the same ``seq``.
+        Inside a write transaction only: the new ``seq`` follow the largest one, as SQLite
+        would number them, and nobody else can take them meanwhile."""
+        assert conn.in_transaction
+        first = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM credentials").fetchone()[0]
+        conn.executemany(INSERT_CREDENTIAL, [
+            (first + n, r[0], r[1], r[2], r[4], r[5], r[6]) for n, r in enumerate(rows)])
+        conn.executemany(INSERT_DOCUMENT, [(first + n, r[3]) for n, r in enumerate(rows)])
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = list(self.db.query(sql, params))

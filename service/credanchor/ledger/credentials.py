@@ -11,7 +11,7 @@ from credanchor.ledger.base import LedgerBase
 from credanchor.ledger.records import (
     CREDENTIAL_STATUS_SQL,
     CREDENTIAL_STATUSES,
-    INSERT_CREDENTIAL,
+    CREDENTIALS_WITH_DOCUMENTS,
     StoredCredential,
     row_of,
 )
@@ -37,11 +37,11 @@ class CredentialLedger(LedgerBase):
                     slot = (row[3], row[4]) if len(row) > 3 else (None, None)
                     batch.append((row[0], issuer_id, row[1], row[2], now, *slot))
                     if len(batch) >= chunk:
-                        conn.executemany(INSERT_CREDENTIAL, batch)
+                        self._insert_credentials(conn, batch)
                         total += len(batch)
                         batch.clear()
                 if batch:
-                    conn.executemany(INSERT_CREDENTIAL, batch)
+                    self._insert_credentials(conn, batch)
                     total += len(batch)
             except sqlite3.IntegrityError as exc:
                 raise Conflict(f"credential already exists (same id or hash): {exc}") from exc
@@ -50,7 +50,8 @@ class CredentialLedger(LedgerBase):
 
     def _credential_query(self, where: str) -> str:
         return (
-            f"SELECT c.*, {CREDENTIAL_STATUS_SQL} AS status FROM credentials c "
+            f"SELECT c.*, d.document, {CREDENTIAL_STATUS_SQL} AS status "
+            f"FROM {CREDENTIALS_WITH_DOCUMENTS} "
             f"LEFT JOIN batches b ON b.id = c.batch_id WHERE {where}"
         )
 
@@ -155,8 +156,8 @@ class CredentialLedger(LedgerBase):
     def stored_documents(self, issuer_id: int | None = None
                          ) -> Iterator[tuple[int, bytes, str, str]]:
         """(issuer id, stored hash, credential id, document) of every credential, in order."""
-        where, params = ("WHERE issuer_id = ?", (issuer_id,)) if issuer_id is not None else ("", ())
+        where, params = ("WHERE c.issuer_id = ?", (issuer_id,)) if issuer_id is not None else ("", ())
         for i, h, cid, doc in self.conn.execute(
-                "SELECT issuer_id, credential_hash, id, document FROM credentials "
-                f"{where} ORDER BY seq", params):
+                f"SELECT c.issuer_id, c.credential_hash, c.id, d.document FROM "
+                f"{CREDENTIALS_WITH_DOCUMENTS} {where} ORDER BY c.seq", params):
             yield int(i), bytes(h), cid, doc

@@ -119,7 +119,13 @@ def row_of(cls: type, row: dict[str, Any]) -> Any:
     return cls(**{k: row[k] for k in names})
 
 
+#: A credential's row, then its document's (credential_documents, keyed by the same ``seq``:
+#: see migration 7). Both are written by LedgerBase._insert_credentials.
 INSERT_CREDENTIAL = (
-    "INSERT INTO credentials (id, issuer_id, credential_hash, document, created_at, "
+    "INSERT INTO credentials (seq, id, issuer_id, credential_hash, created_at, "
     "status_list, status_index) VALUES (?,?,?,?,?,?,?)"
 )
+INSERT_DOCUMENT = "INSERT INTO credential_documents (seq, document) VALUES (?,?)"
+
+#: The credentials table joined to the documents, as ``c`` (``d`` is the document's row).
+CREDENTIALS_WITH_DOCUMENTS = "credentials c JOIN credential_documents d ON d.seq = c.seq"

@@ -10,7 +10,6 @@ from credanchor.errors import Conflict
 from credanchor.ledger.base import LedgerBase
 from credanchor.ledger.records import (
     CREDENTIAL_STATUS_SQL,
-    INSERT_CREDENTIAL,
     StoredCredential,
     row_of,
 )
@@ -33,7 +32,7 @@ class StackLedger(LedgerBase):
             cid, chash, doc = build(version)
             now = self.clock()
             try:
-                conn.execute(INSERT_CREDENTIAL, (cid, issuer_id, chash, doc, now, None, None))
+                self._insert_credentials(conn, [(cid, issuer_id, chash, doc, now, None, None)])
                 conn.execute(
                     "INSERT INTO stack_definitions (issuer_id, stack, version, credential_id, "
                     "created_at) VALUES (?,?,?,?,?)",
@@ -60,9 +59,10 @@ class StackLedger(LedgerBase):
             clauses.append("s.version = ?")
             params.append(version)
         sql = (
-            f"SELECT s.stack AS stack_name, s.version AS stack_version, c.*, "
+            f"SELECT s.stack AS stack_name, s.version AS stack_version, c.*, d.document, "
             f"{CREDENTIAL_STATUS_SQL} AS status FROM stack_definitions s "
             "JOIN credentials c ON c.id = s.credential_id "
+            "JOIN credential_documents d ON d.seq = c.seq "
             "LEFT JOIN batches b ON b.id = c.batch_id "
             f"WHERE {' AND '.join(clauses)} ORDER BY s.stack, s.version"
         )
