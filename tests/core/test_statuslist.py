@@ -713,3 +713,41 @@ def test_standard_verifiers_see_a_clear_bit_as_not_revoked(served_lists: dict[st
     assert v.core_revoked is False
     assert v.db_revoked is False
     assert v.accepted
+
+
+class _Words(random.Random):
+    """A generator that hands out given 32-bit words (a test input, to reach a word the
+    allocator must drop), then zeros; it counts how often it is read."""
+
+    def __init__(self, words: list[int]) -> None:
+        super().__init__(0)
+        self.words = list(words)
+        self.reads = 0
+
+    def getrandbits(self, k: int) -> int:
+        self.reads += 1
+        n = k // 32
+        block = (self.words + [0] * n)[:n]
+        self.words = self.words[n:]
+        return int.from_bytes(b"".join(w.to_bytes(4, "little") for w in block), "little")
+
+
+def test_a_word_beyond_the_last_whole_multiple_of_the_length_is_dropped() -> None:
+    # length 100: words from 4,294,967,200 (the last multiple of 100 below 2**32) up are
+    # dropped; taken modulo 100 they would favour 0..95. Draws come from the end of a block.
+    assert allocate_indexes(_Words([0] * 62 + [7, 2**32 - 1]), set(), 1, length=100) == [7]
+    assert allocate_indexes(_Words([0] * 62 + [7, 4_294_967_199]), set(), 1,
+                            length=100) == [99]
+
+
+def test_many_indexes_read_the_generator_a_block_at_a_time() -> None:
+    class Counting(secrets.SystemRandom):
+        reads = 0
+
+        def getrandbits(self, k: int) -> int:
+            Counting.reads += 1
+            return super().getrandbits(k)
+
+    picked = allocate_indexes(Counting(), set(), 10_000)
+    assert len(set(picked)) == 10_000 and all(0 <= i < DEFAULT_LENGTH for i in picked)
+    assert Counting.reads <= 3  # one urandom read per block, not one per index

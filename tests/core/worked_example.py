@@ -52,7 +52,7 @@ from credanchor.core.hashing import (
 from credanchor.core.merkle import MerkleTree, hash_pair
 from credanchor.core.multikey import Ed25519KeyPair, multibase_decode
 from credanchor.core.proof import AnchorRef, CredanchorProof, attach_proof
-from credanchor.core.statuslist import allocate_indexes
+from credanchor.core.statuslist import DEFAULT_LENGTH
 from credanchor.issuing.signing import Issuance
 
 VECTOR_DIR = Path(__file__).resolve().parent.parent / "vectors" / "proof"
@@ -131,6 +131,19 @@ def verify_calldata(issuer: str, h: bytes, proof: list[bytes], root: bytes) -> b
     return VERIFY_SELECTOR + b"".join(words)
 
 
+def _status_indexes(rng: random.Random, count: int) -> list[int]:
+    """The vector's status list indexes: distinct successive ``rng.randrange`` draws over a
+    list of DEFAULT_LENGTH, as the library's allocator drew them one by one on an empty list
+    when the vector was made (it now draws in blocks, which gives other numbers from the
+    same seed; any distinct indexes are valid, these are simply the golden ones)."""
+    indexes: list[int] = []
+    while len(indexes) < count:
+        i = rng.randrange(DEFAULT_LENGTH)
+        if i not in indexes:
+            indexes.append(i)
+    return indexes
+
+
 def _credentials(issuer: IssuerProfile, rng: random.Random) -> list[dict[str, Any]]:
     """The example's three credentials by ``issuer``, ids and salts drawn from ``rng``."""
     return [
@@ -201,13 +214,14 @@ def build() -> dict[str, Any]:
 
     The same credentials as v2 (the same rng draws, in the same order, give the same ids and
     salts) issued by a did:key issuer; then, from the same rng, the status list indexes (the
-    library's allocator on an empty list) and the signatures' proof ids; then each credential
+    allocator's draws on an empty list when the vector was made: see _status_indexes) and the
+    signatures' proof ids; then each credential
     is finished by :class:`Issuance` exactly as the service does (status entry, signature),
     hashed, put in one tree and given its anchor proof.
     """
     rng = random.Random(SEED)
     credentials = _credentials(ISSUER_V3, rng)
-    indexes = allocate_indexes(rng, set(), len(credentials))
+    indexes = _status_indexes(rng, len(credentials))
     proof_ids = ["urn:uuid:" + str(uuid.UUID(bytes=rng.randbytes(16), version=4))
                  for _ in credentials]
     issuance = Issuance(
