@@ -275,3 +275,38 @@ def test_sealing_rewrites_no_document(store, issuer):
     assert writes and not [q for q in writes if "credential_documents" in q]
     assert [c.document for c in store.batch_credentials(batch.id)] == [
         f'{{"n":{i}}}' for i in range(50)]
+
+
+def test_an_auditor_reads_a_ledger_from_before_migration_7_without_migrating_it(
+        tmp_path, monkeypatch):
+    # The audit opens the file read-only and never migrates it: an issuer's v6 copy still
+    # has its documents in the credentials rows. They are read there, a changed one is found,
+    # and the file is left at version 6.
+    import credanchor.ledger.base as base
+    from credanchor.core.hashing import keccak256
+    from credanchor.ledger.view import SqliteLedger
+
+    path = tmp_path / "v6.sqlite"
+    monkeypatch.setattr(base, "MIGRATIONS", MIGRATIONS[:6])
+    old = Store(path)
+    who = old.add_issuer(address="0x" + "cd" * 20, name="Old Academy")
+    docs = [f'{{"n":{i}}}' for i in range(3)]
+    add_before_7(old, who.id, [(f"urn:uuid:{i:08d}", keccak256(d.encode()), d)
+                               for i, d in enumerate(docs)])
+    sealed = old.seal_batch(who.id, max_count=3, build_tree=fake_tree)
+    old.conn.execute("UPDATE credentials SET document = '{\"n\":99}' WHERE id = 'urn:uuid:00000001'")
+    old.close()
+    monkeypatch.undo()
+    view = SqliteLedger(path)
+    try:
+        assert [cid for _, _, cid in view.document_mismatches()] == ["urn:uuid:00000001"]
+        assert view.batch_of(keccak256(docs[2].encode())) == sealed.id
+    finally:
+        view.close()
+    check = sqlite3.connect(path)
+    try:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert "credential_documents" not in {
+            r[0] for r in check.execute("SELECT name FROM sqlite_master")}
+    finally:
+        check.close()

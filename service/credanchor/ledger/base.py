@@ -74,6 +74,7 @@ class LedgerBase:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30,
                                    isolation_level=None)
             self.db = sqlite_utils.Database(conn)
+            self._documents_in_rows(conn)
             return
         if memory:
             # The in-memory seam for tests: same schema, same rules, nothing on disk.
@@ -170,6 +171,21 @@ class LedgerBase:
                 json.dumps(data, sort_keys=True, default=str),
             ),
         )
+
+    @staticmethod
+    def _documents_in_rows(conn: sqlite3.Connection) -> None:
+        """A ledger from before migration 7, read without migrating it (the auditor's copy):
+        its documents are still a column of ``credentials``. A temporary view (the
+        connection's own, nothing is written to the file) gives them the name the reads use.
+        A file that cannot be read is left for the caller's first read to report."""
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            if "credential_documents" in tables or "credentials" not in tables:
+                return
+            conn.execute("CREATE TEMP VIEW credential_documents AS "
+                         "SELECT seq, document FROM main.credentials")
+        except sqlite3.Error:
+            return
 
     def _insert_credentials(self, conn: sqlite3.Connection,
                             rows: Sequence[tuple[Any, ...]]) -> None:
