@@ -310,3 +310,38 @@ def test_an_auditor_reads_a_ledger_from_before_migration_7_without_migrating_it(
             r[0] for r in check.execute("SELECT name FROM sqlite_master")}
     finally:
         check.close()
+
+
+def test_two_processes_opening_an_old_ledger_at_once_migrate_it_once(tmp_path, monkeypatch):
+    # gunicorn's workers and the anchoring worker open the ledger together after an upgrade.
+    # Each reads the schema version, then takes the write lock to migrate; the one that gets
+    # it second must see that the other has migrated meanwhile. That interleaving is forced
+    # here: before this opener's first migration transaction, a second opener runs in full.
+    import credanchor.ledger.base as base
+
+    path = tmp_path / "v6.sqlite"
+    monkeypatch.setattr(base, "MIGRATIONS", MIGRATIONS[:6])
+    old = Store(path)
+    who = old.add_issuer(address="0x" + "cd" * 20, name="Old Academy")
+    add_before_7(old, who.id, creds(2))
+    old.close()
+    monkeypatch.undo()
+    real = base.LedgerBase.transaction
+    other: list[Store] = []
+    raced: list[bool] = []
+
+    def transaction_after_another_opener(self):
+        if not raced:
+            raced.append(True)
+            other.append(Store(path))  # the other process: migrates to 7 and commits
+        return real(self)
+
+    monkeypatch.setattr(base.LedgerBase, "transaction", transaction_after_another_opener)
+    s = Store(path)
+    monkeypatch.undo()
+    try:
+        assert other and other[0].schema_version == s.schema_version == len(MIGRATIONS)
+        assert [c.document for c in s.list_credentials(who.id)] == ['{"n":0}', '{"n":1}']
+    finally:
+        s.close()
+        other[0].close()

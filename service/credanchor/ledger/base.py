@@ -118,6 +118,11 @@ class LedgerBase:
             )
         for number in range(version, len(MIGRATIONS)):
             with self.transaction():
+                # Read again under the write lock: another process opening the ledger at the
+                # same moment (gunicorn's workers and the anchoring worker start together after
+                # an upgrade) may have applied this migration since the read above.
+                if self.conn.execute("PRAGMA user_version").fetchone()[0] > number:
+                    continue
                 # executescript would COMMIT; run statements one by one inside our transaction
                 for statement in split_sql(MIGRATIONS[number]):
                     self.conn.execute(statement)
