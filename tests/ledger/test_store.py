@@ -151,6 +151,16 @@ def add_before_7(s: Store, issuer_id: int, rows: list[tuple[str, bytes, str]]) -
                        [(cid, issuer_id, h, doc) for cid, h, doc in rows])
 
 
+def ledger_at(path, version: int, monkeypatch) -> Store:
+    # A ledger as a credanchor with only the first ``version`` migrations made it; the
+    # caller closes it, and the next Store(path) migrates it.
+    import credanchor.ledger.base as base
+
+    with monkeypatch.context() as m:
+        m.setattr(base, "MIGRATIONS", MIGRATIONS[:version])
+        return Store(path)
+
+
 def _batch_index_sql(s: Store) -> str:
     return s.conn.execute(
         "SELECT sql FROM sqlite_master WHERE name = 'credentials_batch'").fetchone()[0]
@@ -188,17 +198,13 @@ def test_the_batch_index_leaves_pending_credentials_out_and_serves_every_batch_q
 
 
 def test_a_ledger_from_before_migration_6_keeps_every_batch(tmp_path, monkeypatch):
-    import credanchor.ledger.base as base
-
     path = tmp_path / "v5.sqlite"
-    monkeypatch.setattr(base, "MIGRATIONS", MIGRATIONS[:5])
-    old = Store(path)
+    old = ledger_at(path, 5, monkeypatch)
     who = old.add_issuer(address="0x" + "cd" * 20, name="Old Academy")
     add_before_7(old, who.id, creds(4))
     sealed = old.seal_batch(who.id, max_count=3, build_tree=fake_tree)
     assert old.schema_version == 5 and "WHERE" not in _batch_index_sql(old)
     old.close()
-    monkeypatch.undo()
     s = Store(path)
     try:
         assert s.schema_version == len(MIGRATIONS) == 7
@@ -219,11 +225,8 @@ def test_a_ledger_from_before_migration_7_keeps_every_document_and_its_guard(
     # them). A v6 ledger with pending and sealed credentials and a published stack
     # definition: after it, every document reads back unchanged, under its own seq, and the
     # definition's document still cannot be changed.
-    import credanchor.ledger.base as base
-
     path = tmp_path / "v6.sqlite"
-    monkeypatch.setattr(base, "MIGRATIONS", MIGRATIONS[:6])
-    old = Store(path)
+    old = ledger_at(path, 6, monkeypatch)
     who = old.add_issuer(address="0x" + "cd" * 20, name="Old Academy")
     add_before_7(old, who.id, creds(4))
     sealed = old.seal_batch(who.id, max_count=3, build_tree=fake_tree)
@@ -233,7 +236,6 @@ def test_a_ledger_from_before_migration_7_keeps_every_document_and_its_guard(
     before = old.conn.execute("SELECT seq, id, document FROM credentials ORDER BY seq").fetchall()
     assert old.schema_version == 6 and "document" in _columns(old, "credentials")
     old.close()
-    monkeypatch.undo()
     s = Store(path)
     try:
         assert s.schema_version == len(MIGRATIONS) == 7
@@ -282,13 +284,11 @@ def test_an_auditor_reads_a_ledger_from_before_migration_7_without_migrating_it(
     # The audit opens the file read-only and never migrates it: an issuer's v6 copy still
     # has its documents in the credentials rows. They are read there, a changed one is found,
     # and the file is left at version 6.
-    import credanchor.ledger.base as base
     from credanchor.core.hashing import keccak256
     from credanchor.ledger.view import SqliteLedger
 
     path = tmp_path / "v6.sqlite"
-    monkeypatch.setattr(base, "MIGRATIONS", MIGRATIONS[:6])
-    old = Store(path)
+    old = ledger_at(path, 6, monkeypatch)
     who = old.add_issuer(address="0x" + "cd" * 20, name="Old Academy")
     docs = [f'{{"n":{i}}}' for i in range(3)]
     add_before_7(old, who.id, [(f"urn:uuid:{i:08d}", keccak256(d.encode()), d)
@@ -296,7 +296,6 @@ def test_an_auditor_reads_a_ledger_from_before_migration_7_without_migrating_it(
     sealed = old.seal_batch(who.id, max_count=3, build_tree=fake_tree)
     old.conn.execute("UPDATE credentials SET document = '{\"n\":99}' WHERE id = 'urn:uuid:00000001'")
     old.close()
-    monkeypatch.undo()
     view = SqliteLedger(path)
     try:
         assert [cid for _, _, cid in view.document_mismatches()] == ["urn:uuid:00000001"]
@@ -320,12 +319,10 @@ def test_two_processes_opening_an_old_ledger_at_once_migrate_it_once(tmp_path, m
     import credanchor.ledger.base as base
 
     path = tmp_path / "v6.sqlite"
-    monkeypatch.setattr(base, "MIGRATIONS", MIGRATIONS[:6])
-    old = Store(path)
+    old = ledger_at(path, 6, monkeypatch)
     who = old.add_issuer(address="0x" + "cd" * 20, name="Old Academy")
     add_before_7(old, who.id, creds(2))
     old.close()
-    monkeypatch.undo()
     real = base.LedgerBase.transaction
     other: list[Store] = []
     raced: list[bool] = []

@@ -192,17 +192,19 @@ class LedgerBase:
         except sqlite3.Error:
             return
 
-    def _insert_credentials(self, conn: sqlite3.Connection,
+    def _insert_credentials(self, conn: sqlite3.Connection, issuer_id: int, created_at: float,
                             rows: Sequence[tuple[Any, ...]]) -> None:
-        """Insert ``(id, issuer_id, credential_hash, document, created_at, status_list,
-        status_index)`` rows: each credential's row, then its document under the same ``seq``.
+        """Insert ``(id, credential_hash, document[, status_list, status_index])`` rows of
+        ``issuer_id``: each credential's row, then its document under the same ``seq``.
         Inside a write transaction only: the new ``seq`` follow the largest one, as SQLite
         would number them, and nobody else can take them meanwhile."""
         assert conn.in_transaction
         first = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM credentials").fetchone()[0]
         conn.executemany(INSERT_CREDENTIAL, [
-            (first + n, r[0], r[1], r[2], r[4], r[5], r[6]) for n, r in enumerate(rows)])
-        conn.executemany(INSERT_DOCUMENT, [(first + n, r[3]) for n, r in enumerate(rows)])
+            (first + n, r[0], issuer_id, r[1], created_at,
+             *((r[3], r[4]) if len(r) > 3 else (None, None)))
+            for n, r in enumerate(rows)])
+        conn.executemany(INSERT_DOCUMENT, [(first + n, r[2]) for n, r in enumerate(rows)])
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = list(self.db.query(sql, params))

@@ -34,14 +34,13 @@ class CredentialLedger(LedgerBase):
             batch: list[tuple[Any, ...]] = []
             try:
                 for row in items:
-                    slot = (row[3], row[4]) if len(row) > 3 else (None, None)
-                    batch.append((row[0], issuer_id, row[1], row[2], now, *slot))
+                    batch.append(row)
                     if len(batch) >= chunk:
-                        self._insert_credentials(conn, batch)
+                        self._insert_credentials(conn, issuer_id, now, batch)
                         total += len(batch)
                         batch.clear()
                 if batch:
-                    self._insert_credentials(conn, batch)
+                    self._insert_credentials(conn, issuer_id, now, batch)
                     total += len(batch)
             except sqlite3.IntegrityError as exc:
                 raise Conflict(f"credential already exists (same id or hash): {exc}") from exc

@@ -32,7 +32,7 @@ class StackLedger(LedgerBase):
             cid, chash, doc = build(version)
             now = self.clock()
             try:
-                self._insert_credentials(conn, [(cid, issuer_id, chash, doc, now, None, None)])
+                self._insert_credentials(conn, issuer_id, now, [(cid, chash, doc)])
                 conn.execute(
                     "INSERT INTO stack_definitions (issuer_id, stack, version, credential_id, "
                     "created_at) VALUES (?,?,?,?,?)",
