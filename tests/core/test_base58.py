@@ -1,5 +1,6 @@
-"""base58btc, ten digits at a time (credanchor.core.multikey), is the textbook digit-by-digit
-algorithm: every length, leading zero bytes, and the digits at chunk boundaries."""
+"""base58btc through GMP's base conversion (credanchor.core.multikey) is the textbook
+digit-by-digit algorithm: every length, leading zero bytes, the powers of 58, and every
+character outside the alphabet (GMP itself would read some of them, such as ``0``)."""
 
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ def test_encode_and_decode_match_the_textbook_algorithm(data):
 
 
 @pytest.mark.parametrize("k", range(0, 30))
-def test_chunk_boundaries(k):
-    # 58**k - 1, 58**k and 58**k + 1: the digit counts around every multiple of ten
+def test_powers_of_58(k):
+    # 58**k - 1, 58**k and 58**k + 1: where the number of digits changes
     for n in (58**k - 1, 58**k, 58**k + 1):
         data = b"\0\0" + n.to_bytes(max(1, (n.bit_length() + 7) // 8), "big")
         assert b58encode(data) == _textbook_encode(data)
@@ -50,7 +51,9 @@ def test_any_base58_text_decodes_as_the_textbook_does(text):
     assert b58decode(text) == _textbook_decode(text)
 
 
-@pytest.mark.parametrize("text", ["0", "abc0", "O" * 11, "1111111111l", "I"])
+@pytest.mark.parametrize(
+    "text", ["0", "abc0", "O" * 11, "1111111111l", "I", "1 2", "12_3", "+12", "-12", "é",
+             "w" * 3 + "\n"])
 def test_characters_outside_the_alphabet_are_refused(text):
     with pytest.raises(KeyFormatError, match="not a base58btc character"):
         b58decode(text)
