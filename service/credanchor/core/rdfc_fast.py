@@ -142,45 +142,38 @@ def _single_type(value: object, name: str) -> None:
 
 
 class _Graph:
-    """Quads of the default graph. Those without blank nodes are kept as finished N-Quads
-    lines (a set, so that a quad stated twice counts once, as in RDF); those with blank nodes
-    as (subject, predicate, object) terms whose blank nodes carry temporary labels until
-    canonical ones are issued. A term is a blank node exactly when it starts with ``_``
-    (IRIs start with ``<``, literals with ``"``).
+    """Quads of the default graph, kept in three kinds so that RDFC-1.0 needs no second pass:
 
-    As a quad with blank nodes is added, its line for the first-degree hash of each blank
-    node it mentions (RDFC-1.0 §4.6: that node as ``_:a``, any other as ``_:z``) is added to
-    ``first[node]``, so that hashing needs no second pass over the quads."""
+    * ``ground``: quads without blank nodes, as finished N-Quads lines;
+    * ``tails``: for each blank node, the quads whose subject it is and whose object is not a
+      blank node, as their ``"predicate object .\\n"`` tails: its first-degree line of such
+      a quad is ``"_:a " + tail`` (RDFC-1.0 §4.6), its canonical line ``label + " " + tail``;
+    * ``links``: quads whose object is a blank node, as (subject, predicate, object) terms.
 
-    __slots__ = ("_blank", "blank_quads", "first", "ground")
+    Each is a set, so that a quad stated twice counts once, as in RDF. A term is a blank node
+    exactly when it starts with ``_`` (IRIs start with ``<``, literals with ``"``); blank
+    nodes carry temporary labels until canonical ones are issued, and every one in the graph
+    is a key of ``tails``."""
+
+    __slots__ = ("_blank", "ground", "links", "tails")
 
     def __init__(self) -> None:
         self.ground: set[str] = set()
-        self.blank_quads: set[tuple[str, str, str]] = set()
-        self.first: dict[str, list[str]] = {}
+        self.tails: dict[str, set[str]] = {}
+        self.links: set[tuple[str, str, str]] = set()
         self._blank = 0
 
     def blank(self) -> str:
         self._blank += 1
         label = f"_:t{self._blank}"
-        self.first[label] = []
+        self.tails[label] = set()
         return label
 
     def add(self, s: str, p: str, o: str) -> None:
-        if s[0] == "_" or o[0] == "_":
-            quad = (s, p, o)
-            if quad in self.blank_quads:
-                return  # stated twice: one quad, as in RDF
-            self.blank_quads.add(quad)
-            if s[0] != "_":
-                self.first[o].append(f"{s} {p} _:a .\n")
-            elif o[0] != "_":
-                self.first[s].append(f"_:a {p} {o} .\n")
-            elif o == s:
-                self.first[s].append(f"_:a {p} _:a .\n")
-            else:
-                self.first[s].append(f"_:a {p} _:z .\n")
-                self.first[o].append(f"_:z {p} _:a .\n")
+        if o[0] == "_":
+            self.links.add((s, p, o))
+        elif s[0] == "_":
+            self.tails[s].add(f"{p} {o} .\n")
         else:
             self.ground.add(f"{s} {p} {o} .\n")
 
@@ -215,27 +208,44 @@ _PROOF_OPTIONS = frozenset(
 )  # fmt: skip
 
 
+# The quads every badge states, as their lines' fixed ends: " predicate object .\n" after a
+# ground subject, and "predicate object .\n" tails of a blank one (see _Graph).
+_IS_VC = f" {_TYPE} {_VC_VerifiableCredential} .\n"
+_IS_OBC = f" {_TYPE} {_OB_OpenBadgeCredential} .\n"
+_IS_PROFILE = f" {_TYPE} {_OB_Profile} .\n"
+_IS_ACHIEVEMENT = f" {_TYPE} {_OB_Achievement} .\n"
+_IS_STATUS_ENTRY = f" {_TYPE} {_STATUS_BitstringStatusListEntry} .\n"
+_TAIL_SUBJECT = f"{_TYPE} {_OB_AchievementSubject} .\n"
+_TAIL_IDENTITY = f"{_TYPE} {_OB_IdentityObject} .\n"
+_TAIL_HASHED = {
+    True: f'{_OB_hashed} "true"^^{_BOOLEAN} .\n',
+    False: f'{_OB_hashed} "false"^^{_BOOLEAN} .\n',
+}
+_TAIL_ALIGNMENT = f"{_TYPE} {_SCHEMA_AlignmentObject} .\n"
+
+
 def _credential(doc: Mapping[str, Any], g: _Graph) -> None:
     _object(doc, _CREDENTIAL)
     if doc.get("type") != ["VerifiableCredential", "OpenBadgeCredential"]:
         raise _Unrecognised
     s = _iri(doc.get("id"))
-    g.add(s, _TYPE, _VC_VerifiableCredential)
-    g.add(s, _TYPE, _OB_OpenBadgeCredential)
+    ground = g.ground.add
+    ground(s + _IS_VC)
+    ground(s + _IS_OBC)
     if "name" in doc:
-        g.add(s, _SCHEMA_name, _literal(doc["name"]))
+        ground(f"{s} {_SCHEMA_name} {_literal(doc['name'])} .\n")
     issuer = _object(doc.get("issuer"), _PROFILE)
     _single_type(issuer.get("type"), "Profile")
     i = _iri(issuer.get("id"))
-    g.add(s, _VC_issuer, i)
-    g.add(i, _TYPE, _OB_Profile)
-    g.add(i, _SCHEMA_name, _literal(issuer.get("name")))
+    ground(f"{s} {_VC_issuer} {i} .\n")
+    ground(i + _IS_PROFILE)
+    ground(f"{i} {_SCHEMA_name} {_literal(issuer.get('name'))} .\n")
     if "url" in issuer:
-        g.add(i, _SCHEMA_url, _literal(issuer["url"], _ANYURI))
-    g.add(s, _VC_validFrom, _literal(doc.get("validFrom"), _DATETIME))
+        ground(f"{i} {_SCHEMA_url} {_literal(issuer['url'], _ANYURI)} .\n")
+    ground(f"{s} {_VC_validFrom} {_literal(doc.get('validFrom'), _DATETIME)} .\n")
     if "validUntil" in doc:
-        g.add(s, _VC_validUntil, _literal(doc["validUntil"], _DATETIME))
-    g.add(s, _VC_credentialSubject, _subject(doc.get("credentialSubject"), g))
+        ground(f"{s} {_VC_validUntil} {_literal(doc['validUntil'], _DATETIME)} .\n")
+    g.links.add((s, _VC_credentialSubject, _subject(doc.get("credentialSubject"), g)))
     if "evidence" in doc:
         evidence = doc["evidence"]
         if type(evidence) is not list:
@@ -252,13 +262,23 @@ def _status_entry(value: object, g: _Graph) -> str:
     left to the reference."""
     entry = _object(value, _STATUS_ENTRY)
     _single_type(entry.get("type"), "BitstringStatusListEntry")
-    e = g.node(entry)
-    g.add(e, _TYPE, _STATUS_BitstringStatusListEntry)
-    g.add(e, _STATUS_statusPurpose, _literal(entry.get("statusPurpose")))
+    purpose = _literal(entry.get("statusPurpose"))
     # A plain string literal: the spec writes the index as a decimal string (a JSON number
     # would be an xsd:integer, which this module does not produce).
-    g.add(e, _STATUS_statusListIndex, _literal(entry.get("statusListIndex")))
-    g.add(e, _STATUS_statusListCredential, _iri(entry.get("statusListCredential")))
+    index = _literal(entry.get("statusListIndex"))
+    list_url = _iri(entry.get("statusListCredential"))
+    e = g.node(entry)
+    if e[0] == "_":
+        g.add(e, _TYPE, _STATUS_BitstringStatusListEntry)
+        g.add(e, _STATUS_statusPurpose, purpose)
+        g.add(e, _STATUS_statusListIndex, index)
+        g.add(e, _STATUS_statusListCredential, list_url)
+    else:  # the entry has an id (credanchor's always do): ground quads
+        ground = g.ground.add
+        ground(e + _IS_STATUS_ENTRY)
+        ground(f"{e} {_STATUS_statusPurpose} {purpose} .\n")
+        ground(f"{e} {_STATUS_statusListIndex} {index} .\n")
+        ground(f"{e} {_STATUS_statusListCredential} {list_url} .\n")
     return e
 
 
@@ -284,12 +304,14 @@ def _status_list_credential(doc: Mapping[str, Any], g: _Graph) -> None:
 
 
 def _subject(value: object, g: _Graph) -> str:
+    """The AchievementSubject: a blank node (no id), as are its IdentityObjects."""
     subject = _object(value, _SUBJECT)
     _single_type(subject.get("type"), "AchievementSubject")
     s = g.blank()
-    g.add(s, _TYPE, _OB_AchievementSubject)
+    tails = g.tails[s]
+    tails.add(_TAIL_SUBJECT)
     if "name" in subject:
-        g.add(s, _SCHEMA_name, _literal(subject["name"]))
+        tails.add(f"{_SCHEMA_name} {_literal(subject['name'])} .\n")
     identities = subject.get("identifier")
     if type(identities) is not list or not identities:
         raise _Unrecognised
@@ -300,14 +322,15 @@ def _subject(value: object, g: _Graph) -> str:
         if type(hashed) is not bool:
             raise _Unrecognised
         o = g.blank()
-        g.add(s, _OB_identifier, o)
-        g.add(o, _TYPE, _OB_IdentityObject)
-        g.add(o, _OB_hashed, f'"{"true" if hashed else "false"}"^^{_BOOLEAN}')
-        g.add(o, _OB_identityHash, _literal(ident.get("identityHash")))
-        g.add(o, _OB_identityType, _literal(ident.get("identityType")))
+        g.links.add((s, _OB_identifier, o))
+        o_tails = g.tails[o]
+        o_tails.add(_TAIL_IDENTITY)
+        o_tails.add(_TAIL_HASHED[hashed])
+        o_tails.add(f"{_OB_identityHash} {_literal(ident.get('identityHash'))} .\n")
+        o_tails.add(f"{_OB_identityType} {_literal(ident.get('identityType'))} .\n")
         if "salt" in ident:
-            g.add(o, _OB_salt, _literal(ident["salt"]))
-    g.add(s, _OB_achievement, _achievement(subject.get("achievement"), g))
+            o_tails.add(f"{_OB_salt} {_literal(ident['salt'])} .\n")
+    tails.add(f"{_OB_achievement} {_achievement(subject.get('achievement'), g)} .\n")
     return s
 
 
@@ -315,9 +338,10 @@ def _achievement(value: object, g: _Graph) -> str:
     achievement = _object(value, _ACHIEVEMENT)
     _single_type(achievement.get("type"), "Achievement")
     a = _iri(achievement.get("id"))
-    g.add(a, _TYPE, _OB_Achievement)
-    g.add(a, _SCHEMA_name, _literal(achievement.get("name")))
-    g.add(a, _SCHEMA_description, _literal(achievement.get("description")))
+    ground = g.ground.add
+    ground(a + _IS_ACHIEVEMENT)
+    ground(f"{a} {_SCHEMA_name} {_literal(achievement.get('name'))} .\n")
+    ground(f"{a} {_SCHEMA_description} {_literal(achievement.get('description'))} .\n")
     criteria = _object(achievement.get("criteria"), _CRITERIA)
     c = g.node(criteria)
     # The OB 3.0 context maps the "criteria" property to the IRI of the Criteria class.
@@ -338,14 +362,17 @@ def _achievement(value: object, g: _Graph) -> str:
             alignment = _object(item, _ALIGNMENT)
             _single_type(alignment.get("type"), "Alignment")
             n = g.blank()
-            g.add(a, _OB_alignment, n)
-            g.add(n, _TYPE, _SCHEMA_AlignmentObject)
-            g.add(n, _SCHEMA_targetName, _literal(alignment.get("targetName")))
-            g.add(n, _SCHEMA_targetUrl, _literal(alignment.get("targetUrl"), _ANYURI))
+            g.links.add((a, _OB_alignment, n))
+            tails = g.tails[n]
+            tails.add(_TAIL_ALIGNMENT)
+            tails.add(f"{_SCHEMA_targetName} {_literal(alignment.get('targetName'))} .\n")
+            tails.add(
+                f"{_SCHEMA_targetUrl} {_literal(alignment.get('targetUrl'), _ANYURI)} .\n")
             if "targetCode" in alignment:
-                g.add(n, _OB_targetCode, _literal(alignment["targetCode"]))
+                tails.add(f"{_OB_targetCode} {_literal(alignment['targetCode'])} .\n")
             if "targetFramework" in alignment:
-                g.add(n, _SCHEMA_targetFramework, _literal(alignment["targetFramework"]))
+                tails.add(
+                    f"{_SCHEMA_targetFramework} {_literal(alignment['targetFramework'])} .\n")
     return a
 
 
@@ -399,8 +426,8 @@ def _canonicalise(quads: set[tuple[str, str, str]]) -> str | None:
     g = _Graph()
     for s, p, o in quads:
         for term in (s, o):
-            if term[0] == "_" and term not in g.first:
-                g.first[term] = []
+            if term[0] == "_" and term not in g.tails:
+                g.tails[term] = set()
         g.add(s, p, o)
     return _label(g)
 
@@ -418,10 +445,24 @@ def _line(s: str, p: str, o: str, b: str, names: Mapping[str, str]) -> str:
 def _label(g: _Graph) -> str | None:
     """RDFC-1.0 §4.4 for graphs whose look-alike blank nodes (equal first-degree hashes) are
     interchangeable; None when only the N-degree hash could order them."""
-    quads = g.blank_quads
+    tails = g.tails
+    # Each blank node's first-degree lines of its links (§4.6: the node itself as _:a, any
+    # other blank node as _:z); those of its tails are "_:a " + tail.
+    linked: dict[str, list[str]] = {}
+    for s, p, o in g.links:
+        if s[0] != "_":
+            linked.setdefault(o, []).append(f"{s} {p} _:a .\n")
+        elif o == s:
+            linked.setdefault(s, []).append(f"_:a {p} _:a .\n")
+        else:
+            linked.setdefault(s, []).append(f"_:a {p} _:z .\n")
+            linked.setdefault(o, []).append(f"_:z {p} _:a .\n")
     by_hash: dict[str, list[str]] = {}
     sha256 = hashlib.sha256
-    for b, lines in g.first.items():
+    for b, ts in tails.items():
+        lines = [f"_:a {t}" for t in ts]
+        if b in linked:
+            lines += linked[b]
         if not lines:
             continue  # a node no quad mentions is not in the graph
         lines.sort()
@@ -436,11 +477,11 @@ def _label(g: _Graph) -> str | None:
             shared.append(group)
     if shared:
         mentions: dict[str, list[tuple[str, str, str]]] = {}
-        for quad in quads:
+        for quad in g.links:
             s, _, o = quad
             if s[0] == "_":
                 mentions.setdefault(s, []).append(quad)
-            if o[0] == "_" and o != s:
+            if o != s:
                 mentions.setdefault(o, []).append(quad)
         for group in shared:
             # Look-alike nodes are interchangeable when every other blank node they touch
@@ -449,20 +490,27 @@ def _label(g: _Graph) -> str | None:
             # N-Quads.
             shapes = set()
             for b in group:
-                for s, _, o in mentions[b]:
+                links = mentions.get(b, [])
+                for s, _, o in links:
                     if (s[0] == "_" and s != b and s not in canonical) or (
-                        o[0] == "_" and o != b and o not in canonical
+                        o != b and o not in canonical
                     ):
                         return None
-                shapes.add(tuple(sorted(_line(s, p, o, b, canonical) for s, p, o in mentions[b])))
+                shapes.add(tuple(sorted(
+                    [f"_:a {t}" for t in tails[b]]
+                    + [_line(s, p, o, b, canonical) for s, p, o in links])))
             if len(shapes) != 1:
                 return None
             for b in group:
                 canonical[b] = f"_:c14n{len(canonical)}"
     lines = list(g.ground)
+    for b, ts in tails.items():
+        if ts:
+            label = canonical[b]
+            lines += [f"{label} {t}" for t in ts]
     append = lines.append
-    for s, p, o in quads:
-        append(f"{canonical[s] if s[0] == '_' else s} {p} {canonical[o] if o[0] == '_' else o} .\n")
+    for s, p, o in g.links:
+        append(f"{canonical[s] if s[0] == '_' else s} {p} {canonical[o]} .\n")
     lines.sort()
     return "".join(lines)
 
@@ -502,7 +550,7 @@ def _proof_options_nquads(doc: Mapping[str, Any]) -> str | None:
     if rest is None:
         g = _Graph()
         _proof_options({**doc, "id": _PLACEHOLDER}, g)
-        if g.blank_quads:
+        if g.links or any(g.tails.values()):
             raise _Unrecognised
         start = len(_PLACEHOLDER) + 3  # "<" placeholder "> "
         rest = tuple(sorted(line[start:] for line in g.ground))
