@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import pytest
 
-from credanchor.errors import Conflict, NotFound, StoreError
+from credanchor.errors import Conflict, MerkleError, NotFound, StoreError
 from credanchor.ledger.store import MIGRATIONS, Store, hash_api_key
 
 
@@ -82,6 +83,43 @@ def test_seal_takes_pending_in_order_and_status_is_derived(store, issuer):
     second = store.seal_batch(issuer.id, max_count=10, build_tree=fake_tree)
     assert second is not None and second.count == 2
     assert store.seal_batch(issuer.id, max_count=10, build_tree=fake_tree) is None
+
+
+def test_a_seal_whose_tree_fails_leaves_every_credential_pending(store, issuer):
+    store.add_credentials(issuer.id, creds(3))
+
+    def broken(hashes):
+        raise MerkleError("duplicate credential hash in one batch")
+
+    with pytest.raises(MerkleError, match="duplicate"):
+        store.seal_batch(issuer.id, max_count=3, build_tree=broken)
+    assert [c.status for c in store.list_credentials(issuer.id)] == ["pending"] * 3
+    assert store.list_batches() == []
+    # The rows named the batch before its row existed; the deferral of foreign keys ended
+    # with the transaction, so a row naming a missing batch is refused at once again.
+    assert store.conn.execute("PRAGMA defer_foreign_keys").fetchone()[0] == 0
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"), store.transaction() as conn:
+        conn.execute("UPDATE credentials SET batch_id = 99 WHERE seq = 1")
+    batch = store.seal_batch(issuer.id, max_count=3, build_tree=fake_tree)
+    assert batch is not None and batch.id == 1 and batch.count == 3
+
+
+def test_the_tree_is_built_beside_the_rows_being_filed(store, issuer):
+    store.add_credentials(issuer.id, creds(4))
+    seen = []
+
+    def tree(hashes):
+        seen.append(threading.current_thread() is threading.main_thread())
+        return fake_tree(hashes)
+
+    first = store.seal_batch(issuer.id, max_count=2, build_tree=tree)
+    second = store.seal_batch(issuer.id, max_count=2, build_tree=tree)
+    assert seen == [False, False]
+    # ids follow one another as SQLite numbers rows, and each batch holds its own rows
+    assert (first.id, second.id) == (1, 2)
+    assert [c.batch_id for c in store.list_credentials(issuer.id)] == [1, 1, 2, 2]
+    assert first.root == fake_tree([i.to_bytes(32, "big") for i in range(2)])[0]
+    assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
 def test_issuers_see_only_their_own(store, issuer):
