@@ -466,3 +466,45 @@ def test_urn_uuid_is_the_standard_library_version_4_uuid_of_the_same_bytes(raw):
     got = urn_uuid(lambda n: raw)
     assert got == "urn:uuid:" + str(uuid.UUID(bytes=raw, version=4))
     assert uuid.UUID(got[9:]).version == 4
+
+
+@settings(max_examples=300)
+@given(st.binary(min_size=16, max_size=16), st.integers(min_value=0, max_value=2**48 - 1))
+def test_urn_uuid_v7_is_the_standard_version_7_layout(raw, ms):
+    import uuid
+
+    from credanchor.core.credentials import urn_uuid_v7
+
+    got = urn_uuid_v7(ms, lambda n: raw)
+    u = uuid.UUID(got[9:])
+    assert got.startswith("urn:uuid:")
+    assert u.version == 7
+    assert u.variant == uuid.RFC_4122
+    assert u.int >> 80 == ms  # the 48-bit time comes first
+    # every bit outside the time, version and variant is the random input's
+    mask = (1 << 80) - 1 & ~(0xF << 76) & ~(0x3 << 62)
+    assert u.int & mask == int.from_bytes(raw, "big") & mask
+
+
+def test_urn_uuid_v7_refuses_a_time_outside_48_bits():
+    from credanchor.core.credentials import urn_uuid_v7
+
+    with pytest.raises(ValueError, match="48-bit"):
+        urn_uuid_v7(2**48)
+    with pytest.raises(ValueError, match="48-bit"):
+        urn_uuid_v7(-1)
+
+
+def test_credential_ids_are_time_ordered_version_7_unless_an_rng_is_given():
+    import time
+    import uuid
+
+    before = time.time_ns() // 1_000_000
+    ids = [make_credential(i, rng=None)["id"] for i in range(50)]
+    after = time.time_ns() // 1_000_000
+    stamps = [uuid.UUID(i[9:]).int >> 80 for i in ids]
+    assert all(uuid.UUID(i[9:]).version == 7 for i in ids)
+    assert all(before <= t <= after for t in stamps)
+    assert stamps == sorted(stamps)
+    assert len(set(ids)) == 50
+    assert uuid.UUID(make_credential(0)["id"][9:]).version == 4  # seeded: reproducible
