@@ -182,24 +182,25 @@ def build_from_item(
             raise InvalidInput(f"{w} must be an object")
         evidence.append(Evidence(id=_text(e, "id", w), name=_text(e, "name", w),
                                  narrative=_text(e, "narrative", w)))
+    wr, wa = f"{where}.recipient", f"{where}.achievement"  # named in errors only
     try:  # Recipient validates itself; say which item of the request it was
         recipient = Recipient(
-            name=_text(rec, "name", f"{where}.recipient"),
-            email=_text(rec, "email", f"{where}.recipient"),
-            identifier=_text(rec, "identifier", f"{where}.recipient"),
+            name=_text(rec, "name", wr),
+            email=_text(rec, "email", wr),
+            identifier=_text(rec, "identifier", wr),
         )
     except InvalidInput as exc:
         if exc.detail.startswith(where):
             raise
-        raise InvalidInput(f"{where}.recipient: {exc.detail}") from exc
+        raise InvalidInput(f"{wr}: {exc.detail}") from exc
     achievement = AchievementSpec(
-        name=_text(ach, "name", f"{where}.achievement", required=True) or "",
-        description=_text(ach, "description", f"{where}.achievement", required=True) or "",
-        criteria_narrative=_text(ach, "criteria", f"{where}.achievement"),
-        criteria_url=_text(ach, "criteriaUrl", f"{where}.achievement"),
-        image_url=_text(ach, "image", f"{where}.achievement"),
+        name=_text(ach, "name", wa, required=True) or "",
+        description=_text(ach, "description", wa, required=True) or "",
+        criteria_narrative=_text(ach, "criteria", wa),
+        criteria_url=_text(ach, "criteriaUrl", wa),
+        image_url=_text(ach, "image", wa),
         alignments=tuple(alignments),
-        achievement_id=_text(ach, "id", f"{where}.achievement"),
+        achievement_id=_text(ach, "id", wa),
     )
     valid_from = _parse_time(item.get("validFrom"), f"{where}.validFrom")
     valid_until = _parse_time(item.get("validUntil"), f"{where}.validUntil")
