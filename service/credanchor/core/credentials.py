@@ -465,9 +465,13 @@ def urn_uuid(randbytes: Callable[[int], bytes] = os.urandom) -> str:
     """A fresh ``urn:uuid`` (UUID version 4 from 16 bytes of ``randbytes``): the same string
     as ``str(uuid.UUID(bytes=…, version=4))``, built without the UUID object (two per signed
     badge)."""
-    b = bytearray(randbytes(16))
-    b[6] = (b[6] & 0x0F) | 0x40  # version 4
-    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return _urn_uuid(bytearray(randbytes(16)), 4)
+
+
+def _urn_uuid(b: bytearray, version: int) -> str:
+    """``urn:uuid:`` of 16 bytes, with their version and RFC 9562 variant bits set."""
+    b[6] = (b[6] & 0x0F) | (version << 4)
+    b[8] = (b[8] & 0x3F) | 0x80  # the RFC 9562 (RFC 4122) variant
     h = b.hex()
     return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
@@ -487,10 +491,7 @@ def urn_uuid_v7(unix_ms: int, randbytes: Callable[[int], bytes] = os.urandom) ->
         raise ValueError("a UUID version 7 holds a 48-bit millisecond time")
     b = bytearray(randbytes(16))
     b[0:6] = unix_ms.to_bytes(6, "big")
-    b[6] = (b[6] & 0x0F) | 0x70  # version 7
-    b[8] = (b[8] & 0x3F) | 0x80  # RFC 9562 variant
-    h = b.hex()
-    return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return _urn_uuid(b, 7)
 
 
 

@@ -214,7 +214,6 @@ _IS_VC = f" {_TYPE} {_VC_VerifiableCredential} .\n"
 _IS_OBC = f" {_TYPE} {_OB_OpenBadgeCredential} .\n"
 _IS_PROFILE = f" {_TYPE} {_OB_Profile} .\n"
 _IS_ACHIEVEMENT = f" {_TYPE} {_OB_Achievement} .\n"
-_IS_STATUS_ENTRY = f" {_TYPE} {_STATUS_BitstringStatusListEntry} .\n"
 _TAIL_SUBJECT = f"{_TYPE} {_OB_AchievementSubject} .\n"
 _TAIL_IDENTITY = f"{_TYPE} {_OB_IdentityObject} .\n"
 _TAIL_HASHED = {
@@ -262,23 +261,13 @@ def _status_entry(value: object, g: _Graph) -> str:
     left to the reference."""
     entry = _object(value, _STATUS_ENTRY)
     _single_type(entry.get("type"), "BitstringStatusListEntry")
-    purpose = _literal(entry.get("statusPurpose"))
+    e = g.node(entry)
+    g.add(e, _TYPE, _STATUS_BitstringStatusListEntry)
+    g.add(e, _STATUS_statusPurpose, _literal(entry.get("statusPurpose")))
     # A plain string literal: the spec writes the index as a decimal string (a JSON number
     # would be an xsd:integer, which this module does not produce).
-    index = _literal(entry.get("statusListIndex"))
-    list_url = _iri(entry.get("statusListCredential"))
-    e = g.node(entry)
-    if e[0] == "_":
-        g.add(e, _TYPE, _STATUS_BitstringStatusListEntry)
-        g.add(e, _STATUS_statusPurpose, purpose)
-        g.add(e, _STATUS_statusListIndex, index)
-        g.add(e, _STATUS_statusListCredential, list_url)
-    else:  # the entry has an id (credanchor's always do): ground quads
-        ground = g.ground.add
-        ground(e + _IS_STATUS_ENTRY)
-        ground(f"{e} {_STATUS_statusPurpose} {purpose} .\n")
-        ground(f"{e} {_STATUS_statusListIndex} {index} .\n")
-        ground(f"{e} {_STATUS_statusListCredential} {list_url} .\n")
+    g.add(e, _STATUS_statusListIndex, _literal(entry.get("statusListIndex")))
+    g.add(e, _STATUS_statusListCredential, _iri(entry.get("statusListCredential")))
     return e
 
 
