@@ -7,8 +7,10 @@ import hashlib
 import json
 import random
 import re
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from eth_utils import to_checksum_address as eth_checksum
@@ -16,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credanchor.core.credentials import (
+    ACHIEVEMENT_ID_NAMESPACE,
     CONTEXT,
     MAX_SCHEMA_ERRORS,
     AchievementSpec,
@@ -24,6 +27,7 @@ from credanchor.core.credentials import (
     IssuerProfile,
     Recipient,
     accept_credential,
+    achievement_urn,
     build_credential,
     issuer_did,
     parse_datetime,
@@ -118,7 +122,8 @@ def test_built_credentials_validate_against_the_schema():
         achievement=AchievementSpec(name="N", description="D", criteria_url="https://c.example"),
     )
     validate_credential(minimal)
-    assert UUID4.fullmatch(minimal["credentialSubject"]["achievement"]["id"])
+    # No id given: the one derived from the issuer and the definition (tested below).
+    assert minimal["credentialSubject"]["achievement"]["id"].startswith("urn:uuid:")
     assert "validUntil" not in minimal and "evidence" not in minimal
     now = datetime.now(UTC)
     assert abs(parse_datetime(minimal["validFrom"]) - now) < timedelta(seconds=5)
@@ -459,7 +464,6 @@ def test_the_schema_refuses_an_unrepresentable_date(field, text):
 @settings(max_examples=500)
 @given(st.binary(min_size=16, max_size=16))
 def test_urn_uuid_is_the_standard_library_version_4_uuid_of_the_same_bytes(raw):
-    import uuid
 
     from credanchor.core.credentials import urn_uuid
 
@@ -471,7 +475,6 @@ def test_urn_uuid_is_the_standard_library_version_4_uuid_of_the_same_bytes(raw):
 @settings(max_examples=300)
 @given(st.binary(min_size=16, max_size=16), st.integers(min_value=0, max_value=2**48 - 1))
 def test_urn_uuid_v7_is_the_standard_version_7_layout(raw, ms):
-    import uuid
 
     from credanchor.core.credentials import urn_uuid_v7
 
@@ -497,7 +500,6 @@ def test_urn_uuid_v7_refuses_a_time_outside_48_bits():
 
 def test_credential_ids_are_time_ordered_version_7_unless_an_rng_is_given():
     import time
-    import uuid
 
     before = time.time_ns() // 1_000_000
     ids = [make_credential(i, rng=None)["id"] for i in range(50)]
@@ -508,3 +510,49 @@ def test_credential_ids_are_time_ordered_version_7_unless_an_rng_is_given():
     assert stamps == sorted(stamps)
     assert len(set(ids)) == 50
     assert uuid.UUID(make_credential(0)["id"][9:]).version == 4  # seeded: reproducible
+
+
+# --- achievement ids derived from the issuer and the definition -------------------------------
+
+
+def _no_id(**changes):
+    fields = {"name": "Excel Modelling", "description": "Builds financial models.",
+              "criteria_narrative": "Passed the final assessment.",
+              "alignments": (Alignment(target_name="use spreadsheets software",
+                                       target_url="http://data.europa.eu/esco/skill/1973c966",
+                                       target_code="S5.6.1", target_framework="ESCO"),)}
+    return AchievementSpec(**{**fields, **changes})
+
+
+def _achievement_id(issuer, spec, n=0):
+    c = build_credential(issuer=issuer, recipient=Recipient(name=f"Learner {n}"),
+                         achievement=spec, valid_from=VALID_FROM)
+    return c["credentialSubject"]["achievement"]["id"]
+
+
+def test_an_achievement_without_an_id_gets_the_same_derived_one_in_every_badge():
+    other = IssuerProfile(address="0x" + "22" * 20, chain_id=1, name="Other Org")
+    first = _achievement_id(ISSUER, _no_id(), 0)
+    # Another learner, another process's cache (a fresh spec object): the same achievement id.
+    assert _achievement_id(ISSUER, _no_id(), 1) == first
+    achievement_urn.cache_clear()
+    assert _achievement_id(ISSUER, _no_id(), 2) == first
+    # UUID version 5 of the RFC 8785 text of the issuer and the definition without its id,
+    # recomputed here with the standard library.
+    name = json.dumps({"achievement": {k: v for k, v in _no_id().to_json("").items() if k != "id"},
+                       "issuer": ISSUER.did}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
+    assert first == f"urn:uuid:{uuid.uuid5(ACHIEVEMENT_ID_NAMESPACE, name)}"
+    assert uuid.UUID(first.removeprefix("urn:uuid:")).version == 5
+    # docs/proof-format.md gives the namespace for anyone recomputing it without credanchor.
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "proof-format.md").read_text()
+    assert f"in namespace `{ACHIEVEMENT_ID_NAMESPACE}`" in doc
+    # Another issuer, or any edit of the definition, gives another achievement.
+    assert _achievement_id(other, _no_id()) != first
+    for change in ({"name": "Excel Modelling II"}, {"description": "Builds models."},
+                   {"criteria_narrative": None, "criteria_url": "https://c.example"},
+                   {"image_url": "https://img.example/badge.png"}, {"alignments": ()}):
+        assert _achievement_id(ISSUER, _no_id(**change)) != first, change
+    # An explicit id is kept as given.
+    assert _achievement_id(ISSUER, _no_id(achievement_id="https://a.example/excel")) == \
+        "https://a.example/excel"

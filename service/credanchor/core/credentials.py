@@ -11,10 +11,14 @@ salt))``, with a fresh random salt per identity object. E-mail addresses are tri
 lower-cased before hashing (both when issuing and in :func:`recipient_matches`), so
 ``Alice@Example.org `` and ``alice@example.org`` match; other identifiers are only trimmed.
 
-The credential ``id`` is a fresh ``urn:uuid`` (UUID v4, 122 random bits). Because the id is
-part of the hashed bytes it also salts the ``credentialHash``: the hash of a credential cannot
-be recomputed from guessable data such as a name and a course (the contract publishes revoked
-hashes, see its WARNING on disclosure).
+The credential ``id`` is a fresh ``urn:uuid`` (UUID version 7: a millisecond time and 74
+random bits; see :func:`urn_uuid_v7`). Because the id is part of the hashed bytes it also salts
+the ``credentialHash``: the hash of a credential cannot be recomputed from guessable data such
+as a name and a course (the contract publishes revoked hashes, see its WARNING on disclosure).
+
+An achievement given without an ``id`` gets one derived from its issuer and its definition
+(:func:`achievement_urn`), so every badge for the same achievement names the same one, as
+wallets and stacks (credanchor.core.stacks) expect.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import logging
 import os
 import re
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,6 +55,7 @@ __all__ = [
     "IssuerProfile",
     "Recipient",
     "accept_credential",
+    "achievement_urn",
     "build_credential",
     "format_datetime",
     "is_absolute_uri",
@@ -311,7 +317,8 @@ class Alignment:
 @dataclass(frozen=True)
 class AchievementSpec:
     """What was achieved. ``achievement_id`` should be a stable URL or URN of the achievement
-    definition (it lets stackable credentials refer to it); a fresh urn:uuid is used if None."""
+    definition (it lets stackable credentials refer to it); if None, :func:`achievement_urn`
+    derives one from the issuer and this definition."""
 
     name: str
     description: str
@@ -461,6 +468,28 @@ def recipient_matches(credential: Mapping[str, Any], identifier: str) -> bool:
 # --- building -------------------------------------------------------------------------------
 
 
+#: The namespace of derived achievement ids (RFC 9562 §5.5): credanchor's own constant, so that
+#: an id derived here can be told apart from one another system derives from the same text.
+ACHIEVEMENT_ID_NAMESPACE = uuid.UUID("5b1c7e0a-3f4d-5e2a-9c61-0d2f8a4b7e13")
+
+
+@functools.lru_cache(maxsize=256)
+def achievement_urn(issuer_id: str, achievement: AchievementSpec) -> str:
+    """The ``urn:uuid`` of an achievement its issuer gave no id: UUID version 5 (RFC 9562,
+    name-based, SHA-1) in :data:`ACHIEVEMENT_ID_NAMESPACE` of the RFC 8785 text of
+    ``{"achievement": <its JSON without "id">, "issuer": issuer_id}``.
+
+    The same issuer and the same definition (name, description, criteria, image, alignments)
+    give the same id in every badge, so a wallet groups them and a stack's components can name
+    it; another issuer, or an edited definition, gives another. An issuer who edits a
+    definition and wants to keep its id gives the id explicitly. The id says nothing about the
+    learner: it is computed from what every badge of the achievement shows anyway."""
+    definition = achievement.to_json("")
+    del definition["id"]
+    name = canonicalize({"achievement": definition, "issuer": issuer_id}).decode("utf-8")
+    return f"urn:uuid:{uuid.uuid5(ACHIEVEMENT_ID_NAMESPACE, name)}"
+
+
 def urn_uuid(randbytes: Callable[[int], bytes] = os.urandom) -> str:
     """A fresh ``urn:uuid`` (UUID version 4 from 16 bytes of ``randbytes``): the same string
     as ``str(uuid.UUID(bytes=…, version=4))``, built without the UUID object (two per signed
@@ -565,7 +594,8 @@ def build_credential(
         # verifier shows next to the badge (hashed identities are not human-readable).
         subject["name"] = recipient.name
     subject["identifier"] = identities
-    subject["achievement"] = achievement.to_json(achievement.achievement_id or urn_uuid(randbytes))
+    subject["achievement"] = achievement.to_json(
+        achievement.achievement_id or achievement_urn(issuer.did, achievement))
 
     credential: dict[str, Any] = {
         "@context": list(CONTEXT),

@@ -426,7 +426,11 @@ SCHEMAS: dict[str, Any] = {
             "achievement": {"type": "object", "properties": {
                 "name": {"type": "string"}, "description": {"type": "string"},
                 "criteria": {"type": "string"}, "criteriaUrl": {"type": "string"},
-                "image": {"type": "string"}, "id": {"type": "string"},
+                "image": {"type": "string"},
+                "id": {"type": "string", "description":
+                       "The achievement's stable URL or URN. Without it, an id derived from "
+                       "the issuer and the definition (the same in every badge of it; "
+                       "docs/proof-format.md section 3)."},
                 "skills": {"type": "array", "items": {"type": "object", "properties": {
                     "framework": {"type": "string"}, "code": {"type": "string"},
                     "name": {"type": "string"}, "url": {"type": "string"}}}}}},
