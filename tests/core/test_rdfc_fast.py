@@ -211,3 +211,39 @@ def test_achievement_of_the_support_badge_is_unchanged_by_canonicalisation():
     rdfc_fast.canonical_nquads(BADGE)
     assert before == BADGE
     assert ACHIEVEMENT.name in canonical_nquads(BADGE)
+
+
+def test_a_remembered_achievement_follows_every_change_to_the_document():
+    """The fast path keeps the quads of an achievement seen twice in a row (a batch names one).
+    Whatever the caller then changes in place, at any depth, the next answer is the reference's
+    for the document as it is now."""
+    spec = AchievementSpec(
+        name="Excel Modelling", description="Builds financial models.",
+        criteria_narrative="Passed the final assessment.", image_url="https://img.example/x.png",
+        alignments=(Alignment(target_name="use spreadsheets software",
+                              target_url="https://esco.example/s5.6.1", target_code="S5.6.1"),),
+        achievement_id="https://skills.example/achievements/excel")
+    doc = build_credential(issuer=ISSUER, recipient=Recipient(name="Ada"), achievement=spec,
+                           valid_from=VALID_FROM)
+    first = _same_as_reference(doc)
+    assert _same_as_reference(copy.deepcopy(doc)) == first  # the second sight: now remembered
+    ach = doc["credentialSubject"]["achievement"]
+    edits = [
+        lambda: ach.__setitem__("name", "Excel Modelling II"),
+        lambda: ach["criteria"].__setitem__("narrative", "Passed two assessments."),
+        lambda: ach["alignment"][0].__setitem__("targetName", "analyse data"),
+        lambda: ach["alignment"][0]["type"].__setitem__(0, "Alignment"),  # unchanged value
+        lambda: ach["image"].__setitem__("id", "https://img.example/y.png"),
+        lambda: ach["alignment"].append({"type": ["Alignment"], "targetName": "present data",
+                                         "targetUrl": "https://esco.example/present"}),
+    ]
+    seen = {first}
+    for edit in edits:
+        _same_as_reference(doc)  # remembered as it stands before the edit
+        edit()
+        seen.add(_same_as_reference(doc))
+    assert len(seen) == 6  # five edits changed the quads, one did not
+    # An edit the fast path declines is declined, not answered from memory.
+    ach["alignment"][0]["type"].append("https://types.example/Other")
+    assert rdfc_fast.canonical_nquads(doc) is None
+    assert canonical_nquads(doc) == reference(doc)

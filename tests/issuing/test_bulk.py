@@ -111,3 +111,29 @@ def test_pipeline_and_bulk_share_a_lower_module_instead_of_importing_each_other(
                                "credanchor.issuing.signing"]
     assert "credanchor.issuing.bulk" not in loaded["pipeline"]
     assert "credanchor.issuing.pipeline" not in loaded["bulk"]
+
+
+def test_a_cohort_names_one_achievement_and_every_change_to_it_shows():
+    items = sample_items(3)
+    ach = items[0]["achievement"]
+    ach["skills"] = [{"framework": "ESCO", "code": "S5.6.1", "name": "use spreadsheets software",
+                      "url": "http://data.europa.eu/esco/skill/1973c966"}]
+    items[1]["achievement"] = json.loads(json.dumps(ach))  # equal, another object
+    items[2]["achievement"] = ach  # the same object
+    built = [build_from_item(item, PROFILE) for item in items]
+    achievements = [b["credentialSubject"]["achievement"] for b in built]
+    assert achievements[0] == achievements[1] == achievements[2]
+    assert achievements[0]["id"].startswith("urn:uuid:")
+    assert achievements[0]["alignment"][0]["targetName"] == "use spreadsheets software"
+    # The caller changes its objects in place, at both depths: the next badge says what they
+    # say now, under another derived id (another definition).
+    ach["name"] = "Excel Modelling II"
+    ach["skills"][0]["name"] = "analyse data"
+    changed = build_from_item(items[2], PROFILE)["credentialSubject"]["achievement"]
+    assert (changed["name"], changed["alignment"][0]["targetName"]) == (
+        "Excel Modelling II", "analyse data")
+    assert changed["id"] != achievements[0]["id"]
+    # An invalid change is refused, naming the item, even right after a valid read of it.
+    ach["skills"][0]["url"] = 5
+    with pytest.raises(InvalidInput, match=r"\$\[2\]\.achievement\.skills\[0\]\.url must be a string"):
+        build_from_item(items[2], PROFILE, "$[2]")

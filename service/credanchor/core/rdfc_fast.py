@@ -323,7 +323,54 @@ def _subject(value: object, g: _Graph) -> str:
     return s
 
 
+# The last achievement's quads, kept once the same achievement id comes twice in a row: a
+# batch's badges name one achievement (credanchor.core.credentials.achievement_urn), and a bulk
+# verification meets them one after the other. (value copy or None, its quads, its IRI, the
+# id last seen). A copy, compared by value: the caller may change its dict afterwards.
+_AchievementMemo = tuple[dict[str, Any] | None, "_Graph | None", str, object]
+_ACHIEVEMENT_MEMO: _AchievementMemo = (None, None, "", None)
+
+
 def _achievement(value: object, g: _Graph) -> str:
+    global _ACHIEVEMENT_MEMO
+    copy, quads, iri, last_id = _ACHIEVEMENT_MEMO
+    if quads is not None and value == copy:
+        _replay(quads, g)
+        return iri
+    this_id = value.get("id") if type(value) is dict else None
+    if this_id is None or this_id != last_id:
+        _ACHIEVEMENT_MEMO = (None, None, "", this_id)
+        return _achievement_quads(value, g)
+    quads = _Graph()
+    iri = _achievement_quads(value, quads)
+    assert type(value) is dict  # _achievement_quads accepted it
+    _ACHIEVEMENT_MEMO = (_achievement_copy(value), quads, iri, this_id)
+    _replay(quads, g)
+    return iri
+
+
+def _achievement_copy(value: Any) -> Any:
+    """A copy of ``value`` that no change to it can reach (dicts and lists copied all the way
+    down; an achievement :func:`_achievement_quads` accepted holds nothing else but strings)."""
+    if type(value) is dict:
+        return {k: _achievement_copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_achievement_copy(v) for v in value]
+    return value
+
+
+def _replay(quads: _Graph, g: _Graph) -> None:
+    """Add ``quads`` (a graph of its own) to ``g``, its blank nodes under fresh labels of g's."""
+    g.ground |= quads.ground
+    labels = {}
+    for b, tails in quads.tails.items():
+        labels[b] = label = g.blank()
+        g.tails[label] = set(tails)
+    for s, p, o in quads.links:
+        g.links.add((labels.get(s, s), p, labels.get(o, o)))
+
+
+def _achievement_quads(value: object, g: _Graph) -> str:
     achievement = _object(value, _ACHIEVEMENT)
     _single_type(achievement.get("type"), "Achievement")
     a = _iri(achievement.get("id"))

@@ -139,6 +139,55 @@ def _text(obj: Mapping[str, Any], key: str, where: str, *, required: bool = Fals
     return value.strip()
 
 
+# The last achievement read, as a copy of its input, and its spec. A request or a file is
+# mostly one cohort: the same achievement (one object, or equal ones) item after item, read
+# once instead of once per item (~6 µs of the ~20 µs an item takes to build).
+_LAST_ACHIEVEMENT: tuple[dict[str, Any], AchievementSpec] | None = None
+
+
+def _memo_copy(ach: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``ach`` that a later change to the caller's objects cannot reach, as far as
+    the spec reads it: its own members (strings) and each skill's (strings)."""
+    copied = dict(ach)
+    skills = copied.get("skills")
+    if isinstance(skills, list):
+        copied["skills"] = [dict(s) if isinstance(s, Mapping) else s for s in skills]
+    return copied
+
+
+def _achievement_spec(ach: Mapping[str, Any], wa: str) -> AchievementSpec:
+    """The AchievementSpec of a simple-form ``achievement``; ``wa`` names it in errors."""
+    global _LAST_ACHIEVEMENT
+    last = _LAST_ACHIEVEMENT
+    if last is not None and ach == last[0]:
+        return last[1]
+    skills = ach.get("skills") or []
+    if not isinstance(skills, list):
+        raise InvalidInput(f"{wa}.skills must be a list")
+    alignments = []
+    for i, s in enumerate(skills):
+        w = f"{wa}.skills[{i}]"
+        if not isinstance(s, Mapping):
+            raise InvalidInput(f"{w} must be an object")
+        alignments.append(Alignment(
+            target_name=_text(s, "name", w, required=True) or "",
+            target_url=_text(s, "url", w, required=True) or "",
+            target_code=_text(s, "code", w),
+            target_framework=_text(s, "framework", w),
+        ))
+    spec = AchievementSpec(
+        name=_text(ach, "name", wa, required=True) or "",
+        description=_text(ach, "description", wa, required=True) or "",
+        criteria_narrative=_text(ach, "criteria", wa),
+        criteria_url=_text(ach, "criteriaUrl", wa),
+        image_url=_text(ach, "image", wa),
+        alignments=tuple(alignments),
+        achievement_id=_text(ach, "id", wa),
+    )
+    _LAST_ACHIEVEMENT = (_memo_copy(ach), spec)  # one assignment: safe between threads
+    return spec
+
+
 def build_from_item(
     item: Any, profile: IssuerProfile, where: str = "$", *, validate: bool = True
 ) -> dict[str, Any]:
@@ -161,20 +210,7 @@ def build_from_item(
         raise InvalidInput(f"{where}.recipient must be an object")
     if not isinstance(ach, Mapping):
         raise InvalidInput(f"{where}.achievement is required and must be an object")
-    skills = ach.get("skills") or []
-    if not isinstance(skills, list):
-        raise InvalidInput(f"{where}.achievement.skills must be a list")
-    alignments = []
-    for i, s in enumerate(skills):
-        w = f"{where}.achievement.skills[{i}]"
-        if not isinstance(s, Mapping):
-            raise InvalidInput(f"{w} must be an object")
-        alignments.append(Alignment(
-            target_name=_text(s, "name", w, required=True) or "",
-            target_url=_text(s, "url", w, required=True) or "",
-            target_code=_text(s, "code", w),
-            target_framework=_text(s, "framework", w),
-        ))
+    achievement = _achievement_spec(ach, f"{where}.achievement")
     evidence = []
     for i, e in enumerate(item.get("evidence") or []):
         w = f"{where}.evidence[{i}]"
@@ -182,7 +218,7 @@ def build_from_item(
             raise InvalidInput(f"{w} must be an object")
         evidence.append(Evidence(id=_text(e, "id", w), name=_text(e, "name", w),
                                  narrative=_text(e, "narrative", w)))
-    wr, wa = f"{where}.recipient", f"{where}.achievement"  # named in errors only
+    wr = f"{where}.recipient"  # named in errors only
     try:  # Recipient validates itself; say which item of the request it was
         recipient = Recipient(
             name=_text(rec, "name", wr),
@@ -193,15 +229,6 @@ def build_from_item(
         if exc.detail.startswith(where):
             raise
         raise InvalidInput(f"{wr}: {exc.detail}") from exc
-    achievement = AchievementSpec(
-        name=_text(ach, "name", wa, required=True) or "",
-        description=_text(ach, "description", wa, required=True) or "",
-        criteria_narrative=_text(ach, "criteria", wa),
-        criteria_url=_text(ach, "criteriaUrl", wa),
-        image_url=_text(ach, "image", wa),
-        alignments=tuple(alignments),
-        achievement_id=_text(ach, "id", wa),
-    )
     valid_from = _parse_time(item.get("validFrom"), f"{where}.validFrom")
     valid_until = _parse_time(item.get("validUntil"), f"{where}.validUntil")
     if valid_from and valid_until and valid_until <= valid_from:
