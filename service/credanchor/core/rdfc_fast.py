@@ -18,6 +18,10 @@ test_rdfc_fast.py and test_rdfc_fast_signed.py cross-check every shape the build
 Hypothesis-generated content and look-alike blank nodes against it, and
 credanchor.core.rdfc.canonical_nquads recomputes a sample of its answers with the reference in
 production.
+
+A batch's badges name one achievement: once the same achievement id comes twice in a row, its
+quads are kept (with a deep copy of the achievement, compared by value) and reused while the
+achievement stays equal to it.
 """
 
 from __future__ import annotations
