@@ -338,7 +338,7 @@ _ACHIEVEMENT_MEMO: _AchievementMemo = (None, None, "", None)
 def _achievement(value: object, g: _Graph) -> str:
     global _ACHIEVEMENT_MEMO
     copy, quads, iri, last_id = _ACHIEVEMENT_MEMO
-    if quads is not None and value == copy:
+    if quads is not None and type(value) is dict and value == copy:
         _replay(quads, g)
         return iri
     this_id = value.get("id") if type(value) is dict else None
