@@ -31,9 +31,11 @@ from typing import Any
 
 import pytest
 
+from credanchor.core.credentials import to_checksum_address
 from credanchor.core.hashing import credential_hash, leaf_hash, signed_content
 from credanchor.core.merkle import MerkleTree
 from credanchor.core.proof import AnchorRef, CredanchorProof, attach_proof
+from credanchor.errors import InvalidInput
 from credanchor.issuing.pipeline import issue
 from credanchor.usecases.issuers import add_issuer
 from kit.schema import same_verdict
@@ -118,6 +120,20 @@ def flip_hex(h: str, at: int = -1) -> str:
     digits = list(h)
     digits[at] = "0" if digits[at] != "0" else "1"
     return "".join(digits)
+
+
+def broken_checksum(address: str) -> str:
+    """``address`` with the case of one letter flipped, so that it stays mixed-case: a mixed-case
+    spelling other than the EIP-55 one. (Swapping every letter's case is no such thing when the
+    checksum leaves all letters in one case: all-lower or all-upper hex carries no checksum and
+    is accepted.) An address with too few letters for that gets a malformed value instead."""
+    body = address[2:]
+    for i, c in enumerate(body):
+        if c.isalpha():
+            flipped = body[:i] + c.swapcase() + body[i + 1:]
+            if flipped not in (flipped.lower(), flipped.upper()):
+                return "0x" + flipped
+    return "0x00"
 
 
 def shifted(date: str, seconds: int = 1) -> str:
@@ -229,12 +245,9 @@ def proof_cases(doc: dict, sibling: dict, other_tx: str) -> Iterator[tuple[str, 
         "trusted-anchor"
     # Malformed proofs: refused as damaged before anything is looked up.
     yield "contract with a broken checksum", changed(
-        doc, (*p, "anchor", "contract"), anchor["contract"][:2] + anchor["contract"][2:].swapcase()
-        if anchor["contract"][2:] != anchor["contract"][2:].swapcase() else "0x00"), "integrity"
+        doc, (*p, "anchor", "contract"), broken_checksum(anchor["contract"])), "integrity"
     yield "issuerAccount with a broken checksum", changed(
-        doc, (*p, "anchor", "issuerAccount"),
-        anchor["issuerAccount"][:2] + anchor["issuerAccount"][2:].swapcase()
-        if anchor["issuerAccount"][2:] != anchor["issuerAccount"][2:].swapcase() else "0x00"), \
+        doc, (*p, "anchor", "issuerAccount"), broken_checksum(anchor["issuerAccount"])), \
         "integrity"
     yield "issuerAccount removed", removed(doc, (*p, "anchor", "issuerAccount")), "integrity"
     yield "issuerAccount a DID", changed(doc, (*p, "anchor", "issuerAccount"),
@@ -350,3 +363,20 @@ def test_a_root_anchored_by_another_issuer_fails_the_issuer_check(runtime, ancho
     # and naming B instead of A would not help: the body is hashed, so integrity fails
     renamed = changed(forged, ("issuer", "id"), f"did:pkh:eip155:{chain.chain_id}:{b.address}")
     assert verdict(runtime, renamed)[1][0] == "integrity"
+
+
+@pytest.mark.parametrize("address", [
+    "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",  # EIP-55's own examples: mixed case
+    "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+    "0x52908400098527886E0F7030069857D2E4169EE7",  # its checksum has every letter upper-case
+    "0xde709f2102306220921060314715629080e2fb77",  # ... or lower-case
+    "0x0000000000000000000000000000000000000a01",  # one letter: no mixed spelling exists
+])
+def test_broken_checksum_is_refused_whatever_the_letters(address):
+    """The mutation above must be one the parser refuses: a run whose issuer account happened to
+    have all its letters in one case once turned "swap every letter" into a valid address."""
+    assert to_checksum_address(address) == address  # each is its own EIP-55 spelling
+    broken = broken_checksum(address)
+    assert broken != address
+    with pytest.raises(InvalidInput):
+        to_checksum_address(broken)
