@@ -157,14 +157,18 @@ class _Graph:
     Each is a set, so that a quad stated twice counts once, as in RDF. A term is a blank node
     exactly when it starts with ``_`` (IRIs start with ``<``, literals with ``"``); blank
     nodes carry temporary labels until canonical ones are issued, and every one in the graph
-    is a key of ``tails``."""
+    is a key of ``tails``.
 
-    __slots__ = ("_blank", "ground", "links", "tails")
+    ``known`` holds first-degree hashes already computed for some blank nodes: those of a
+    remembered achievement, which no quad outside it mentions (see :func:`_replay`)."""
+
+    __slots__ = ("_blank", "ground", "known", "links", "tails")
 
     def __init__(self) -> None:
         self.ground: set[str] = set()
         self.tails: dict[str, set[str]] = {}
         self.links: set[tuple[str, str, str]] = set()
+        self.known: dict[str, str] = {}
         self._blank = 0
 
     def blank(self) -> str:
@@ -348,6 +352,9 @@ def _achievement(value: object, g: _Graph) -> str:
     quads = _Graph()
     iri = _achievement_quads(value, quads)
     assert type(value) is dict  # _achievement_quads accepted it
+    # Its blank nodes (criteria, alignments) are mentioned by its own quads only, so their
+    # first-degree hashes in any badge are the ones they have here.
+    quads.known = {b: h for h, group in _first_degree_hashes(quads).items() for b in group}
     _ACHIEVEMENT_MEMO = (_achievement_copy(value), quads, iri, this_id)
     _replay(quads, g)
     return iri
@@ -367,9 +374,12 @@ def _replay(quads: _Graph, g: _Graph) -> None:
     """Add ``quads`` (a graph of its own) to ``g``, its blank nodes under fresh labels of g's."""
     g.ground |= quads.ground
     labels = {}
+    known = g.known
     for b, tails in quads.tails.items():
         labels[b] = label = g.blank()
         g.tails[label] = set(tails)
+        if b in quads.known:
+            known[label] = quads.known[b]
     for s, p, o in quads.links:
         g.links.add((labels.get(s, s), p, labels.get(o, o)))
 
@@ -482,10 +492,10 @@ def _line(s: str, p: str, o: str, b: str, names: Mapping[str, str]) -> str:
     return f"{s} {p} {o} .\n"
 
 
-def _label(g: _Graph) -> str | None:
-    """RDFC-1.0 §4.4 for graphs whose look-alike blank nodes (equal first-degree hashes) are
-    interchangeable; None when only the N-degree hash could order them."""
-    tails = g.tails
+def _first_degree_hashes(g: _Graph) -> dict[str, list[str]]:
+    """RDFC-1.0 §4.6: the blank nodes of ``g`` by first-degree hash (those in ``g.known``
+    as recorded there)."""
+    tails, known = g.tails, g.known
     # Each blank node's first-degree lines of its links (§4.6: the node itself as _:a, any
     # other blank node as _:z); those of its tails are "_:a " + tail.
     linked: dict[str, list[str]] = {}
@@ -500,6 +510,9 @@ def _label(g: _Graph) -> str | None:
     by_hash: dict[str, list[str]] = {}
     sha256 = hashlib.sha256
     for b, ts in tails.items():
+        if b in known:
+            by_hash.setdefault(known[b], []).append(b)
+            continue
         lines = [f"_:a {t}" for t in ts]
         if b in linked:
             lines += linked[b]
@@ -507,6 +520,14 @@ def _label(g: _Graph) -> str | None:
             continue  # a node no quad mentions is not in the graph
         lines.sort()
         by_hash.setdefault(sha256("".join(lines).encode("utf-8")).hexdigest(), []).append(b)
+    return by_hash
+
+
+def _label(g: _Graph) -> str | None:
+    """RDFC-1.0 §4.4 for graphs whose look-alike blank nodes (equal first-degree hashes) are
+    interchangeable; None when only the N-degree hash could order them."""
+    tails = g.tails
+    by_hash = _first_degree_hashes(g)
     canonical: dict[str, str] = {}
     shared = []
     for h in sorted(by_hash):
