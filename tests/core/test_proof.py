@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -62,6 +63,30 @@ def test_extract_round_trips(anchored):
         assert proof.to_json() == c["proof"][0]
         assert parse_proof(proof.to_json()) == proof
         assert attach_proof(c, proof) == c
+
+
+@pytest.mark.parametrize("created", ["2026-01-15T09:06:00Z", "2026-01-15T09:06:00.987654321Z"])
+@pytest.mark.parametrize("previous", [None, "urn:uuid:1b0f4b9e-0000-4000-8000-000000000001"])
+def test_a_parsed_proof_is_what_the_checked_constructor_makes(anchored, created, previous):
+    # parse_proof builds its result without running __post_init__ again (core.proof
+    # _checked_proof): every field, with its type, must be what the checking constructor makes.
+    obj = copy.deepcopy(anchored[2]["proof"][0])
+    obj["created"] = created
+    if previous is not None:
+        obj["previousProof"] = previous
+    parsed = parse_proof(obj)
+    checked = CredanchorProof(parsed.credential_hash, parsed.merkle_root,
+                              list(parsed.merkle_proof), parsed.anchor,
+                              datetime.fromisoformat(created[:26].rstrip("Z") + "+00:00"),
+                              previous)
+    assert dataclasses.astuple(parsed) == dataclasses.astuple(checked)
+    for field in dataclasses.fields(CredanchorProof):
+        got, want = getattr(parsed, field.name), getattr(checked, field.name)
+        assert type(got) is type(want), field.name
+    assert parsed.created == datetime(2026, 1, 15, 9, 6, tzinfo=UTC)
+    assert parsed.created.utcoffset() == timedelta(0)
+    assert type(parsed.merkle_proof) is tuple and all(len(n) == 32 for n in parsed.merkle_proof)
+    assert parsed.to_json() == {**obj, "created": "2026-01-15T09:06:00Z"}
 
 
 def test_the_proof_is_outside_the_hash(anchored):

@@ -229,14 +229,34 @@ def parse_proof(obj: Any, *, where: str = "proof") -> CredanchorProof:
         missing = sorted(_ANCHOR_KEYS - set(anchor))
         raise _fail(f"{w}anchor.{missing[0]}", "is missing")
     anchor_ref = _anchor_ref(anchor, w)  # first, as before: its errors are reported first
-    return CredanchorProof(
-        credential_hash=_hex32(obj["credentialHash"], w + "credentialHash"),
-        merkle_root=_hex32(obj["merkleRoot"], w + "merkleRoot"),
-        merkle_proof=_hex32_list(path, w + "merkleProof"),
-        anchor=anchor_ref,
-        created=_time(obj["created"], w + "created"),
-        previous_proof=_previous(obj.get("previousProof"), w + "previousProof"),
+    return _checked_proof(
+        _hex32(obj["credentialHash"], w + "credentialHash"),
+        _hex32(obj["merkleRoot"], w + "merkleRoot"),
+        _hex32_list(path, w + "merkleProof"),
+        anchor_ref,
+        _time(obj["created"], w + "created"),
+        _previous(obj.get("previousProof"), w + "previousProof"),
     )
+
+
+def _checked_proof(credential_hash: bytes, merkle_root: bytes, merkle_proof: tuple[bytes, ...],
+                   anchor: AnchorRef, created: datetime, previous_proof: str | None,
+                   ) -> CredanchorProof:
+    """A CredanchorProof of values that parse_proof has checked just as ``__post_init__``
+    would (two 32-byte hashes, a tuple of at most MAX_PROOF_LENGTH 32-byte nodes, an
+    AnchorRef, a UTC time, the previous proof's id), made without checking them twice: ~3 µs
+    of every verification. ``created`` is truncated to the second here, as there.
+    tests/core/test_proof.py holds it equal to the checked constructor's result, field by field.
+    """
+    proof = object.__new__(CredanchorProof)
+    put = object.__setattr__
+    put(proof, "credential_hash", credential_hash)
+    put(proof, "merkle_root", merkle_root)
+    put(proof, "merkle_proof", merkle_proof)
+    put(proof, "anchor", anchor)
+    put(proof, "created", created.replace(microsecond=0) if created.microsecond else created)
+    put(proof, "previous_proof", previous_proof)
+    return proof
 
 
 # Parsed anchors by their members' values: every file of a batch names the same anchor, and a
