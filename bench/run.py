@@ -163,15 +163,9 @@ def _oa_raw(i: int) -> dict[str, Any]:
     }
 
 
-# OA wrap figures of this run by size, for a section that runs without one of its own.
-_OA_WRAP: dict[int, dict[str, Any]] = {}
-
-
-def oa_wrap(n: int, work: Path, *, fresh: bool = False) -> dict[str, Any]:
-    """OA's ``wrap`` of ``n`` documents; ``fresh``: measured now, not taken from earlier in
-    the run (the signed section pairs its ratio's two terms; see there)."""
-    if n in _OA_WRAP and not fresh:
-        return _OA_WRAP[n]
+def oa_wrap(n: int, work: Path) -> dict[str, Any]:
+    """OA's ``wrap`` of ``n`` documents, measured now: each section pairs it with its own run
+    of the same size (see section_signed)."""
     raw, out = work / f"oa-raw-{n}", work / f"oa-out-{n}"
     raw.mkdir()
     out.mkdir()
@@ -185,9 +179,7 @@ def oa_wrap(n: int, work: Path, *, fresh: bool = False) -> dict[str, Any]:
     shutil.rmtree(out)
     if r.returncode != 0 or wrapped != n:
         raise RuntimeError(f"OA wrap failed ({r.returncode}, {wrapped}/{n}): {r.stderr[-1500:]}")
-    figures = {"n": n, "seconds": r.seconds, "per_s": n / r.seconds, "rss_mb": r.max_rss_mb}
-    _OA_WRAP.setdefault(n, figures)
-    return figures
+    return {"n": n, "seconds": r.seconds, "per_s": n / r.seconds, "rss_mb": r.max_rss_mb}
 
 
 def section_pipeline(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
@@ -235,7 +227,7 @@ def section_signed(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
         ours[str(n)] = {**r.json(), "wall_s": r.seconds}
         shutil.rmtree(d)
         if n in cfg["signed_oa_wrap"]:
-            oa[str(n)] = oa_wrap(n, work, fresh=True)
+            oa[str(n)] = oa_wrap(n, work)
     ratios = {n: ours[n]["per_s"] / oa[n]["per_s"] for n in oa if n in ours}
     offline = harness.run_measured([*WORKLOADS, "offline-signed", str(cfg["signed_offline"])],
                                    timeout=1800).json()
