@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hexbytes import HexBytes
@@ -12,7 +13,7 @@ from web3 import Web3
 
 from credanchor.chain.contract import CredentialAnchor, deploy
 from credanchor.chain.keys import Signer
-from credanchor.chain.rpc import connect_rpc, redact_url
+from credanchor.chain.rpc import connect_rpc, redact_url, rpc_session
 from credanchor.chain.tx import (
     BroadcastStatus,
     FeePolicy,
@@ -36,7 +37,7 @@ from credanchor.errors import (
     FeeTooHigh,
     NonceAlreadyUsed,
 )
-from kit.anvil import ANVIL_CHAIN_ID, AnvilNode, fund_on_anvil
+from kit.anvil import ANVIL_CHAIN_ID, AnvilNode, free_port, fund_on_anvil
 from kit.chain import POLICY, Deployed, random_hash
 
 pytestmark = pytest.mark.anvil
@@ -127,6 +128,39 @@ def test_stopped_node_is_unavailable(anvil: AnvilNode, anvil_w3: Web3) -> None:
     with pytest.raises(ChainUnavailable, match=r"connecting to http://127\.0\.0\.1:\d+"):
         connect_rpc(anvil.url, expected_chain_id=ANVIL_CHAIN_ID, timeout=2)
     assert time.monotonic() - started < 10
+
+
+def test_the_proxy_environment_is_read_once_and_still_obeyed(
+    anvil: AnvilNode, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The RPC session reads proxies, CA bundle and ~/.netrc once instead of on every call:
+    what it keeps is what requests itself would have used for the node's URL."""
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", dead)
+    # a proxy that does not answer: the node is unreachable through it
+    with pytest.raises(ChainUnavailable):
+        connect_rpc(anvil.url, expected_chain_id=ANVIL_CHAIN_ID, timeout=2, retries=0)
+    # bypassed for the node's host: reached directly
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    w3 = connect_rpc(anvil.url, expected_chain_id=ANVIL_CHAIN_ID, timeout=2)
+    # read once: a proxy set afterwards does not reach the running process
+    monkeypatch.delenv("NO_PROXY")
+    assert w3.eth.block_number >= 0
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine rpc.example login alice password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "corporate-ca.pem"))
+    session = rpc_session("https://rpc.example/v3/")
+    assert session.trust_env is False
+    assert session.proxies["https"] == "http://proxy.example:3128"
+    assert session.verify == str(tmp_path / "corporate-ca.pem")
+    assert session.auth == ("alice", "s3cret")
+    assert rpc_session("https://other.example/").auth is None
 
 
 def test_url_secrets_are_not_repeated() -> None:

@@ -47,6 +47,7 @@ def connect_rpc(
     provider = Web3.HTTPProvider(
         url,
         request_kwargs={"timeout": timeout},
+        session=rpc_session(url),
         exception_retry_configuration=ExceptionRetryConfiguration(
             errors=(requests.ConnectionError, requests.Timeout),
             retries=max(1, retries + 1),  # web3 counts attempts, not retries
@@ -63,6 +64,26 @@ def connect_rpc(
     if check:
         check_chain_id(w3, url, expected_chain_id)
     return w3
+
+
+def rpc_session(url: str) -> requests.Session:
+    """A ``requests`` session for one node URL that has read the environment once.
+
+    By default ``requests`` re-reads the proxy variables (``HTTPS_PROXY``, ``NO_PROXY``…),
+    the CA bundle variables and ``~/.netrc`` on every request: ~0.3 ms of CPU per JSON-RPC
+    call here, a third of what a call to anvil costs in all. The URL is fixed, so the answer
+    is too: ``requests``' own :meth:`~requests.Session.merge_environment_settings` and
+    ``get_netrc_auth`` are asked once, and their proxies, CA bundle and credentials kept on
+    the session (credentials in the URL itself are honoured as before). A change to the
+    environment or to ``~/.netrc`` takes effect when the process restarts.
+    """
+    session = requests.Session()
+    found = session.merge_environment_settings(url, {}, None, None, None)
+    session.proxies.update(found["proxies"])
+    session.verify = found["verify"]
+    session.auth = requests.utils.get_netrc_auth(url)
+    session.trust_env = False
+    return session
 
 
 def check_chain_id(w3: Web3, url: str, expected_chain_id: int | None) -> int:
