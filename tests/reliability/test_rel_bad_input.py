@@ -288,6 +288,8 @@ def test_bad_items_are_refused_whole_request(client, auth, runtime, item, status
     body = assert_problem(client.post("/api/v1/credentials", json=[*sample_items(2), item],
                                       headers={**auth, "Idempotency-Key": "retry-1"}), status)
     assert "$[2]" in body["detail"]
+    # the only bad item, found again by the pass that lists every refusal, in the same words
+    assert body["refused"] == [body["detail"]] and body["refusedCount"] == 1
     assert ledger_state(runtime) == before
     # the failed request left no idempotency record: the same key now works
     ok = client.post("/api/v1/credentials", json=sample_items(2),

@@ -137,6 +137,33 @@ def test_bad_input_is_a_clear_4xx_and_stores_nothing(client, auth, runtime):
     assert runtime.store().pending_summary()[0] == 0
 
 
+def test_a_refused_request_lists_every_bad_item(client, auth, runtime):
+    """Like `credanchor issue FILE`, the API names every bad item of a refused request, not
+    only the first: the detail is still the first (the problem's type is its type), and the
+    members `refused` and `refusedCount` list them all, so a client fixes them in one go."""
+    good = sample_items(5)
+    items = [good[0], {"recipient": {"name": "x"}, "achievement": {"name": "n"}}, good[2],
+             {**good[3], "validFrom": "yesterday"}, {**good[4], "recipient": "nobody"}]
+    body = problem(client.post("/api/v1/credentials", json=items, headers=auth), 400)
+    assert body["refusedCount"] == 3
+    assert [r.split(":")[0].split(".")[0] for r in body["refused"]] == ["$[1]", "$[3]", "$[4]"]
+    assert body["detail"].startswith(body["refused"][0])
+    assert "3 of 5 items refused" in body["detail"]
+    assert "yesterday" in body["refused"][1]
+    assert runtime.store().pending_summary()[0] == 0
+
+    # more bad items than are listed: the count covers them all
+    many = [{"recipient": {"name": f"x{i}"}} for i in range(60)]
+    body = problem(client.post("/api/v1/credentials", json=[*good, *many], headers=auth), 400)
+    assert body["refusedCount"] == 60 and len(body["refused"]) == 50
+    assert body["refused"][0].startswith("$[5]") and body["refused"][-1].startswith("$[54]")
+
+    # one item alone: the same members, with the one refusal
+    body = problem(client.post("/api/v1/credentials", json=items[3], headers=auth), 400)
+    assert body["refused"] == [body["detail"]] and body["refusedCount"] == 1
+    assert runtime.store().pending_summary()[0] == 0
+
+
 def test_limits_413(client, auth, runtime, app):
     app.config["MAX_CONTENT_LENGTH"] = 1000
     problem(client.post("/api/v1/credentials", json=sample_items(20), headers=auth), 413)

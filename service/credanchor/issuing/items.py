@@ -342,10 +342,13 @@ def build_rows(
 def build_rows_reporting(
     items: Sequence[Any], issuer: Issuance | IssuerProfile, refused: Callable[[int, str], None],
     *, slots: Sequence[StatusSlot] | None = None, start: int = 0, total: int | None = None,
+    sign: bool = True,
 ) -> Iterator[Row]:
     """:func:`build_rows` for a whole file, item by item, that goes on past a bad item: each
     one is handed to ``refused(index, detail)`` (the detail names it ``$[i]``, or ``$`` for a
     single item) and skipped, so the caller can report every refused item, not only the first.
+    With ``sign=False`` the items are only built, to find the bad ones, and nothing is yielded
+    (:func:`credanchor.issuing.pipeline.issue`, once a request is refused anyway).
 
     ``items`` may be a part of the file: item ``k`` is then the file's item ``start+k`` (its
     index and name in a refusal, its place in the schema sample) and ``total`` the number of
@@ -364,6 +367,8 @@ def build_rows_reporting(
         try:
             credential = build_from_item(item, issuance.profile, where,
                                          validate=i % CHUNK == 0 or i % SAMPLE_EVERY == 0)
+            if not sign:
+                continue
             row = signed_row(credential, issuance, _slot(slots, k), created,
                              built="@context" not in item)
         except CredanchorError as exc:

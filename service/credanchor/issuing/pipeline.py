@@ -108,7 +108,9 @@ def issue(
 
     ``profile`` is the issuer's :class:`Issuance` (signing key, status lists); a bare profile
     issues unsigned. The credentials are built and signed inside the write transaction, after
-    their status list slots are allocated in it, so no two requests can take the same slot."""
+    their status list slots are allocated in it, so no two requests can take the same slot.
+    A bad item refuses the whole request, and the error lists every bad item
+    (``extra["refused"]``, ``extra["refusedCount"]``: :func:`_list_every_refusal`)."""
     _require_active(issuer)
     issuance = as_issuance(profile)
     request_hash = None
@@ -124,8 +126,12 @@ def issue(
             previous = store.idempotent_response(issuer.id, idempotency_key, request_hash)
             if previous is not None:
                 return [Accepted(**p) for p in previous]
-        rows = prepare(items, issuance, max_items=max_items,
-                       slots=_slots(store, issuance, len(items)))
+        try:
+            rows = prepare(items, issuance, max_items=max_items,
+                           slots=_slots(store, issuance, len(items)))
+        except InvalidInput as exc:
+            _list_every_refusal(exc, items, issuance)
+            raise
         accepted = [Accepted(row[0], to_hex(row[1])) for row in rows]
         store.add_credentials(issuer.id, rows)
         if idempotency_key and request_hash:
@@ -136,8 +142,40 @@ def issue(
     return accepted
 
 
-#: At most this many refused items are listed by :func:`issue_all` (its count covers all).
+#: At most this many refused items are listed by :func:`issue` and :func:`issue_all` (their
+#: count covers all).
 MAX_REFUSALS_LISTED = 50
+
+
+def _list_every_refusal(exc: InvalidInput, items: Sequence[Any], issuance: Issuance) -> None:
+    """Give a refused request's error every bad item, not only the first it stopped at.
+
+    ``exc`` keeps its type, status and detail (the first bad item) and gains
+    ``extra["refused"]`` (the first :data:`MAX_REFUSALS_LISTED` details, ``$[i]: …`` each, as
+    :func:`issue_all` lists them) and ``extra["refusedCount"]``; when there are more than one,
+    the detail says how many. The other items are only built again, not signed (~15 µs each).
+    """
+    if "refused" in exc.extra:
+        return
+    refused: list[str] = []
+    count = 0
+
+    def note(index: int, detail: str) -> None:
+        nonlocal count
+        count += 1
+        if len(refused) < MAX_REFUSALS_LISTED:
+            refused.append(detail)
+
+    if len(items) > 1:
+        for _ in build_rows_reporting(items, issuance, note, sign=False):
+            pass
+    if count == 0:  # refused after building (signing, hashing): the error names it alone
+        refused, count = [exc.detail], 1
+    exc.extra.update(refused=refused, refusedCount=count)
+    if count > 1:
+        exc.detail = (f"{exc.detail} ({count} of {len(items)} items refused, listed in "
+                      "'refused'; nothing was issued)")
+        exc.args = (exc.detail,)
 
 
 def issue_all(
@@ -151,8 +189,8 @@ def issue_all(
 ) -> list[Accepted]:
     """Accept every item of a file as pending, all or nothing, in one transaction.
 
-    Unlike :func:`issue` (one API request, which stops at its first bad item), every item is
-    checked, so a file's author learns about all its bad items at once. If any is refused,
+    Like :func:`issue` (one API request), every item is checked, so a file's author learns
+    about all its bad items at once; unlike it, the good ones are signed as they go. If any is refused,
     nothing is stored and InvalidInput says how many, with ``extra["refused"]`` listing the
     first :data:`MAX_REFUSALS_LISTED` details, each naming its item (``$[i]: …``).
     ``progress`` is called with the number of items checked. ``build`` makes the rows:

@@ -413,6 +413,10 @@ SCHEMAS: dict[str, Any] = {
             "type": {"type": "string"}, "title": {"type": "string"},
             "status": {"type": "integer"}, "detail": {"type": "string"},
             "instance": {"type": "string"}, "code": {"type": "string"},
+            "refused": {"type": "array", "items": {"type": "string"},
+                        "description": "POST /credentials: the refused items, up to 50"},
+            "refusedCount": {"type": "integer",
+                             "description": "POST /credentials: how many items were refused"},
         },
     },
     "IssueItem": {
