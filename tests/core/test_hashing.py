@@ -36,6 +36,20 @@ def test_keccak256_is_ethereum_keccak_not_sha3():
     assert keccak256(b"abc") == eth_keccak(b"abc")
 
 
+@settings(max_examples=200)
+@given(st.one_of(st.binary(max_size=600),
+                 st.integers(1, 3).flatmap(lambda k: st.binary(min_size=136 * k - 2,
+                                                               max_size=136 * k + 2))))
+def test_keccak256_agrees_with_eth_hash_on_any_bytes_like_input(data):
+    """tiny-keccak, cross-checked against web3's eth-hash (pycryptodome or pysha3: another
+    implementation), across the 136-byte block boundaries; a bytearray or memoryview gives the
+    same digest as the bytes it holds."""
+    expected = eth_keccak(data)
+    assert keccak256(data) == expected
+    assert keccak256(bytearray(data)) == expected
+    assert keccak256(memoryview(data)) == expected
+
+
 @settings(max_examples=50)
 @given(st.binary(min_size=32, max_size=32))
 def test_leaf_hash_is_oz_standard_leaf_of_abi_encoded_bytes32(h):

@@ -96,6 +96,19 @@ def test_hash_pair_is_order_independent():
     assert hash_pair(a, b) == hash_pair(b, a) == keccak256(min(a, b) + max(a, b))
 
 
+def test_the_checked_functions_take_any_bytes_like_node():
+    """The public functions accept bytearray and memoryview nodes, as before tiny-keccak
+    (which takes only bytes): each gives what it gives for the same bytes."""
+    hashes = [keccak256(bytes([i])) for i in range(5)]
+    tree = MerkleTree.from_credential_hashes(hashes)
+    leaf, proof = leaf_hash(hashes[3]), tree.proof(hashes[3])
+    assert leaf_hash(bytearray(hashes[3])) == leaf_hash(memoryview(hashes[3])) == leaf
+    a, b = bytearray(hashes[0]), bytearray(hashes[1])
+    assert hash_pair(a, b) == hash_pair(b, a) == hash_pair(hashes[0], hashes[1])
+    assert process_proof(bytearray(leaf), [bytearray(p) for p in proof]) == tree.root
+    assert verify_proof(tree.root, leaf, [bytearray(p) for p in proof])
+
+
 # --- properties ------------------------------------------------------------------------------
 
 _hashes = st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=70, unique=True)

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 import rfc8785
-import sha3
+from tiny_keccak import keccak256 as _keccak
 
 from credanchor.core.sampling import ProcessSampler
 from credanchor.errors import CanonicalizationError, InvalidInput, ProofFormatError
@@ -52,7 +52,6 @@ MAX_SAFE_INTEGER = 2**53 - 1
 #: Deepest nesting ``loads_strict`` accepts (a credential needs about 6).
 MAX_DEPTH = 64
 
-_keccak = sha3.keccak_256
 
 # orjson with sorted keys escapes exactly the characters RFC 8785 does (", \\, the short forms
 # \b \t \n \f \r, other control characters as lowercase \u00xx; nothing else), writes
@@ -195,8 +194,8 @@ def canonicalize_built(value: Any) -> bytes:
 
 
 def keccak256(data: bytes) -> bytes:
-    """Ethereum's keccak256 (the pre-standard Keccak, not NIST SHA3-256)."""
-    return _keccak(data).digest()
+    """Ethereum's keccak256 (the pre-standard Keccak, not NIST SHA3-256) of bytes-like data."""
+    return _keccak(data if type(data) is bytes else bytes(data))
 
 
 def signed_content(credential: Mapping[str, Any]) -> dict[str, Any]:
@@ -228,14 +227,14 @@ def signed_content(credential: Mapping[str, Any]) -> dict[str, Any]:
 def credential_hash(credential: Mapping[str, Any]) -> bytes:
     """keccak256 of the canonical :func:`signed_content` of the credential: what the issuer
     signed, including its signature, without the anchor proof made afterwards."""
-    return _keccak(canonicalize(signed_content(credential))).digest()
+    return _keccak(canonicalize(signed_content(credential)))
 
 
 def leaf_hash(credential_hash: bytes) -> bytes:
     """OpenZeppelin standard-v1 leaf of a ``bytes32`` value: keccak256(keccak256(value))."""
     if len(credential_hash) != 32:
         raise InvalidInput("a credential hash is exactly 32 bytes")
-    return _keccak(_keccak(credential_hash).digest()).digest()
+    return _keccak(_keccak(bytes(credential_hash)))
 
 
 def to_hex(b: bytes) -> str:

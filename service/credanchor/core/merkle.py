@@ -23,7 +23,7 @@ from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import sha3
+from tiny_keccak import keccak256 as _keccak
 
 from credanchor.core.hashing import from_hex32, leaf_hash, to_hex
 from credanchor.errors import MerkleError
@@ -43,7 +43,6 @@ __all__ = [
 DUMP_FORMAT = "standard-v1"
 LEAF_ENCODING = ("bytes32",)
 
-_keccak = sha3.keccak_256
 
 
 def _check_node(node: bytes, what: str) -> None:
@@ -56,7 +55,7 @@ def _check_node(node: bytes, what: str) -> None:
 
 def hash_pair(a: bytes, b: bytes) -> bytes:
     """keccak256 of the two nodes concatenated smaller-first (OZ ``standardNodeHash``)."""
-    return _keccak(a + b if a <= b else b + a).digest()
+    return _keccak(bytes(a + b if a <= b else b + a))
 
 
 def make_tree(leaves: Sequence[bytes]) -> list[bytes]:
@@ -89,16 +88,17 @@ def process_proof(leaf: bytes, proof: Sequence[bytes]) -> bytes:
     _check_node(leaf, "the leaf")
     for sibling in proof:
         _check_node(sibling, "every proof element")
-    return fold_proof(bytes(leaf), proof)
+    return fold_proof(bytes(leaf), [bytes(s) for s in proof])
 
 
 def fold_proof(leaf: bytes, proof: Sequence[bytes]) -> bytes:
-    """``process_proof`` without argument checks, for callers holding validated 32-byte values
-    (a parsed CredanchorProof); the offline verifier calls it once per credential."""
+    """``process_proof`` without argument checks, for callers holding validated 32-byte
+    ``bytes`` values (a parsed CredanchorProof); the offline verifier calls it once per
+    credential."""
     k = _keccak
     node = leaf
     for sibling in proof:
-        node = k(node + sibling if node <= sibling else sibling + node).digest()
+        node = k(node + sibling if node <= sibling else sibling + node)
     return node
 
 
@@ -117,7 +117,7 @@ def _sorted_leaves(hashes: Sequence[bytes]) -> tuple[list[bytes], list[int]]:
     # One C-level pass instead of a Python loop: this runs for every leaf of a million-leaf batch.
     if set(map(type, hashes)) - {bytes, bytearray} or set(map(len, hashes)) != {32}:
         raise MerkleError("every credential hash must be 32 bytes")
-    leaves = [k(k(h).digest()).digest() for h in hashes]
+    leaves = [k(k(h)) for h in hashes]
     order = sorted(range(len(leaves)), key=leaves.__getitem__)
     for r in range(1, len(order)):
         if leaves[order[r]] == leaves[order[r - 1]]:
@@ -153,11 +153,14 @@ def _fill_inner(buf: bytearray) -> bytes:
     list freed first, about 160 MB less peak memory for a million leaves.
     """
     k = _keccak
+    view = memoryview(buf)
     for i in range(len(buf) // 64 - 1, -1, -1):
         off = 64 * i + 32  # children 2i+1 and 2i+2 are adjacent
-        a = buf[off : off + 32]
-        b = buf[off + 32 : off + 64]
-        buf[32 * i : 32 * i + 32] = k(a + b if a <= b else b + a).digest()
+        pair = view[off : off + 64].tobytes()
+        a = pair[:32]
+        b = pair[32:]
+        buf[32 * i : 32 * i + 32] = k(pair if a <= b else b + a)
+    view.release()
     return bytes(buf)
 
 
