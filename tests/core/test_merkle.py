@@ -101,6 +101,7 @@ def test_the_checked_functions_take_any_bytes_like_node():
     (which takes only bytes): each gives what it gives for the same bytes."""
     hashes = [keccak256(bytes([i])) for i in range(5)]
     tree = MerkleTree.from_credential_hashes(hashes)
+    assert MerkleTree.from_credential_hashes([bytearray(h) for h in hashes]) == tree
     leaf, proof = leaf_hash(hashes[3]), tree.proof(hashes[3])
     assert leaf_hash(bytearray(hashes[3])) == leaf_hash(memoryview(hashes[3])) == leaf
     a, b = bytearray(hashes[0]), bytearray(hashes[1])

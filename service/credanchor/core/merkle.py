@@ -44,7 +44,6 @@ DUMP_FORMAT = "standard-v1"
 LEAF_ENCODING = ("bytes32",)
 
 
-
 def _check_node(node: bytes, what: str) -> None:
     if not isinstance(node, bytes | bytearray) or len(node) != 32:
         raise MerkleError(f"{what} must be 32 bytes")
@@ -115,8 +114,11 @@ def _sorted_leaves(hashes: Sequence[bytes]) -> tuple[list[bytes], list[int]]:
     """Leaf hashes in input order, and the input indexes sorted by leaf; rejects duplicates."""
     k = _keccak
     # One C-level pass instead of a Python loop: this runs for every leaf of a million-leaf batch.
-    if set(map(type, hashes)) - {bytes, bytearray} or set(map(len, hashes)) != {32}:
+    types = set(map(type, hashes))
+    if types - {bytes, bytearray} or set(map(len, hashes)) != {32}:
         raise MerkleError("every credential hash must be 32 bytes")
+    if bytearray in types:  # tiny-keccak takes bytes only
+        hashes = [bytes(h) for h in hashes]
     leaves = [k(k(h)) for h in hashes]
     order = sorted(range(len(leaves)), key=leaves.__getitem__)
     for r in range(1, len(order)):
