@@ -78,6 +78,32 @@ def test_a_request_signs_each_credential_and_stores_its_slot(store, issuer):
     assert len(set(slots)) == 5 and {s[0] for s in slots} == {1}
 
 
+def test_a_refused_request_lists_its_bad_items_after_releasing_the_ledger(store, issuer,
+                                                                          monkeypatch):
+    """The other items of a refused request are looked at once its transaction has rolled
+    back: the write lock is not held while they are built, and no slot stays taken."""
+    from credanchor.errors import InvalidInput
+    from credanchor.issuing import pipeline
+
+    seen = []
+    real = pipeline._list_every_refusal
+
+    def spy(exc, items, profile):  # the real function, recording the ledger's state around it
+        seen.append(store.conn.in_transaction)
+        real(exc, items, profile)
+
+    monkeypatch.setattr(pipeline, "_list_every_refusal", spy)
+    items = [*sample_items(3), {"recipient": {"name": "x"}}, {"recipient": {"name": "y"}}]
+    with pytest.raises(InvalidInput) as refused:
+        issue(store, issuer, issuance(issuer.id), items, max_items=10)
+    assert seen == [False]
+    assert refused.value.extra["refusedCount"] == 2
+    assert [r[:4] for r in refused.value.extra["refused"]] == ["$[3]", "$[4]"]
+    assert rows(store) == []
+    accepted = issue(store, issuer, issuance(issuer.id), sample_items(2), max_items=10)
+    assert len(accepted) == 2 and len(rows(store)) == 2
+
+
 def test_an_edited_signed_credential_no_longer_verifies(store, issuer):
     issue(store, issuer, issuance(issuer.id), sample_items(1), max_items=10)
     credential = check_signed_row(rows(store)[0], issuer.id)

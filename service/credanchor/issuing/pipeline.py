@@ -120,25 +120,26 @@ def issue(
         if previous is not None:
             return [Accepted(**p) for p in previous]
     _check_size(items, max_items)
-    with store.transaction():
-        if idempotency_key and request_hash:
-            # Re-check under the write lock: two retries racing must not both insert.
-            previous = store.idempotent_response(issuer.id, idempotency_key, request_hash)
-            if previous is not None:
-                return [Accepted(**p) for p in previous]
-        try:
+    try:
+        with store.transaction():
+            if idempotency_key and request_hash:
+                # Re-check under the write lock: two retries racing must not both insert.
+                previous = store.idempotent_response(issuer.id, idempotency_key, request_hash)
+                if previous is not None:
+                    return [Accepted(**p) for p in previous]
             rows = prepare(items, issuance, max_items=max_items,
                            slots=_slots(store, issuance, len(items)))
-        except InvalidInput as exc:
-            _list_every_refusal(exc, items, issuance)
-            raise
-        accepted = [Accepted(row[0], to_hex(row[1])) for row in rows]
-        store.add_credentials(issuer.id, rows)
-        if idempotency_key and request_hash:
-            store.save_idempotent_response(
-                issuer.id, idempotency_key, request_hash,
-                [{"id": a.id, "credential_hash": a.credential_hash} for a in accepted],
-            )
+            accepted = [Accepted(row[0], to_hex(row[1])) for row in rows]
+            store.add_credentials(issuer.id, rows)
+            if idempotency_key and request_hash:
+                store.save_idempotent_response(
+                    issuer.id, idempotency_key, request_hash,
+                    [{"id": a.id, "credential_hash": a.credential_hash} for a in accepted],
+                )
+    except InvalidInput as exc:
+        # Rolled back and the write lock released: the other items are looked at after.
+        _list_every_refusal(exc, items, issuance)
+        raise
     return accepted
 
 
@@ -190,9 +191,9 @@ def issue_all(
     """Accept every item of a file as pending, all or nothing, in one transaction.
 
     Like :func:`issue` (one API request), every item is checked, so a file's author learns
-    about all its bad items at once; unlike it, the good ones are signed as they go. If any is refused,
-    nothing is stored and InvalidInput says how many, with ``extra["refused"]`` listing the
-    first :data:`MAX_REFUSALS_LISTED` details, each naming its item (``$[i]: …``).
+    about all its bad items at once; unlike it, the good ones are signed as they go. If any
+    is refused, nothing is stored and InvalidInput says how many, with ``extra["refused"]``
+    listing the first :data:`MAX_REFUSALS_LISTED` details, each naming its item (``$[i]: …``).
     ``progress`` is called with the number of items checked. ``build`` makes the rows:
     :func:`build_rows_reporting` in this process by default; credanchor.issuing.bulk.
     rows_reporting spreads the same work over processes (what ``credanchor issue`` uses).
