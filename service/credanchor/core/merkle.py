@@ -25,7 +25,7 @@ from typing import Any
 
 from tiny_keccak import keccak256 as _keccak
 
-from credanchor.core.hashing import from_hex32, leaf_hash, to_hex
+from credanchor.core.hashing import from_hex32, keccak256, leaf_hash, to_hex
 from credanchor.errors import MerkleError
 
 __all__ = [
@@ -54,7 +54,7 @@ def _check_node(node: bytes, what: str) -> None:
 
 def hash_pair(a: bytes, b: bytes) -> bytes:
     """keccak256 of the two nodes concatenated smaller-first (OZ ``standardNodeHash``)."""
-    return _keccak(bytes(a + b if a <= b else b + a))
+    return keccak256(a + b if a <= b else b + a)
 
 
 def make_tree(leaves: Sequence[bytes]) -> list[bytes]:

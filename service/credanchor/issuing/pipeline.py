@@ -148,6 +148,24 @@ def issue(
 MAX_REFUSALS_LISTED = 50
 
 
+class _Refusals:
+    """The ``refused(index, detail)`` callback of :func:`build_rows_reporting`: counts the
+    refused items and keeps the first :data:`MAX_REFUSALS_LISTED` details (``progress``, if
+    given, is told of each)."""
+
+    def __init__(self, progress: Callable[[int], None] | None = None) -> None:
+        self.count = 0
+        self.listed: list[str] = []
+        self._progress = progress
+
+    def __call__(self, index: int, detail: str) -> None:
+        self.count += 1
+        if len(self.listed) < MAX_REFUSALS_LISTED:
+            self.listed.append(detail)
+        if self._progress is not None:
+            self._progress(1)
+
+
 def _list_every_refusal(exc: InvalidInput, items: Sequence[Any], issuance: Issuance) -> None:
     """Give a refused request's error every bad item, not only the first it stopped at.
 
@@ -158,18 +176,11 @@ def _list_every_refusal(exc: InvalidInput, items: Sequence[Any], issuance: Issua
     """
     if "refused" in exc.extra:
         return
-    refused: list[str] = []
-    count = 0
-
-    def note(index: int, detail: str) -> None:
-        nonlocal count
-        count += 1
-        if len(refused) < MAX_REFUSALS_LISTED:
-            refused.append(detail)
-
+    found = _Refusals()
     if len(items) > 1:
-        for _ in build_rows_reporting(items, issuance, note, sign=False):
+        for _ in build_rows_reporting(items, issuance, found, sign=False):
             pass
+    refused, count = found.listed, found.count
     if count == 0:  # refused after building (signing, hashing): the error names it alone
         refused, count = [exc.detail], 1
     exc.extra.update(refused=refused, refusedCount=count)
@@ -201,34 +212,25 @@ def issue_all(
     _require_active(issuer)
     if not items:
         raise InvalidInput("no credentials in the file")
-    refused: list[str] = []
-    count = 0
+    refused = _Refusals(progress)
     accepted: list[Accepted] = []
-
-    def note(index: int, detail: str) -> None:
-        nonlocal count
-        count += 1
-        if len(refused) < MAX_REFUSALS_LISTED:
-            refused.append(detail)
-        if progress is not None:
-            progress(1)
-
     issuance = as_issuance(profile)
 
     def rows() -> Iterator[tuple[str, bytes, str, int | None, int | None]]:
         # Runs inside add_credentials' write transaction: the slots cannot be taken meanwhile.
         slots = _slots(store, issuance, len(items))
-        for row in (build or build_rows_reporting)(items, issuance, note, slots=slots):
+        for row in (build or build_rows_reporting)(items, issuance, refused, slots=slots):
             if progress is not None:
                 progress(1)
-            if count:  # nothing will be stored; go on only to find every bad item
+            if refused.count:  # nothing will be stored; go on only to find every bad item
                 continue
             accepted.append(Accepted(row[0], to_hex(row[1])))
             yield row
-        if count:  # raised inside the transaction, so it is rolled back
-            listed = "" if count <= len(refused) else f" (the first {len(refused)} listed)"
+        if refused.count:  # raised inside the transaction, so it is rolled back
+            count, listed = refused.count, refused.listed
+            more = "" if count <= len(listed) else f" (the first {len(listed)} listed)"
             raise InvalidInput(f"{count} of {len(items)} item(s) refused; nothing was issued"
-                               + listed, refused=refused, refusedCount=count)
+                               + more, refused=listed, refusedCount=count)
 
     store.add_credentials(issuer.id, rows())
     return accepted
