@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import math
 import struct
 
+import orjson
 import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credanchor.core.hashing import MAX_SAFE_INTEGER, canonicalize, loads_strict
+from credanchor.core.hashing import (
+    _PLAIN_OPTIONS,
+    MAX_SAFE_INTEGER,
+    canonicalize,
+    credential_hash,
+    keccak256,
+    loads_plain,
+    loads_strict,
+)
 from credanchor.errors import CanonicalizationError
 from kit.credentials import VECTORS
 
@@ -204,3 +214,96 @@ def test_float_edges(x, text):
 @given(st.dictionaries(st.text(max_size=4) | _tricky_keys, st.integers(0, 9), max_size=8))
 def test_key_order_equals_rfc8785_for_astral_and_private_use_keys(d):
     assert canonicalize(d) == rfc8785.dumps(d)
+
+
+# -- loads_plain: the verifiers' parse, after which the guard is skipped ---------------------
+
+_json_any_int = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)  # beyond I-JSON too: refused either way
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _text,
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(_text | _tricky_keys, children, max_size=6)
+    ),
+    max_leaves=25,
+)
+
+
+def _rfc_hash(document):
+    try:
+        return keccak256(rfc8785.dumps(document))
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError):
+        return None
+
+
+def _hash(document, *, plain):
+    try:
+        return credential_hash(document, plain=plain)
+    except CanonicalizationError:
+        return None
+
+
+@settings(max_examples=600, deadline=None)
+@given(_json_any_int, st.booleans(), st.sampled_from([None, 2]))
+def test_a_value_loads_plain_calls_plain_hashes_as_rfc8785_says(value, ascii_only, indent):
+    # Written as a holder's file might be: escaped or raw non-ASCII, compact or indented.
+    text = json.dumps({"credentialSubject": value}, ensure_ascii=ascii_only, indent=indent)
+    document, plain = loads_plain(text)
+    assert document == loads_strict(text)
+    expected = _rfc_hash(document)
+    assert _hash(document, plain=plain) == expected  # None: both refuse it
+    assert _hash(document, plain=False) == expected
+
+
+@pytest.mark.parametrize(
+    "text,plain",
+    [
+        ('{"a": 1, "b": [true, null, "x"], "c": {"d": -7}}', True),
+        ('{"name": "Zoë Müller", "note": "\\u00e9t\\u00e9"}', True),  # below U+D800
+        ('{"n": 9007199254740992}', True),  # plain, and refused by both ways (beyond I-JSON)
+        ('{"n": 1.5}', False),
+        ('{"n": 3.0}', False),  # ECMAScript prints 3, orjson 3.0
+        ('{"n": 1e21}', False),
+        ('{"n": 2E3}', False),
+        ('{"\U0001f600": 1, "a": 2}', False),  # astral key, raw
+        ('{"\\ud83d\\ude00": 1, "a": 2}', False),  # the same key escaped: ASCII text
+        ('{"\\ue000": 1, "\\ud800\\udc00": 2}', False),  # UTF-16 order differs
+        ('{"\\uE000": 1}', False),
+        ('{"k": "C:\\\\u-drive"}', True),  # a backslash, then "u-": no high escape
+        ('{"k": "C:\\\\dir\\\\ud83d"}', False),  # a backslash, then "ud83d": taken for one
+    ],
+)
+def test_loads_plain_calls_plain_only_what_orjson_writes_as_rfc8785(text, plain):
+    document, found = loads_plain(text)
+    assert found is plain
+    assert _hash(document, plain=found) == _rfc_hash(document)
+
+
+def test_plain_said_of_a_value_that_is_not_can_only_make_the_hash_differ():
+    # A caller that says plain of a float: orjson writes 1e21 where RFC 8785 writes 1e+21, so
+    # the hash is not the issuer's (a false FAIL, never a false PASS) ...
+    document = {"n": 1e21, "m": 3.0}
+    assert credential_hash(document, plain=True) != credential_hash(document)
+    # ... because what orjson writes always reads back as the same value: equal bytes from
+    # the two ways are the same JSON value, so an altered document never matches.
+    for value in (document, {"\ue000": 1, "\U0001f600": 2}, [0.1 + 0.2, -0.0, 5e-324]):
+        assert json.loads(orjson.dumps(value, option=_PLAIN_OPTIONS)) == value
+
+
+@pytest.mark.parametrize("value", [{"n": 2**53}, {"n": [-(2**53)]}])
+def test_plain_hashing_still_refuses_integers_beyond_i_json(value):
+    with pytest.raises(CanonicalizationError, match="cannot canonicalise"):
+        credential_hash(value, plain=True)
+
+
+def test_plain_hashing_sends_subclasses_the_guarded_way():
+    class Text(str):
+        pass
+
+    class Obj(dict):
+        pass
+
+    for value in ({"a": Text("b")}, Obj(a="b"), {"a": Obj(b=1)}):
+        assert credential_hash(value, plain=True) == keccak256(rfc8785.dumps(value))

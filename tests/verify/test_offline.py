@@ -305,3 +305,44 @@ def test_bench_entry_point_runs(capsys):
     assert micro.main(["offline", "--bench", "40", "--batch", "64"]) == 0
     out = capsys.readouterr().out
     assert "without schema" in out and "with schema" in out
+
+
+def test_a_file_s_bytes_get_the_report_its_parsed_document_gets(anchored):
+    # verify_offline(bytes) parses with loads_plain and, for a plain file, hashes it without
+    # the canonical form's guard: every report must be the one the parsed document gets, for
+    # intact files, for every single-field tampering, and for files that are not plain.
+    original = anchored[3]
+    body = {k: v for k, v in original.items() if k != "proof"}
+    documents = [anchored[2], original]
+    for path in _leaf_paths(body):
+        c = copy.deepcopy(original)
+        target = c
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = _changed(target[path[-1]])
+        documents.append(c)
+    with_float = copy.deepcopy(original)
+    with_float["credentialSubject"]["achievement"]["name"] = 2.5
+    with_emoji = copy.deepcopy(original)
+    with_emoji["credentialSubject"]["name"] += " \U0001f600"
+    documents += [with_float, with_emoji]
+    statuses = set()
+    for doc in documents:
+        expected = verify_offline(doc, NOW).to_dict()
+        statuses.add(expected["status"])
+        for text in (json.dumps(doc), json.dumps(doc, ensure_ascii=False, indent=2)):
+            assert verify_offline(text.encode(), NOW).to_dict() == expected
+            assert verify_offline(text, NOW).to_dict() == expected
+    assert statuses == {"VALID", "INVALID"}
+    assert verify_offline(json.dumps(original).encode(), NOW).status == Status.VALID
+
+
+@pytest.mark.parametrize("data", [b"", b"{", b'{"a": 1, "a": 2}', b"\xff", b"[NaN]"])
+def test_bytes_that_are_not_unambiguous_json_are_refused(data):
+    with pytest.raises(InvalidInput):
+        verify_offline(data, NOW)
+
+
+def test_bytes_holding_something_else_than_an_object_are_refused():
+    with pytest.raises(InvalidInput, match="JSON object"):
+        verify_offline(b"[1, 2]", NOW)

@@ -73,6 +73,28 @@ def test_issue_anchor_download_and_verify(client, auth, runtime):
     assert {c["name"] for c in tampered["checks"] if c["outcome"] == "fail"} >= {"integrity"}
 
 
+def test_verify_hashes_every_way_a_file_can_be_written_alike(client, auth, runtime):
+    # /verify hashes a plain body (no float, nothing at or above U+D800) without the canonical
+    # form's guard (credanchor.core.hashing.loads_plain), and any other body the guarded way:
+    # an emoji in the learner's name, raw or escaped, takes the second path.
+    items = sample_items(2)
+    items[1]["recipient"]["name"] = "Zoë \U0001f600 Okafor"
+    creds = client.post("/api/v1/credentials", json=items, headers=auth).get_json()["credentials"]
+    anchor_all(client, auth, runtime)
+    for cred in creds:
+        document = client.get(f"/api/v1/credentials/{cred['id']}", headers=auth).get_json()[
+            "credential"]
+        for body in (json.dumps(document), json.dumps(document, ensure_ascii=False, indent=1)):
+            report = client.post("/api/v1/verify", data=body.encode(),
+                                 content_type="application/json").get_json()
+            assert report["status"] == "VALID", report
+            assert report["credential_hash"] == cred["credentialHash"]
+        document["credentialSubject"]["name"] += "!"
+        tampered = client.post("/api/v1/verify", json=document).get_json()
+        assert tampered["status"] == "INVALID"
+        assert [c["outcome"] for c in tampered["checks"] if c["name"] == "integrity"] == ["fail"]
+
+
 def test_list_filters_and_paginates(client, auth, runtime):
     issue(client, auth, 5)
     page1 = client.get("/api/v1/credentials?limit=2", headers=auth).get_json()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from itertools import accumulate
+from itertools import accumulate, count
 from typing import Any
 
 import orjson
@@ -39,6 +39,7 @@ __all__ = [
     "from_hex32",
     "keccak256",
     "leaf_hash",
+    "loads_plain",
     "loads_strict",
     "signed_content",
     "to_hex",
@@ -63,6 +64,9 @@ MAX_DEPTH = 64
 # surrogate) goes the slow way, which raises the proper error. 15x faster than the stdlib
 # encoder on a signed badge (38 -> 2.4 us), and every credential is canonicalised at least once.
 _ORJSON_SORTED = orjson.OPT_SORT_KEYS
+# For a value loads_plain called plain (credential_hash(plain=True)): orjson itself refuses,
+# as the guard would, integers beyond I-JSON's range and subclasses of the JSON types.
+_PLAIN_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
 def _dumps_fast(value: Any) -> bytes:
@@ -224,10 +228,25 @@ def signed_content(credential: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def credential_hash(credential: Mapping[str, Any]) -> bytes:
+def credential_hash(credential: Mapping[str, Any], *, plain: bool = False) -> bytes:
     """keccak256 of the canonical :func:`signed_content` of the credential: what the issuer
-    signed, including its signature, without the anchor proof made afterwards."""
-    return _keccak(canonicalize(signed_content(credential)))
+    signed, including its signature, without the anchor proof made afterwards.
+
+    ``plain=True``: the credential is, unchanged, what :func:`loads_plain` parsed and called
+    plain, so orjson's bytes are its RFC 8785 bytes and :func:`canonicalize`'s guard (a walk
+    of every value, ~40 % of hashing a badge) is skipped. orjson still refuses, and sends the
+    guarded way, integers beyond 2**53 - 1, str/int/dict/list subclasses and non-string keys.
+    Said of a value that is not plain, it can only make this hash differ from the issuer's
+    (a float or a key beyond U+D7FF written otherwise than RFC 8785 writes it): equal bytes
+    are the same JSON value, so it never makes an altered credential match.
+    """
+    content = signed_content(credential)
+    if plain:
+        try:
+            return _keccak(orjson.dumps(content, option=_PLAIN_OPTIONS))
+        except orjson.JSONEncodeError:
+            pass  # the guarded way words the error, or finds the value fine after all
+    return _keccak(canonicalize(content))
 
 
 def leaf_hash(credential_hash: bytes) -> bytes:
@@ -291,7 +310,15 @@ def _reject_constant(name: str) -> Any:
     raise InvalidInput(f"{name} is not valid JSON (RFC 8259 has no NaN or Infinity)")
 
 
+#: Ticked once for every float the strict decoder makes (its ``parse_float`` hook), so that
+#: :func:`loads_plain` can tell whether a parse made any: it reads the counter before and after
+#: with ``next`` (atomic), and a float parsed by another thread meanwhile only makes it say
+#: "not plain" when the value was (the guarded way, never a wrong hash).
+_FLOATS_PARSED = count()
+
+
 def _finite_float(text: str) -> float:
+    next(_FLOATS_PARSED)
     value = float(text)
     if value in (float("inf"), float("-inf")):
         raise InvalidInput(f"number {text[:40]} is too large for an IEEE-754 double")
@@ -306,6 +333,11 @@ _DECODER = json.JSONDecoder(
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# What makes a parsed value not plain (loads_plain): a character at or above U+D800, as itself
+# (_KEY_NEEDS_SLOW_PATH) or as a \\u escape (a surrogate pair's first half included).
+# Conservative: a match inside a value, or after an escaped backslash, only sends the value
+# the guarded way.
+_HIGH_ESCAPE = re.compile(r"\\u[d-fD-F]")
 
 
 def _check_tree(value: Any) -> None:
@@ -363,6 +395,30 @@ def loads_strict(data: bytes | str) -> Any:
     spreadsheet tools add it); everything else that makes a document ambiguous is refused with
     InvalidInput naming the problem.
     """
+    return _loads(data)[1]
+
+
+def loads_plain(data: bytes | str) -> tuple[Any, bool]:
+    """:func:`loads_strict`, and whether the value is *plain*: its text holds no number
+    written as a fraction or with an exponent (so the value holds no float) and no character
+    at or above U+D800, raw or escaped (so every key sorts the same by code point as by UTF-16
+    code unit). orjson's sorted bytes of a plain value are its RFC 8785 bytes, which
+    ``credential_hash(value, plain=True)`` uses while the value is unchanged. Ordinary badges
+    are plain; a badge with a float or an emoji is hashed the guarded way, with the same
+    result. Costs ~0.3 µs more than loads_strict on an ASCII badge.
+    """
+    before = next(_FLOATS_PARSED)
+    text, value = _loads(data)
+    plain = (
+        next(_FLOATS_PARSED) == before + 1
+        and (text.isascii() or not _KEY_NEEDS_SLOW_PATH.search(text))
+        and ("\\" not in text or not _HIGH_ESCAPE.search(text))
+    )
+    return value, plain
+
+
+def _loads(data: bytes | str) -> tuple[str, Any]:
+    """The decoded text and its value (see loads_strict)."""
     if isinstance(data, bytes | bytearray | memoryview):
         raw = bytes(data)
         try:
@@ -397,4 +453,4 @@ def loads_strict(data: bytes | str) -> Any:
     # than the two-character "\\u" (0.1 against 4 µs in a 3.5 KB badge).
     if "\\" in text and "\\u" in text and _SURROGATE_ESCAPE.search(text):
         _check_tree(value)
-    return value
+    return text, value

@@ -260,8 +260,9 @@ class Runtime:
             raise NotFound(f"{url} is not a status list of this service")
         return status_list_document(self, int(parts[0]), int(parts[1]))
 
-    def verify(self, document: Any) -> Report:
-        return self.verifier(shared=True).verify(document)
+    def verify(self, document: Any, *, plain: bool = False) -> Report:
+        """``plain``: see credanchor.core.hashing.loads_plain (the API parses with it)."""
+        return self.verifier(shared=True).verify(document, plain=plain)
 
     # -- anchoring ----------------------------------------------------------------------------
 

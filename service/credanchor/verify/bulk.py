@@ -46,7 +46,7 @@ from credanchor.chain.gateway import (
 from credanchor.chain.rpc import connect_rpc, redact_url
 from credanchor.chain.tx import chain_errors
 from credanchor.core.dataintegrity import DidResolver
-from credanchor.core.hashing import loads_strict
+from credanchor.core.hashing import loads_plain
 from credanchor.core.proof import CredanchorProof, extract_proof, has_proof
 from credanchor.core.report import Report, Status
 from credanchor.errors import (
@@ -345,34 +345,35 @@ class BulkVerifier:
             yield from self._files_chunk(chunk)
 
     def _files_chunk(self, paths: list[Path]) -> Iterator[FileResult]:
-        parsed: list[tuple[Path, Any, FileResult | None]] = []
+        parsed: list[tuple[Path, Any, bool, FileResult | None]] = []
         for path in paths:
             try:
-                doc = loads_strict(path.read_bytes())
+                doc, plain = loads_plain(path.read_bytes())
             except OSError as exc:
-                parsed.append((path, None, FileResult(
+                parsed.append((path, None, False, FileResult(
                     path, None, f"cannot read the file: {exc.strerror or exc}")))
                 continue
             except InvalidInput as exc:
-                parsed.append((path, None, FileResult(
+                parsed.append((path, None, False, FileResult(
                     path, None, f"not a credential file: {exc.detail}")))
                 continue
             except Exception as exc:  # one odd file must not end the run
-                parsed.append((path, None, _fault(path, exc)))
+                parsed.append((path, None, False, _fault(path, exc)))
                 continue
             if isinstance(doc, Mapping):
-                parsed.append((path, doc, None))
+                parsed.append((path, doc, plain, None))
             else:
-                parsed.append((path, None, FileResult(
+                parsed.append((path, None, False, FileResult(
                     path, None, "not a credential file: it holds a JSON "
                     f"{type(doc).__name__}, not an object")))
-        proofs = self._prefetch([doc for _, doc, done in parsed if done is None])
-        for path, doc, done in parsed:
+        proofs = self._prefetch([doc for _, doc, _, done in parsed if done is None])
+        for path, doc, plain, done in parsed:
             if done is not None:
                 yield done
                 continue
             try:
-                result = FileResult(path, self.verifier.verify(doc, proof=proofs.get(id(doc))))
+                result = FileResult(path, self.verifier.verify(doc, proof=proofs.get(id(doc)),
+                                                                plain=plain))
             except ChainError as exc:  # the reader makes these ERROR reports; should one escape
                 result = FileResult(path, None, f"the chain could not be read: {exc.detail}",
                                     CHAIN_FAILED)

@@ -220,16 +220,18 @@ class Verifier:
     # -- public -------------------------------------------------------------------------------
 
     def verify(self, credential: Mapping[str, Any], *, schema: bool | None = None,
-               proof: CredanchorProof | None = None) -> Report:
+               proof: CredanchorProof | None = None, plain: bool = False) -> Report:
         """The report of one credential. ``schema`` overrides the verifier's setting (a stack
         definition is not an OB 3.0 credential). ``proof``: ``extract_proof(credential)``
         when the caller has parsed it already (the bulk verifier, to batch the chain calls).
+        ``plain``: the credential is, unchanged, what ``credanchor.core.hashing.loads_plain``
+        parsed and called plain, so it is hashed without the canonical form's guard.
 
         A stacked qualification is verified as one tree (:meth:`tree`): TooManyCredentials
         when it holds more than ``max_credentials`` credentials, raised before any chain call."""
         with self.tree(credential):
             report = self._verify_one(credential, self.schema if schema is None else schema,
-                                      proof)
+                                      proof, plain)
             if is_qualification(credential):
                 # A stacked qualification: its definition and every component, recursively.
                 report = verify_qualification(self, credential, report)
@@ -278,10 +280,11 @@ class Verifier:
         return self.readers(trusted)
 
     def _verify_one(self, credential: Mapping[str, Any], schema: bool,
-                    parsed: CredanchorProof | None = None) -> Report:
+                    parsed: CredanchorProof | None = None, plain: bool = False) -> Report:
         now = self.clock()
         found, parsed = offline_checks_and_proof(credential, now=now, schema=schema,
-                                                 resolver=self.resolver, proof=parsed)
+                                                 resolver=self.resolver, proof=parsed,
+                                                 plain=plain)
         checks = list(found)
         cred_id = credential.get("id") if isinstance(credential.get("id"), str) else None
         chash = next((c.data.get("credentialHash") for c in checks if c.name == "integrity"), None)

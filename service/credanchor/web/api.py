@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, Response, g, jsonify, request, url_for
 
 from credanchor import __version__
 from credanchor.core.credentials import parse_datetime
-from credanchor.core.hashing import from_hex32, loads_strict, to_hex
+from credanchor.core.hashing import from_hex32, loads_plain, loads_strict, to_hex
 from credanchor.core.timefmt import utc_text_or_none
 from credanchor.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from credanchor.issuing.pipeline import load_items
@@ -87,11 +87,15 @@ def batch_view(b: Batch) -> dict[str, Any]:
     }
 
 
-def _json_body() -> Any:
+def _body_bytes() -> bytes:
     data = request.get_data(cache=True)
     if not data:
         raise InvalidInput("the request body is empty; send JSON")
-    return loads_strict(data)
+    return data
+
+
+def _json_body() -> Any:
+    return loads_strict(_body_bytes())
 
 
 def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
@@ -351,10 +355,10 @@ def issue_stack(stack_id: str) -> Response:
 def verify() -> Response:
     if request.method == "OPTIONS":  # CORS preflight: any site may ask us to verify
         return Response(status=204)
-    document = _json_body()
+    document, plain = loads_plain(_body_bytes())
     if not isinstance(document, dict):
         raise InvalidInput("send one credential as a JSON object")
-    report = get_runtime().verify(document)
+    report = get_runtime().verify(document, plain=plain)
     return jsonify(report.to_dict())
 
 
