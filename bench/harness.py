@@ -183,12 +183,12 @@ class _Exchange:
         head, sep, body = data.partition(b"\r\n\r\n")
         try:
             status = int(head.split(b" ", 2)[1])
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length" and len(body) < int(value):
+                    return -1
         except (IndexError, ValueError):
             return -1
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length" and len(body) < int(value):
-                return -1
         return status if sep else -1
 
 

@@ -20,8 +20,8 @@ from harness import load_test  # noqa: E402
 
 class _Server:
     """A threaded HTTP/1.1 server that closes every connection, as gunicorn's sync workers do.
-    ``/ok`` echoes the body's length; ``/short`` promises more body than it sends; ``/slow``
-    answers after 50 ms. It records each request's body and the most connections open at once."""
+    ``/ok`` echoes the body's length; ``/short`` promises more body than it sends;
+    ``/garbled`` sends a Content-Length that is not a number; ``/slow`` answers after 50 ms. It records each request's body and the most connections open at once."""
 
     def __init__(self) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0), backlog=256)
@@ -60,6 +60,8 @@ class _Server:
             if path == b"/short":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n"
                              b"only ten b")
+            elif path == b"/garbled":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\nten bytes!")
             else:
                 reply = str(len(body)).encode()
                 conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: "
@@ -99,8 +101,9 @@ def test_concurrency_is_what_was_asked(server):
     assert result["seconds"] < 24 * 0.05  # not one at a time
 
 
-def test_a_response_cut_short_is_an_error_without_a_latency(server):
-    result = load_test(f"http://127.0.0.1:{server.port}", "/short", [b"x"], total=5,
+@pytest.mark.parametrize("path", ["/short", "/garbled"])
+def test_a_response_cut_short_or_garbled_is_an_error_without_a_latency(server, path):
+    result = load_test(f"http://127.0.0.1:{server.port}", path, [b"x"], total=5,
                        concurrency=2, max_seconds=60)
     assert result["statuses"] == {"-1": 5} and result["requests"] == 0
 
