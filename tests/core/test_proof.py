@@ -17,6 +17,7 @@ from credanchor.core.proof import (
     CredanchorProof,
     attach_proof,
     extract_proof,
+    find_proof,
     has_proof,
     parse_proof,
 )
@@ -289,6 +290,60 @@ def test_has_proof(anchored):
     assert not has_proof({"proof": [{"type": "DataIntegrityProof"}]})
     assert has_proof({"proof": [{"type": PROOF_TYPE}]})  # present, even if malformed
     assert not has_proof("not a credential")  # type: ignore[arg-type]
+
+
+def test_find_proof_is_extract_proof_when_there_is_one(anchored):
+    assert find_proof(anchored[0]) == extract_proof(anchored[0])
+    assert find_proof(make_credential()) is None
+    assert find_proof({"proof": [{"type": "DataIntegrityProof"}]}) is None
+    assert find_proof({"proof": {"type": PROOF_TYPE}}) is None  # not an array: none of ours
+    assert find_proof("not a credential") is None  # type: ignore[arg-type]
+    with pytest.raises(ProofFormatError) as exc:
+        find_proof({"proof": [{"type": PROOF_TYPE}]})  # present, but malformed
+    assert exc.value.extra["field"] == "proof[0].anchor"
+    two = copy.deepcopy(anchored[0])
+    two["proof"].append(copy.deepcopy(two["proof"][0]))
+    with pytest.raises(ProofFormatError, match="has 2"):
+        find_proof(two)
+
+
+_NODE = "0x" + "ab" * 32
+
+
+@pytest.mark.parametrize(
+    "path,bad",
+    [
+        # Each keeps the total length of two good nodes (132 characters) where it can, so that
+        # only the per-element checks of the one-call decoding can tell them apart.
+        (["0x" + "ab" * 32 + "0x" + "cd" * 32, ""], 0),  # two nodes in one string, then none
+        (["0x" + "ab" * 31 + "a", "0x" + "cd" * 32 + "d"], 0),  # 65 and 67 characters
+        ([_NODE, "0x" + "cd" * 31 + " c"], 1),  # a blank, which fromhex would skip
+        ([_NODE, "0x" + "cd" * 30 + "0xcd"], 1),  # an 0x inside
+        ([_NODE, "0X" + "cd" * 32], 1),
+        ([_NODE, "00" + "cd" * 32], 1),
+        ([_NODE, "cd" * 33], 1),
+        ([_NODE, "0x" + "zz" * 32], 1),
+        ([_NODE, "0x" + "cd" * 31], 1),
+        ([_NODE, 5], 1),
+        ([_NODE, None], 1),
+        ([_NODE, ["0x" + "cd" * 32]], 1),
+    ],
+)
+def test_every_irregular_merkle_path_is_refused_element_by_element(anchored, path, bad):
+    c = _mutated(anchored[0], lambda p: p.update(merkleProof=path))
+    with pytest.raises(ProofFormatError) as exc:
+        extract_proof(c)
+    assert exc.value.extra["field"] == f"proof[0].merkleProof[{bad}]"
+
+
+def test_a_regular_merkle_path_decodes_node_by_node(anchored):
+    nodes = [bytes([i]) * 32 for i in range(1, 21)]
+    c = _mutated(anchored[0], lambda p: p.update(merkleProof=[to_hex(n) for n in nodes]))
+    assert extract_proof(c).merkle_proof == tuple(nodes)
+    c = _mutated(anchored[0], lambda p: p.update(merkleProof=[]))
+    assert extract_proof(c).merkle_proof == ()
+    upper = _mutated(anchored[0], lambda p: p.update(merkleProof=["0x" + "AB" * 32]))
+    assert extract_proof(upper).merkle_proof == (b"\xab" * 32,)
 
 
 def test_attach_checks_its_arguments():

@@ -41,6 +41,7 @@ __all__ = [
     "CredanchorProof",
     "attach_proof",
     "extract_proof",
+    "find_proof",
     "has_proof",
     "parse_proof",
 ]
@@ -75,16 +76,31 @@ def _hex32(value: Any, field: str) -> bytes:
 def _hex32_list(values: list[Any], field: str) -> tuple[bytes, ...]:
     """Decode a Merkle path in one ``fromhex`` call (a proof has ~20 elements and this runs
     for every verification); on any irregularity fall back to element-wise parsing, which
-    names the offending element. 32 bytes per element out of 66 characters each can only
-    come from exactly 64 hex digits each, since ``fromhex`` skips whitespace."""
-    if all(type(v) is str and len(v) == 66 and v[:2] == "0x" for v in values):
+    names the offending element.
+
+    The fast way is exact: every element a string of 66 characters (the join refuses
+    anything but strings), each beginning with ``0x`` (the characters at 66k and 66k+1), and
+    then 32 bytes per element out of what is left once every ``0x`` is removed. That can only
+    be 64 hex digits each: ``fromhex`` skips whitespace and refuses an ``x``, so one more
+    ``0x`` or one blank anywhere makes the blob too short.
+    """
+    n = len(values)
+    try:
+        joined = "".join(values)
+    except TypeError:
+        joined = ""
+    if (joined and set(map(len, values)) == _LEN_66 and joined[::66] == "0" * n
+            and joined[1::66] == "x" * n):
         try:
-            blob = bytes.fromhex("".join([v[2:] for v in values]))
+            blob = bytes.fromhex(joined.replace("0x", ""))
         except ValueError:
             blob = b""
-        if len(blob) == 32 * len(values):
-            return tuple([blob[i : i + 32] for i in range(0, len(blob), 32)])
+        if len(blob) == 32 * n:
+            return tuple([blob[i : i + 32] for i in range(0, 32 * n, 32)])
     return tuple([_hex32(v, f"{field}[{i}]") for i, v in enumerate(values)])
+
+
+_LEN_66 = {66}
 
 
 def _time(value: Any, field: str) -> datetime:
@@ -317,7 +333,7 @@ def _our_proofs(credential: Mapping[str, Any]) -> list[tuple[int, Any]]:
     return [
         (i, p)
         for i, p in enumerate(proofs)
-        if isinstance(p, Mapping) and p.get("type") == PROOF_TYPE
+        if (type(p) is dict or isinstance(p, Mapping)) and p.get("type") == PROOF_TYPE
     ]
 
 
@@ -342,6 +358,20 @@ def extract_proof(credential: Mapping[str, Any]) -> CredanchorProof:
     ours = _our_proofs(credential)
     if not ours:
         raise ProofFormatError(f"the credential has no {PROOF_TYPE} proof", field="proof")
+    return _parse_ours(ours)
+
+
+def find_proof(credential: Mapping[str, Any]) -> CredanchorProof | None:
+    """``extract_proof(credential)`` if ``has_proof(credential)``, else None, looking through
+    the proofs once: what a verifier asks of every file. ProofFormatError as extract_proof's
+    (a proof of ours that is damaged, or two of them)."""
+    if not isinstance(credential, Mapping):
+        return None
+    ours = _our_proofs(credential)
+    return _parse_ours(ours) if ours else None
+
+
+def _parse_ours(ours: list[tuple[int, Any]]) -> CredanchorProof:
     if len(ours) > 1:
         raise ProofFormatError(f"the credential has {len(ours)} {PROOF_TYPE} proofs", field="proof")
     index, obj = ours[0]

@@ -47,7 +47,7 @@ from credanchor.chain.rpc import connect_rpc, redact_url
 from credanchor.chain.tx import chain_errors
 from credanchor.core.dataintegrity import DidResolver
 from credanchor.core.hashing import loads_plain
-from credanchor.core.proof import CredanchorProof, extract_proof, has_proof
+from credanchor.core.proof import CredanchorProof, find_proof
 from credanchor.core.report import Report, Status
 from credanchor.errors import (
     ChainError,
@@ -391,11 +391,12 @@ class BulkVerifier:
         proofs: dict[int, CredanchorProof] = {}
         for doc in documents:
             try:
-                if not has_proof(doc):
-                    continue
-                proof = proofs[id(doc)] = extract_proof(doc)
+                found = find_proof(doc)
             except Exception:  # InvalidInput (a damaged proof), or a bug
                 continue
+            if found is None:
+                continue
+            proof = proofs[id(doc)] = found
             key = (proof.anchor.chain_id, proof.anchor.contract.lower())
             if key in self.readers:
                 wanted.setdefault(key, []).append(

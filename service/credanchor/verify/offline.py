@@ -36,7 +36,7 @@ from credanchor.core.credentials import format_datetime, parse_datetime, validat
 from credanchor.core.dataintegrity import DidResolver
 from credanchor.core.hashing import credential_hash, leaf_hash, loads_plain, to_hex
 from credanchor.core.merkle import fold_proof
-from credanchor.core.proof import CredanchorProof, extract_proof, has_proof
+from credanchor.core.proof import CredanchorProof, find_proof
 from credanchor.core.report import (
     CHECK_INTEGRITY,
     CHECK_MERKLE,
@@ -91,7 +91,27 @@ def _proof_checks(credential: Mapping[str, Any], parsed: CredanchorProof | None 
     except (CanonicalizationError, InvalidInput) as exc:
         computed, hash_data = None, {"problem": exc.detail}
 
-    if not has_proof(credential):
+    try:
+        proof = parsed if parsed is not None else find_proof(credential)
+    except ProofFormatError as exc:
+        field = exc.extra.get("field")
+        return (
+            Check(
+                CHECK_INTEGRITY,
+                Outcome.FAIL,
+                f"The badge's proof is damaged or in an unknown format ({exc.detail}).",
+                {**hash_data, "field": field},
+            ),
+            Check(
+                CHECK_MERKLE,
+                Outcome.FAIL,
+                "The badge's membership in a recorded batch cannot be checked: its proof is "
+                "damaged.",
+                {"field": field},
+            ),
+            None,
+        )
+    if proof is None:
         # Plain words: anyone can type a file like this one. PENDING only says it may yet be
         # recorded; nothing in it is confirmed, and the reader must not be told otherwise.
         note = "Not checked: the file carries no blockchain proof."
@@ -119,27 +139,6 @@ def _proof_checks(credential: Mapping[str, Any], parsed: CredanchorProof | None 
             Check(CHECK_MERKLE, Outcome.SKIPPED, note, {"pending": True}),
             None,
         )
-    try:
-        proof = parsed if parsed is not None else extract_proof(credential)
-    except ProofFormatError as exc:
-        field = exc.extra.get("field")
-        return (
-            Check(
-                CHECK_INTEGRITY,
-                Outcome.FAIL,
-                f"The badge's proof is damaged or in an unknown format ({exc.detail}).",
-                {**hash_data, "field": field},
-            ),
-            Check(
-                CHECK_MERKLE,
-                Outcome.FAIL,
-                "The badge's membership in a recorded batch cannot be checked: its proof is "
-                "damaged.",
-                {"field": field},
-            ),
-            None,
-        )
-
     if computed is None:
         integrity = Check(
             CHECK_INTEGRITY,

@@ -51,7 +51,7 @@ from eth_utils import is_address, to_checksum_address
 from credanchor.core.credentials import parse_issuer_did
 from credanchor.core.dataintegrity import DidResolver
 from credanchor.core.hashing import to_hex
-from credanchor.core.proof import CredanchorProof, extract_proof, has_proof
+from credanchor.core.proof import CredanchorProof, extract_proof, find_proof, has_proof
 from credanchor.core.report import (
     CHECK_DID_BINDING,
     CHECK_ISSUER,
@@ -288,7 +288,8 @@ class Verifier:
         checks = list(found)
         cred_id = credential.get("id") if isinstance(credential.get("id"), str) else None
         chash = next((c.data.get("credentialHash") for c in checks if c.name == "integrity"), None)
-        if not has_proof(credential):
+        # ``parsed``: the offline checks found a proof of ours, well-formed.
+        if parsed is None and not has_proof(credential):
             checks += [
                 Check(n, Outcome.SKIPPED, "Not checked: the file carries no blockchain proof, "
                       "so there is nothing to look up.", {"pending": True})
@@ -625,12 +626,12 @@ class _Tree:
         """Ask each contract about every proved credential of the tree in one go."""
         wanted: dict[tuple[int, str], tuple[TrustedContract, list[tuple[Any, ...]]]] = {}
         for doc in documents:
-            if not has_proof(doc):
-                continue
             try:
-                proof = extract_proof(doc)
+                proof = find_proof(doc)
             except ProofFormatError:
                 continue  # reported by the checks themselves
+            if proof is None:
+                continue
             trusted = self.verifier.trust.find(proof.anchor.chain_id, proof.anchor.contract)
             if trusted is not None:
                 key = (trusted.chain_id, trusted.contract.lower())
