@@ -65,11 +65,12 @@ def _human_time(dt: datetime) -> str:
     return text
 
 
-def _schema_check(credential: Mapping[str, Any], enabled: bool) -> Check:
+def _schema_check(credential: Mapping[str, Any], enabled: bool, parsed: bool = False) -> Check:
+    """``parsed``: the credential is, unchanged, what the strict parser made of a file."""
     if not enabled:
         return Check(CHECK_SCHEMA, Outcome.SKIPPED, "Not checked: format validation is off.")
     try:
-        validate_credential(credential)
+        validate_credential(credential, parsed=parsed)
     except SchemaInvalid as exc:
         return Check(
             CHECK_SCHEMA,
@@ -256,7 +257,7 @@ def _checks_and_proof(
     # vouches for it); with no anchor yet, as they stand now.
     at = when if proof is None else proof.anchor.anchored_at
     return [
-        _schema_check(credential, schema),
+        _schema_check(credential, schema, plain),
         integrity,
         signature_check(credential, at=at, resolver=resolver),
         merkle,
