@@ -29,9 +29,9 @@ def same_verdict(doc: Any, what: object = "") -> bool:
     _assert_verdict(doc, valid, what)
     parsed = _as_parsed(doc)
     if parsed is not None:  # as a verifier gets it: the strict parser's value of the file
-        fast = credentials._fast_verdict(parsed, parsed=True)
+        fast = credentials._fast_verdict(parsed, from_json=True)
         assert fast is None or fast is valid, (what, "parsed", fast, "jsonschema", valid)
-        _assert_verdict(parsed, valid, what, parsed=True)
+        _assert_verdict(parsed, valid, what, from_json=True)
     return valid
 
 

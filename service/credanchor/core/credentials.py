@@ -740,10 +740,10 @@ def _fast_readable(value: Any) -> bool:
     return True
 
 
-def _fast_verdict(credential: object, parsed: bool = False) -> bool | None:
-    """The compiled validator's verdict, or None where jsonschema must decide. ``parsed``:
+def _fast_verdict(credential: object, from_json: bool = False) -> bool | None:
+    """The compiled validator's verdict, or None where jsonschema must decide. ``from_json``:
     see validate_credential."""
-    if not isinstance(credential, dict) or not (parsed or _fast_readable(credential)):
+    if not isinstance(credential, dict) or not (from_json or _fast_readable(credential)):
         return None
     try:
         return bool(_fast_validator().is_valid(credential))
@@ -778,7 +778,7 @@ def _schema_invalid(errors: list[Any]) -> SchemaInvalid:
     )
 
 
-def validate_credential(credential: Mapping[str, Any], *, parsed: bool = False) -> None:
+def validate_credential(credential: Mapping[str, Any], *, from_json: bool = False) -> None:
     """Validate against the vendored OB 3.0 AchievementCredential schema (draft 2019-09).
 
     Raises SchemaInvalid whose detail names the JSON path of the most relevant error (e.g.
@@ -792,11 +792,11 @@ def validate_credential(credential: Mapping[str, Any], *, parsed: bool = False) 
     there, the disagreement is logged as a credanchor bug and jsonschema's verdict stands
     (SchemaInvalid), as credanchor.core.rdfc refuses rather than trust its fast path.
 
-    ``parsed=True``: the credential is, unchanged, what credanchor.core.hashing's strict
+    ``from_json=True``: the credential is, unchanged, what credanchor.core.hashing's strict
     parser made of a file (JSON types only, nested at most MAX_DEPTH levels), so jsonschema-rs
     may read it without first proving so (~2.5 µs a verification).
     """
-    if _fast_verdict(credential, parsed) is True:
+    if _fast_verdict(credential, from_json) is True:
         if not _SAMPLER.due():
             return
         errors = list(_validator().iter_errors(credential))

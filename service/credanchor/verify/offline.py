@@ -65,12 +65,12 @@ def _human_time(dt: datetime) -> str:
     return text
 
 
-def _schema_check(credential: Mapping[str, Any], enabled: bool, parsed: bool = False) -> Check:
-    """``parsed``: the credential is, unchanged, what the strict parser made of a file."""
+def _schema_check(credential: Mapping[str, Any], enabled: bool, from_json: bool = False) -> Check:
+    """``from_json``: the credential is, unchanged, what the strict parser made of a file."""
     if not enabled:
         return Check(CHECK_SCHEMA, Outcome.SKIPPED, "Not checked: format validation is off.")
     try:
-        validate_credential(credential, parsed=parsed)
+        validate_credential(credential, from_json=from_json)
     except SchemaInvalid as exc:
         return Check(
             CHECK_SCHEMA,
