@@ -21,7 +21,8 @@ from harness import load_test  # noqa: E402
 class _Server:
     """A threaded HTTP/1.1 server that closes every connection, as gunicorn's sync workers do.
     ``/ok`` echoes the body's length; ``/short`` promises more body than it sends;
-    ``/garbled`` sends a Content-Length that is not a number; ``/slow`` answers after 50 ms. It records each request's body and the most connections open at once."""
+    ``/garbled`` sends a Content-Length that is not a number; ``/slow`` answers after 50 ms.
+    It records each request's body and the most connections open at once."""
 
     def __init__(self) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0), backlog=256)

@@ -73,6 +73,9 @@ def _hex32(value: Any, field: str) -> bytes:
         raise _fail(field, "must be 0x followed by 64 hex digits") from exc
 
 
+_LEN_66 = {66}  # the length of every element of a regular Merkle path ("0x" + 64 digits)
+
+
 def _hex32_list(values: list[Any], field: str) -> tuple[bytes, ...]:
     """Decode a Merkle path in one ``fromhex`` call (a proof has ~20 elements and this runs
     for every verification); on any irregularity fall back to element-wise parsing, which
@@ -98,9 +101,6 @@ def _hex32_list(values: list[Any], field: str) -> tuple[bytes, ...]:
         if len(blob) == 32 * n:
             return tuple([blob[i : i + 32] for i in range(0, 32 * n, 32)])
     return tuple([_hex32(v, f"{field}[{i}]") for i, v in enumerate(values)])
-
-
-_LEN_66 = {66}
 
 
 def _time(value: Any, field: str) -> datetime:
