@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.datastructures import AttributeDict
 
 from credanchor.chain.contract import CredentialAnchor, deploy
 from credanchor.chain.keys import Signer
-from credanchor.chain.rpc import connect_rpc, redact_url, rpc_session
+from credanchor.chain.rpc import BatchHTTPProvider, connect_rpc, redact_url, rpc_session
 from credanchor.chain.tx import (
     BroadcastStatus,
     FeePolicy,
@@ -167,6 +170,59 @@ def test_url_secrets_are_not_repeated() -> None:
     assert redact_url("https://user:pw@rpc.example:8545/v3/SECRETKEY?x=1") == (
         "https://rpc.example:8545"
     )
+
+
+def _batch_bodies(calls: list[tuple[Any, Any]]) -> tuple[Any, Any]:
+    """The same batch as connect_rpc's provider writes it and as web3 does, parsed, each
+    call's id apart (ours must be distinct; their values are the counter's business)."""
+    ours = json.loads(BatchHTTPProvider("http://127.0.0.1:1").encode_batch_rpc_request(calls))
+    theirs = json.loads(Web3.HTTPProvider("http://127.0.0.1:1").encode_batch_rpc_request(calls))
+    ids = [call.pop("id") for call in ours]
+    assert all(type(i) is int for i in ids) and len(set(ids)) == len(calls)
+    for call in theirs:
+        del call["id"]
+    return ours, theirs
+
+
+def test_a_batch_body_says_what_web3_would() -> None:
+    """The batch body is orjson's; it parses to what web3's own encoder writes, for the
+    values web3 passes (bytes and HexBytes as 0x hex, an AttributeDict as its mapping)."""
+    calls = [
+        ("eth_call", [{"to": "0xfC2d7582Fa77635Bf895326664F9da829837bB71",
+                       "data": HexBytes("0x" + "ab" * 68)}, "latest"]),
+        ("eth_getLogs", [AttributeDict({"fromBlock": 1, "topics": [b"\x01" * 32, None]})]),
+        ("eth_getBlockByNumber", ["0x10", False]),
+        ("web3_clientVersion", None),
+        ("credanchor_note", ["café ✓", 2**63 - 1, -(2**63)]),
+    ]
+    ours, theirs = _batch_bodies(calls)
+    assert ours == theirs
+    assert ours[0]["params"][0]["data"] == "0x" + "ab" * 68
+    assert ours[1]["params"][0]["topics"][0] == "0x" + "01" * 32
+    assert ours[3]["params"] == []
+
+
+def test_a_batch_orjson_cannot_write_goes_web3s_way() -> None:
+    """An integer beyond 64 bits: orjson refuses it, so the whole batch is web3's."""
+    ours, theirs = _batch_bodies([("eth_call", [{"value": 2**70}, "latest"]),
+                                  ("eth_chainId", [])])
+    assert ours == theirs
+    assert ours[0]["params"][0]["value"] == 2**70
+
+
+def test_a_batch_is_answered_in_order_by_a_real_node(anvil: AnvilNode,
+                                                     anvil_w3: Web3) -> None:
+    provider = anvil_w3.provider
+    assert isinstance(provider, BatchHTTPProvider)
+    numbers = [hex(n) for n in (0, 0, 0)]
+    answers = provider.make_batch_request(
+        [("eth_chainId", []), *(("eth_getBlockByNumber", [n, False]) for n in numbers),
+         ("eth_getBalance", [Signer.generate().address, "latest"])])
+    assert isinstance(answers, list)
+    assert [a["id"] for a in answers] == sorted(a["id"] for a in answers)
+    assert int(answers[0]["result"], 16) == ANVIL_CHAIN_ID
+    assert {a["result"]["number"] for a in answers[1:4]} == {"0x0"}
+    assert answers[4]["result"] == "0x0"
 
 
 def test_fee_cap_refuses_and_sends_nothing(anvil: AnvilNode, anvil_w3: Web3) -> None:

@@ -3,15 +3,19 @@
 Batching: web3 8's ``w3.batch_requests()`` works on the HTTP provider returned here and sends
 many calls in one POST; :meth:`CredentialAnchor.verify_many` uses it for bulk verification
 (about 0.8 ms per call through web3.py against anvil, so per-credential calls do not scale).
+The provider writes a batch's body with orjson (:class:`BatchHTTPProvider`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import requests
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import RPCEndpoint
@@ -21,6 +25,37 @@ from credanchor.chain.tx import chain_errors
 from credanchor.errors import ChainIdMismatch, ConfigError
 
 log = logging.getLogger(__name__)
+
+
+class BatchHTTPProvider(HTTPProvider):
+    """web3's HTTP provider, writing a JSON-RPC batch's body with orjson.
+
+    web3 encodes each call of a batch on its own (a new JSON encoder per call): ~25 µs a
+    call here, against ~1 µs for the batch as one orjson value, and the bulk verifier sends
+    one ``eth_call`` per file. Ids come from the provider's own counter, as web3's do, so
+    the responses are matched the same way. The body differs from web3's only in spacing
+    and in writing non-ASCII text as UTF-8 (both are JSON); a value orjson cannot write as
+    web3 would (an integer beyond 64 bits, a type other than web3's bytes and mappings)
+    sends the whole batch web3's way."""
+
+    def encode_batch_rpc_request(self, calls: Sequence[tuple[RPCEndpoint, Any]]) -> bytes:
+        try:
+            return orjson.dumps(
+                [{"jsonrpc": "2.0", "method": method, "params": params or [],
+                  "id": next(self.request_counter)} for method, params in calls],
+                default=_as_web3_writes)
+        except TypeError:  # orjson.JSONEncodeError included
+            return super().encode_batch_rpc_request(list(calls))
+
+
+def _as_web3_writes(value: object) -> object:
+    """What web3's JSON encoder writes for the non-JSON values web3 itself passes: bytes
+    (HexBytes included) as 0x hex, an AttributeDict as its mapping."""
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def connect_rpc(
@@ -44,7 +79,7 @@ def connect_rpc(
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ConfigError(f"RPC URL must be http(s)://host[:port][/path], got {redact_url(url)}")
-    provider = Web3.HTTPProvider(
+    provider = BatchHTTPProvider(
         url,
         request_kwargs={"timeout": timeout},
         session=rpc_session(url),
