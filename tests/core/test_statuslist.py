@@ -294,6 +294,27 @@ def test_malformed_entries_are_refused(value: Any, message: str) -> None:
         parse_status_entry(value)
 
 
+_SPACES = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+
+
+@pytest.mark.parametrize("where", ["inside", "leading", "trailing"])
+def test_a_list_url_with_any_space_is_refused_every_time(where: str) -> None:
+    """Every character str.isspace() calls space (Unicode's, not only ASCII's), wherever it
+    stands; a refusal is never remembered as an answer, and a good URL still reads."""
+    assert len(_SPACES) > 20 and "\u3000" in _SPACES and "\x1c" in _SPACES
+    for space in _SPACES:
+        url = {"inside": f"https://issuer.example/status/{space}1",
+               "leading": f"{space}https://issuer.example/status/1",
+               "trailing": f"https://issuer.example/status/1{space}"}[where]
+        for _ in range(2):
+            with pytest.raises(StatusListInvalid, match="must not contain spaces|http"):
+                parse_status_entry(_entry(statusListCredential=url))
+    zero_width = "https://issuer.example/status/\u200b1"  # not a space to str.isspace()
+    for _ in range(2):
+        assert parse_status_entry(_entry(statusListCredential=zero_width)).list_url == zero_width
+    assert parse_status_entry(_entry()).list_url == LIST_URL
+
+
 def test_entry_index_is_checked_against_the_list_length() -> None:
     entry = _entry(statusListIndex="200000")
     with pytest.raises(StatusListInvalid, match=r"not in 0\.\.131071"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,28 @@ def test_a_repeated_verification_costs_no_rpc_while_the_head_is_the_same_block(s
     assert depth == {"confirmations": RECHECK_DEPTH + 2}
 
 
+def test_each_badge_is_told_its_own_batchs_anchoring_time(setup):
+    """The ``anchored`` message names the minute the chain recorded the badge's batch, in
+    UTC: two batches set at different times (the text is remembered per timestamp)."""
+    now = int(time.time())
+    times = [now + 3 * 86_400 + 125, now + 40 * 86_400 + 3_600 * 5 + 59 * 60 + 59]
+    docs = []
+    for at in times:
+        [cid] = setup.issue(1)
+        setup.node.rpc("evm_setNextBlockTimestamp", [at])
+        setup.rt.anchorer().run_until_idle(timeout=60)
+        docs.append(setup.file(cid))
+    for doc, at in zip(docs, times, strict=True):
+        assert batch_time(doc) == at
+        report, _ = setup.verify(doc)
+        anchored = next(c for c in report["checks"] if c["name"] == "anchored")
+        assert report["status"] == "VALID" and anchored["data"]["anchoredAt"] == at
+        minute = datetime.fromtimestamp(at, UTC)
+        assert anchored["message"] == (
+            f"Recorded on the blockchain on {minute.day:02d} {minute:%B} {minute.year} "
+            f"{minute.hour:02d}:{minute.minute:02d} UTC.")
+
+
 def test_a_revocation_confirmed_after_a_verification_shows_on_the_next_head(setup):
     a, b = setup.issue(2)
     setup.rt.anchorer().run_until_idle(timeout=60)
@@ -201,8 +224,6 @@ def test_a_cached_anchor_transaction_does_not_outlive_a_reorg_above_the_final_de
 
 
 def batch_time(doc: dict[str, Any]) -> int:
-    from datetime import datetime
-
     at = doc["proof"][-1]["anchor"]["anchoredAt"]
     return int(datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp())
 
