@@ -307,7 +307,7 @@ def test_a_list_url_with_any_space_is_refused_every_time(where: str) -> None:
                "leading": f"{space}https://issuer.example/status/1",
                "trailing": f"https://issuer.example/status/1{space}"}[where]
         for _ in range(2):
-            with pytest.raises(StatusListInvalid, match="must not contain spaces|http"):
+            with pytest.raises(StatusListInvalid, match=r"must not contain spaces|http"):
                 parse_status_entry(_entry(statusListCredential=url))
     zero_width = "https://issuer.example/status/\u200b1"  # not a space to str.isspace()
     for _ in range(2):
