@@ -52,6 +52,21 @@ def test_vendored_schema_is_the_reference_copy():
     assert digest == "5753fb3ecf7d024ed273dd364bd683f483eb47257e718e6618832cf89eb2083a"
 
 
+def test_vendored_schema_is_a_valid_draft_2019_09_schema():
+    """Checked here rather than at every start (it cost ~0.2 s of a one-file verification):
+    the file is pinned by its digest above, so it cannot change without this test running."""
+    from jsonschema import Draft201909Validator
+    from jsonschema.exceptions import SchemaError
+
+    schema = json.loads(resources.files("credanchor").joinpath(
+        "schema", "ob_v3p0_achievementcredential_schema.json").read_text("utf-8"))
+    assert schema["$schema"].rstrip("#") == "https://json-schema.org/draft/2019-09/schema"
+    Draft201909Validator.check_schema(schema)
+    broken = {**schema, "properties": {**schema["properties"], "type": {"type": "array-ish"}}}
+    with pytest.raises(SchemaError):  # the check itself can fail
+        Draft201909Validator.check_schema(broken)
+
+
 def test_built_credential_shape(credential):
     c = credential
     assert c["@context"] == list(CONTEXT)
