@@ -214,9 +214,8 @@ def test_a_batch_is_answered_in_order_by_a_real_node(anvil: AnvilNode,
                                                      anvil_w3: Web3) -> None:
     provider = anvil_w3.provider
     assert isinstance(provider, BatchHTTPProvider)
-    numbers = [hex(n) for n in (0, 0, 0)]
     answers = provider.make_batch_request(
-        [("eth_chainId", []), *(("eth_getBlockByNumber", [n, False]) for n in numbers),
+        [("eth_chainId", []), *(("eth_getBlockByNumber", ["0x0", False]),) * 3,
          ("eth_getBalance", [Signer.generate().address, "latest"])])
     assert isinstance(answers, list)
     assert [a["id"] for a in answers] == sorted(a["id"] for a in answers)

@@ -609,6 +609,13 @@ def _hashable(args: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(tuple(a) if isinstance(a, list) else a for a in args)
 
 
+# A batch's badges share its anchoring time: ~6 µs a badge to write it, saved (the text
+# depends on the timestamp alone).
+@functools.lru_cache(maxsize=1024)
+def _minute_text(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%d %B %Y %H:%M UTC")
+
+
 class _Tree:
     """The chain reads of one open :meth:`Verifier.tree`, per trusted contract."""
 
@@ -704,13 +711,6 @@ class _TreeReader:
         if getattr(self.reader, "head_block", None) is None:
             return self.head(), ""
         return self._once("head_block")
-
-
-# A batch's badges share its anchoring time: ~6 µs a badge to write it, saved (the text
-# depends on the timestamp alone).
-@functools.lru_cache(maxsize=1024)
-def _minute_text(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%d %B %Y %H:%M UTC")
 
 
 _open_tree: contextvars.ContextVar[_Tree | None] = contextvars.ContextVar(
