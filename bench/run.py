@@ -58,6 +58,8 @@ from ratio_chart import ratio_svg  # noqa: E402
 
 WORKLOADS = [sys.executable, str(ROOT / "bench" / "workloads.py")]
 NODE = shutil.which("node") or "node"
+#: Alternating rounds of our signing and @digitalbazaar/vc's issue(); each side's best is kept.
+SIGN_ROUNDS = 3
 SECTIONS = ("gas", "pipeline", "merkle", "offline", "signed", "status", "chain")
 
 FULL = {
@@ -232,16 +234,25 @@ def section_signed(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
     offline = harness.run_measured([*WORKLOADS, "offline-signed", str(cfg["signed_offline"])],
                                    timeout=1800).json()
     credential = work / "unsigned-credential.json"
-    sign = harness.run_measured([*WORKLOADS, "sign", str(cfg["sign"]), str(credential)],
-                                timeout=1800).json()
     sys.path.insert(0, str(ROOT / "bench"))
     from workloads import SEED
 
-    dbvc = harness.run_measured([NODE, str(ROOT / "bench" / "peers" / "dbvc_issue.mjs"),
-                                 str(credential), SEED.hex(), str(cfg["dbvc_issue"])],
-                                timeout=1800).json()
+    # Ours and theirs alternate, SIGN_ROUNDS times each, and each side's best round is kept:
+    # with one measurement each, a host whose speed drifts by the hour moved this ratio from
+    # 27x to 42x between runs of the same code (docs/benchmarks.md, "Signed badges").
+    signs, dbvcs = [], []
+    for _ in range(SIGN_ROUNDS):
+        signs.append(harness.run_measured(
+            [*WORKLOADS, "sign", str(cfg["sign"]), str(credential)], timeout=1800).json())
+        dbvcs.append(harness.run_measured(
+            [NODE, str(ROOT / "bench" / "peers" / "dbvc_issue.mjs"), str(credential),
+             SEED.hex(), str(cfg["dbvc_issue"])], timeout=1800).json())
+    sign = max(signs, key=lambda r: r["per_s"])
+    dbvc = max(dbvcs, key=lambda r: r["per_s"])
     return {"pipeline": ours, "oa_wrap": oa, "ratio": ratios, "offline": offline,
-            "sign": sign, "dbvc_issue": dbvc, "sign_ratio": sign["per_s"] / dbvc["per_s"]}
+            "sign": sign, "dbvc_issue": dbvc, "sign_ratio": sign["per_s"] / dbvc["per_s"],
+            "sign_rounds": [r["us_per_badge"] for r in signs],
+            "dbvc_rounds": [r["ms_per_issue"] for r in dbvcs]}
 
 
 def section_status(cfg: dict[str, Any], work: Path) -> dict[str, Any]:

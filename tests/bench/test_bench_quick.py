@@ -41,6 +41,11 @@ def test_quick_benchmark_runs_every_section(tmp_path):
     signed = results["signed"]
     assert signed["pipeline"] and signed["ratio"] and signed["offline"]["per_s"] > 0
     assert signed["sign"]["per_s"] > 0 and signed["dbvc_issue"]["per_s"] > 0
+    # Ours and @digitalbazaar/vc's alternate; each side's best round makes the ratio.
+    assert len(signed["sign_rounds"]) == len(signed["dbvc_rounds"]) == 3
+    assert signed["sign"]["us_per_badge"] == min(signed["sign_rounds"])
+    assert signed["dbvc_issue"]["ms_per_issue"] == min(signed["dbvc_rounds"])
+    assert signed["sign_ratio"] == signed["sign"]["per_s"] / signed["dbvc_issue"]["per_s"]
     # The signed ratio pairs its two terms: OA's wrap measured again beside the signed run,
     # not taken from the pipeline section minutes earlier.
     assert set(signed["oa_wrap"]) == set(signed["ratio"]) == {"10000"}
