@@ -378,7 +378,9 @@ def section_chain(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
         written = _export_files(dep, files_dir)
         result["files"] = {"n": written, "export_s": time.perf_counter() - t0}
 
-        # 4b. /api/v1/verify under concurrent load
+        # 4b. /api/v1/verify under concurrent load. The export just wrote 100,000 files: their
+        # writeback would otherwise land on the load test (run_measured flushes the same way).
+        os.sync()
         sample = sorted(files_dir.iterdir())[:500]
         bodies = [p.read_bytes() for p in sample]
         harness.load_test(dep.base, "/api/v1/verify", bodies, total=200, concurrency=8,
