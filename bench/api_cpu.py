@@ -73,10 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         run._post_all(dep, args.anchored)
         run._wait_anchored(dep, args.anchored, timeout=1800)
         run._export_files(dep, work / "files", limit=500)
-        os.sync()
-        bodies = [p.read_bytes() for p in sorted((work / "files").iterdir())]
-        harness.load_test(dep.base, "/api/v1/verify", bodies, total=300, concurrency=8,
-                          max_seconds=30)
+        bodies = run._verify_bodies(dep, work / "files", warmup=300)
         gunicorn, worker = dep.procs
         names = {gunicorn.pid: "gunicorn master"}
         names.update({p: "gunicorn worker" for p in _descendants(gunicorn.pid)[1:]})

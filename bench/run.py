@@ -352,6 +352,18 @@ def _export_files(dep: harness.Service, out: Path, limit: int | None = None) -> 
         rt.close()
 
 
+def _verify_bodies(dep: harness.Service, files_dir: Path, *, warmup: int) -> list[bytes]:
+    """The first 500 exported holder files, the bodies a load test of ``/api/v1/verify``
+    cycles through, after ``warmup`` requests (worker imports, caches). The export has just
+    written the files: their writeback is flushed first, or it would land on the load test
+    (run_measured flushes the same way)."""
+    os.sync()
+    bodies = [p.read_bytes() for p in sorted(files_dir.iterdir())[:500]]
+    harness.load_test(dep.base, "/api/v1/verify", bodies, total=warmup, concurrency=8,
+                      max_seconds=30)
+    return bodies
+
+
 def _script(name: str) -> Path | None:
     p = ROOT / "scripts" / name
     return p if p.exists() else None
@@ -378,13 +390,8 @@ def section_chain(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
         written = _export_files(dep, files_dir)
         result["files"] = {"n": written, "export_s": time.perf_counter() - t0}
 
-        # 4b. /api/v1/verify under concurrent load. The export just wrote 100,000 files: their
-        # writeback would otherwise land on the load test (run_measured flushes the same way).
-        os.sync()
-        sample = sorted(files_dir.iterdir())[:500]
-        bodies = [p.read_bytes() for p in sample]
-        harness.load_test(dep.base, "/api/v1/verify", bodies, total=200, concurrency=8,
-                          max_seconds=30)  # warm-up (worker imports, caches)
+        # 4b. /api/v1/verify under concurrent load
+        bodies = _verify_bodies(dep, files_dir, warmup=200)
         result["verify_api"] = harness.load_test(
             dep.base, "/api/v1/verify", bodies, total=cfg["load_requests"], concurrency=32,
             max_seconds=cfg["load_seconds"])
